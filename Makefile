@@ -1,0 +1,33 @@
+# circ — `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.circ-installed
+
+.PHONY: setup test demo bench lint clean
+
+setup: $(STAMP)
+
+# torch is installed first, pinned: anything unpinned would pull gigabytes of CUDA wheels.
+$(STAMP): pyproject.toml setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[frameworks,test]'
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q -n 2 tests
+	$(VENV)/bin/lit -sv tests/filecheck
+
+demo: setup
+	$(VENV)/bin/circ demo
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lint: setup
+	$(VENV)/bin/ruff check cir dialects passes lowering runtime tests
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

@@ -1,0 +1,1087 @@
+"""The CIR dialect: one framework-neutral op set with static shapes.
+
+Layout conventions: activations are NCHW, conv weights OIHW (conv_transpose2d: IOHW, as in
+PyTorch), linear weights (out, in). Padding is ``[top, left, bottom, right]``. Semantics of every
+op are fixed by the numpy reference interpreter in ``cir.interpreter``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    StringAttr,
+    TensorType,
+    i1,
+    i64,
+)
+from xdsl.ir import Attribute, Dialect, SSAValue
+from xdsl.irdl import (
+    AttrSizedOperandSegments,
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    prop_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+    var_result_def,
+)
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.traits import ConstantLike, Pure
+from xdsl.utils.exceptions import VerifyException
+
+from cir import shapes
+from cir.opbase import (
+    CirOp,
+    Props,
+    bool_prop,
+    float_prop,
+    int_prop,
+    ints_prop,
+    opt_float_prop,
+    str_prop,
+)
+from cir.types import FormatAttr, dtype_named, dtype_of, is_bool, numel
+
+T = TensorType
+
+
+def _like(t: TensorType, shape=None, elem: Attribute | None = None) -> TensorType:
+    return TensorType(elem or t.element_type, t.get_shape() if shape is None else shape)
+
+
+def _same_dtype(*ts: TensorType) -> None:
+    first = ts[0].element_type
+    for t in ts[1:]:
+        if t.element_type != first:
+            raise VerifyException(
+                f"operands must have the same element type, got {first} and {t.element_type}"
+            )
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise VerifyException(f"{name} must be one of {', '.join(choices)}, got '{value}'")
+
+
+def _positive(name: str, values) -> None:
+    if any(v < 1 for v in values):
+        raise VerifyException(f"{name} must be positive, got {list(values)}")
+
+
+def _non_negative(name: str, values) -> None:
+    if any(v < 0 for v in values):
+        raise VerifyException(f"{name} must not be negative, got {list(values)}")
+
+
+# === constants and weights ================================================================
+
+
+@irdl_op_definition
+class ConstantOp(CirOp):
+    """A small inline constant: ``%c = cir.constant dense<1.0> : tensor<4xf32>``."""
+
+    name = "cir.constant"
+    value = prop_def(DenseIntOrFPElementsAttr)
+    result = result_def(T)
+    traits = traits_def(Pure(), ConstantLike())
+
+    def __init__(self, value: DenseIntOrFPElementsAttr):
+        super(CirOp, self).__init__(properties={"value": value}, result_types=[value.type])
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        return [p["value"].type]
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_attribute(self.value)  # dense<...> : tensor<...>
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ConstantOp:
+        value = parser.parse_attribute()
+        if not isinstance(value, DenseIntOrFPElementsAttr):
+            parser.raise_error("cir.constant expects a dense<...> value")
+        return cls(value)
+
+
+@irdl_op_definition
+class WeightOp(CirOp):
+    """A named tensor in the model's weights file: ``%w = cir.weight "conv.weight" : tensor<...>``.
+
+    Weights never go into IR text; the module attribute ``cir.weights`` names the safetensors
+    file, relative to the IR file.
+    """
+
+    name = "cir.weight"
+    sym_name = prop_def(StringAttr, prop_name="name")
+    result = result_def(T)
+    traits = traits_def(Pure())
+
+    def __init__(self, name: str, type: TensorType):
+        super(CirOp, self).__init__(properties={"name": StringAttr(name)}, result_types=[type])
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        raise AssertionError("unreachable: cir.weight's type is given, not inferred")
+
+    def verify_(self) -> None:
+        dtype_of(self.result.type)
+        if not self.sym_name.data:
+            raise VerifyException("weight name must not be empty")
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_string_literal(self.sym_name.data)
+        printer.print_string(" : ")
+        printer.print_attribute(self.result.type)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> WeightOp:
+        name = parser.parse_str_literal()
+        parser.parse_punctuation(":")
+        t = parser.parse_type()
+        if not isinstance(t, TensorType):
+            parser.raise_error("cir.weight expects a tensor type")
+        return cls(name, t)
+
+
+# === elementwise ==========================================================================
+
+
+class _Unary(CirOp):
+    x = operand_def(T)
+    result = result_def(T)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        return [_like(ins[0])]
+
+
+class _NumericUnary(_Unary):
+    OPERAND_DTYPES: ClassVar[str] = "numeric"
+
+
+@irdl_op_definition
+class NegOp(_NumericUnary):
+    name = "cir.neg"
+
+
+@irdl_op_definition
+class AbsOp(_NumericUnary):
+    name = "cir.abs"
+
+
+@irdl_op_definition
+class ReluOp(_NumericUnary):
+    name = "cir.relu"
+
+
+@irdl_op_definition
+class ExpOp(_Unary):
+    name = "cir.exp"
+
+
+@irdl_op_definition
+class LogOp(_Unary):
+    name = "cir.log"
+
+
+@irdl_op_definition
+class SqrtOp(_Unary):
+    name = "cir.sqrt"
+
+
+@irdl_op_definition
+class RsqrtOp(_Unary):
+    name = "cir.rsqrt"
+
+
+@irdl_op_definition
+class ReciprocalOp(_Unary):
+    name = "cir.reciprocal"
+
+
+@irdl_op_definition
+class ErfOp(_Unary):
+    name = "cir.erf"
+
+
+@irdl_op_definition
+class TanhOp(_Unary):
+    name = "cir.tanh"
+
+
+@irdl_op_definition
+class SigmoidOp(_Unary):
+    name = "cir.sigmoid"
+
+
+@irdl_op_definition
+class SiluOp(_Unary):
+    name = "cir.silu"
+
+
+@irdl_op_definition
+class HardswishOp(_Unary):
+    name = "cir.hardswish"
+
+
+@irdl_op_definition
+class SinOp(_Unary):
+    name = "cir.sin"
+
+
+@irdl_op_definition
+class CosOp(_Unary):
+    name = "cir.cos"
+
+
+@irdl_op_definition
+class FloorOp(_Unary):
+    name = "cir.floor"
+
+
+@irdl_op_definition
+class GeluOp(_Unary):
+    """GELU, exact (``approximate = "none"``) or the tanh approximation."""
+
+    name = "cir.gelu"
+    approximate = str_prop("none")
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        _choice("approximate", p["approximate"], ("none", "tanh"))
+        return [_like(ins[0])]
+
+
+@irdl_op_definition
+class ClampOp(_NumericUnary):
+    """Clamp to ``[min, max]``; either bound may be absent."""
+
+    name = "cir.clamp"
+    min = opt_float_prop()
+    max = opt_float_prop()
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        lo, hi = p["min"], p["max"]
+        if lo is None and hi is None:
+            raise VerifyException("clamp needs at least one of min and max")
+        if lo is not None and hi is not None and lo > hi:
+            raise VerifyException(f"clamp min {lo} is greater than max {hi}")
+        return [_like(ins[0])]
+
+
+class _Binary(CirOp):
+    """numpy-broadcasting binary op on two tensors of one element type."""
+
+    lhs = operand_def(T)
+    rhs = operand_def(T)
+    result = result_def(T)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "numeric"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        _same_dtype(*ins)
+        return [_like(ins[0], shapes.broadcast(ins[0].get_shape(), ins[1].get_shape()))]
+
+
+@irdl_op_definition
+class AddOp(_Binary):
+    name = "cir.add"
+
+
+@irdl_op_definition
+class SubOp(_Binary):
+    name = "cir.sub"
+
+
+@irdl_op_definition
+class MulOp(_Binary):
+    name = "cir.mul"
+
+
+@irdl_op_definition
+class DivOp(_Binary):
+    name = "cir.div"
+
+
+@irdl_op_definition
+class PowOp(_Binary):
+    name = "cir.pow"
+
+
+@irdl_op_definition
+class MaximumOp(_Binary):
+    name = "cir.maximum"
+
+
+@irdl_op_definition
+class MinimumOp(_Binary):
+    name = "cir.minimum"
+
+
+class _Compare(_Binary):
+    """Broadcasting comparison; the result is i1."""
+
+    OPERAND_DTYPES: ClassVar[str] = "any"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        _same_dtype(*ins)
+        return [_like(ins[0], shapes.broadcast(ins[0].get_shape(), ins[1].get_shape()), i1)]
+
+
+@irdl_op_definition
+class EqOp(_Compare):
+    name = "cir.eq"
+
+
+@irdl_op_definition
+class NeOp(_Compare):
+    name = "cir.ne"
+
+
+@irdl_op_definition
+class LtOp(_Compare):
+    name = "cir.lt"
+
+
+@irdl_op_definition
+class LeOp(_Compare):
+    name = "cir.le"
+
+
+@irdl_op_definition
+class GtOp(_Compare):
+    name = "cir.gt"
+
+
+@irdl_op_definition
+class GeOp(_Compare):
+    name = "cir.ge"
+
+
+@irdl_op_definition
+class WhereOp(CirOp):
+    """``cond ? a : b`` with numpy broadcasting of all three."""
+
+    name = "cir.where"
+    cond = operand_def(T)
+    a = operand_def(T)
+    b = operand_def(T)
+    result = result_def(T)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        cond, a, b = ins
+        if not is_bool(cond):
+            raise VerifyException(f"condition must be an i1 tensor, got {cond}")
+        _same_dtype(a, b)
+        return [_like(a, shapes.broadcast(cond.get_shape(), a.get_shape(), b.get_shape()))]
+
+
+@irdl_op_definition
+class CastOp(CirOp):
+    """Element-type conversion; the target type is the result type."""
+
+    name = "cir.cast"
+    x = operand_def(T)
+    result = result_def(T)
+    traits = traits_def(Pure())
+
+    def __init__(self, x: SSAValue, dtype: Attribute | str):
+        t = x.type
+        assert isinstance(t, TensorType)
+        elem = dtype_named(dtype).ir if isinstance(dtype, str) else dtype_of(dtype).ir
+        super(CirOp, self).__init__(operands=[x], result_types=[_like(t, elem=elem)])
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        raise AssertionError("unreachable: cir.cast verifies its shape only")
+
+    def verify_(self) -> None:
+        src, dst = self.x.type, self.result.type
+        assert isinstance(src, TensorType) and isinstance(dst, TensorType)
+        dtype_of(src)
+        dtype_of(dst)
+        if src.get_shape() != dst.get_shape():
+            raise VerifyException(
+                f"cast must keep the shape: {src.get_shape()} -> {dst.get_shape()}"
+            )
+
+
+# === reductions ===========================================================================
+
+
+class _Reduce(CirOp):
+    x = operand_def(T)
+    result = result_def(T)
+    axes = ints_prop()
+    keepdims = bool_prop(False)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "numeric"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shape = ins[0].get_shape()
+        axes = shapes.norm_axes(p["axes"], len(shape))
+        out = [1 if i in axes else d for i, d in enumerate(shape)] if p["keepdims"] else [
+            d for i, d in enumerate(shape) if i not in axes
+        ]
+        return [_like(ins[0], out)]
+
+
+@irdl_op_definition
+class ReduceSumOp(_Reduce):
+    name = "cir.reduce_sum"
+
+
+@irdl_op_definition
+class ReduceMeanOp(_Reduce):
+    name = "cir.reduce_mean"
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+
+@irdl_op_definition
+class ReduceMaxOp(_Reduce):
+    name = "cir.reduce_max"
+
+
+@irdl_op_definition
+class ReduceMinOp(_Reduce):
+    name = "cir.reduce_min"
+
+
+@irdl_op_definition
+class ArgmaxOp(CirOp):
+    """Index of the first maximum along ``axis``, as i64."""
+
+    name = "cir.argmax"
+    x = operand_def(T)
+    result = result_def(T)
+    axis = int_prop()
+    keepdims = bool_prop(False)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "numeric"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shape = ins[0].get_shape()
+        axis = shapes.norm_axis(p["axis"], len(shape))
+        out = [1 if i == axis else d for i, d in enumerate(shape)] if p["keepdims"] else [
+            d for i, d in enumerate(shape) if i != axis
+        ]
+        return [_like(ins[0], out, i64)]
+
+
+# === shape ops ============================================================================
+
+
+@irdl_op_definition
+class ReshapeOp(CirOp):
+    name = "cir.reshape"
+    x = operand_def(T)
+    result = result_def(T)
+    shape = ints_prop()
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        src, dst = ins[0].get_shape(), p["shape"]
+        _non_negative("shape", dst)
+        if numel(src) != numel(dst):
+            raise VerifyException(
+                f"cannot reshape {src} ({numel(src)} elements) to {tuple(dst)} "
+                f"({numel(dst)} elements)"
+            )
+        return [_like(ins[0], dst)]
+
+
+@irdl_op_definition
+class TransposeOp(CirOp):
+    name = "cir.transpose"
+    x = operand_def(T)
+    result = result_def(T)
+    perm = ints_prop()
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shape, perm = ins[0].get_shape(), p["perm"]
+        if sorted(perm) != list(range(len(shape))):
+            raise VerifyException(f"perm {list(perm)} is not a permutation of rank {len(shape)}")
+        return [_like(ins[0], [shape[i] for i in perm])]
+
+
+@irdl_op_definition
+class ConcatOp(CirOp):
+    name = "cir.concat"
+    inputs = var_operand_def(T)
+    result = result_def(T)
+    axis = int_prop()
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        if not ins:
+            raise VerifyException("concat needs at least one operand")
+        _same_dtype(*ins)
+        first = ins[0].get_shape()
+        axis = shapes.norm_axis(p["axis"], len(first))
+        total = 0
+        for t in ins:
+            s = t.get_shape()
+            if len(s) != len(first) or any(
+                a != b for i, (a, b) in enumerate(zip(s, first)) if i != axis
+            ):
+                raise VerifyException(
+                    f"concat operands must agree on every dimension but {axis}: {first} vs {s}"
+                )
+            total += s[axis]
+        return [_like(ins[0], [total if i == axis else d for i, d in enumerate(first)])]
+
+
+@irdl_op_definition
+class SplitOp(CirOp):
+    """Split along ``axis`` into pieces of the given ``sizes``."""
+
+    name = "cir.split"
+    x = operand_def(T)
+    outputs = var_result_def(T)
+    axis = int_prop()
+    sizes = ints_prop()
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shape = ins[0].get_shape()
+        axis = shapes.norm_axis(p["axis"], len(shape))
+        sizes = p["sizes"]
+        _non_negative("sizes", sizes)
+        if sum(sizes) != shape[axis]:
+            raise VerifyException(
+                f"split sizes {list(sizes)} do not add up to dimension {axis} of size {shape[axis]}"
+            )
+        return [
+            _like(ins[0], [n if i == axis else d for i, d in enumerate(shape)]) for n in sizes
+        ]
+
+
+@irdl_op_definition
+class SliceOp(CirOp):
+    """Strided slice over every dimension: ``x[starts[i]:ends[i]:steps[i]]``, normalised
+    (0 <= start <= end <= dim, step >= 1)."""
+
+    name = "cir.slice"
+    x = operand_def(T)
+    result = result_def(T)
+    starts = ints_prop()
+    ends = ints_prop()
+    steps = ints_prop()
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shape = ins[0].get_shape()
+        for name in ("starts", "ends", "steps"):
+            shapes.expect_len(name, p[name], len(shape))
+        _positive("steps", p["steps"])
+        out = []
+        for i, (d, b, e, s) in enumerate(zip(shape, p["starts"], p["ends"], p["steps"])):
+            if not 0 <= b <= e <= d:
+                raise VerifyException(f"slice [{b}:{e}] of dimension {i} (size {d}) is out of range")
+            out.append(-(-(e - b) // s))
+        return [_like(ins[0], out)]
+
+
+@irdl_op_definition
+class GatherOp(CirOp):
+    """``numpy.take(x, indices, axis)``."""
+
+    name = "cir.gather"
+    x = operand_def(T)
+    indices = operand_def(T)
+    result = result_def(T)
+    axis = int_prop()
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        x, idx = ins
+        if dtype_of(idx).name not in ("i64", "i32"):
+            raise VerifyException(f"indices must be i64 or i32, got {idx.element_type}")
+        s = x.get_shape()
+        axis = shapes.norm_axis(p["axis"], len(s))
+        return [_like(x, [*s[:axis], *idx.get_shape(), *s[axis + 1 :]])]
+
+
+@irdl_op_definition
+class BroadcastToOp(CirOp):
+    name = "cir.broadcast_to"
+    x = operand_def(T)
+    result = result_def(T)
+    shape = ints_prop()
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        src, dst = ins[0].get_shape(), tuple(p["shape"])
+        if len(src) > len(dst) or shapes.broadcast(src, dst) != dst:
+            raise VerifyException(f"cannot broadcast {src} to {dst}")
+        return [_like(ins[0], dst)]
+
+
+@irdl_op_definition
+class PadOp(CirOp):
+    """Pad every dimension by ``low[i]`` before and ``high[i]`` after."""
+
+    name = "cir.pad"
+    x = operand_def(T)
+    result = result_def(T)
+    low = ints_prop()
+    high = ints_prop()
+    mode = str_prop("constant")
+    value = float_prop(0.0)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shape = ins[0].get_shape()
+        _choice("mode", p["mode"], ("constant", "reflect", "replicate", "circular"))
+        for name in ("low", "high"):
+            shapes.expect_len(name, p[name], len(shape))
+            _non_negative(name, p[name])
+        if p["mode"] in ("reflect", "circular"):
+            for i, (d, lo, hi) in enumerate(zip(shape, p["low"], p["high"])):
+                if max(lo, hi) >= d + (p["mode"] == "circular"):
+                    raise VerifyException(
+                        f"{p['mode']} padding of dimension {i} must be smaller than its size {d}"
+                    )
+        return [_like(ins[0], [d + lo + hi for d, lo, hi in zip(shape, p["low"], p["high"])])]
+
+
+@irdl_op_definition
+class TileOp(CirOp):
+    name = "cir.tile"
+    x = operand_def(T)
+    result = result_def(T)
+    repeats = ints_prop()
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shape = ins[0].get_shape()
+        shapes.expect_len("repeats", p["repeats"], len(shape))
+        _non_negative("repeats", p["repeats"])
+        return [_like(ins[0], [d * r for d, r in zip(shape, p["repeats"])])]
+
+
+# === neural-network ops ===================================================================
+
+
+def _check_bias(bias: TensorType | None, n: int, of: TensorType) -> None:
+    if bias is None:
+        return
+    _same_dtype(of, bias)
+    if bias.get_shape() != (n,):
+        raise VerifyException(f"bias must have shape ({n},), got {bias.get_shape()}")
+
+
+class _ConvBase(CirOp):
+    x = operand_def(T)
+    weight = operand_def(T)
+    bias = opt_operand_def(T)
+    result = result_def(T)
+    strides = ints_prop((1, 1))
+    pads = ints_prop((0, 0, 0, 0))
+    dilations = ints_prop((1, 1))
+    groups = int_prop(1)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @staticmethod
+    def _check_common(ins: list[TensorType], p: Props) -> None:
+        shapes.expect_rank("input", ins[0].get_shape(), 4)
+        shapes.expect_rank("weight", ins[1].get_shape(), 4)
+        shapes.expect_len("strides", p["strides"], 2)
+        shapes.expect_len("pads", p["pads"], 4)
+        shapes.expect_len("dilations", p["dilations"], 2)
+        _positive("strides", p["strides"])
+        _positive("dilations", p["dilations"])
+        _non_negative("pads", p["pads"])
+        _positive("groups", [p["groups"]])
+        _same_dtype(ins[0], ins[1])
+
+
+@irdl_op_definition
+class Conv2dOp(_ConvBase):
+    """2-D convolution, NCHW input, OIHW weight (I = C / groups)."""
+
+    name = "cir.conv2d"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        cls._check_common(ins, p)
+        (n, c, h, w), (o, ci, kh, kw) = ins[0].get_shape(), ins[1].get_shape()
+        g = p["groups"]
+        if c % g or o % g:
+            raise VerifyException(f"channels in {c} and out {o} must be divisible by groups {g}")
+        if ci * g != c:
+            raise VerifyException(
+                f"weight expects {ci * g} input channels ({ci} per group x {g}), input has {c}"
+            )
+        _check_bias(ins[2] if len(ins) > 2 else None, o, ins[0])
+        (sh, sw), (pt, pl, pb, pr), (dh, dw) = p["strides"], p["pads"], p["dilations"]
+        oh = shapes.conv_out(h, kh, sh, pt + pb, dh)
+        ow = shapes.conv_out(w, kw, sw, pl + pr, dw)
+        return [_like(ins[0], (n, o, oh, ow))]
+
+
+@irdl_op_definition
+class ConvTranspose2dOp(_ConvBase):
+    """Transposed 2-D convolution, NCHW input, IOHW weight (O = out channels / groups)."""
+
+    name = "cir.conv_transpose2d"
+    output_padding = ints_prop((0, 0))
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        cls._check_common(ins, p)
+        (n, c, h, w), (ci, og, kh, kw) = ins[0].get_shape(), ins[1].get_shape()
+        g = p["groups"]
+        if ci != c:
+            raise VerifyException(f"weight expects {ci} input channels, input has {c}")
+        if c % g:
+            raise VerifyException(f"input channels {c} must be divisible by groups {g}")
+        o = og * g
+        _check_bias(ins[2] if len(ins) > 2 else None, o, ins[0])
+        (sh, sw), (pt, pl, pb, pr), (dh, dw) = p["strides"], p["pads"], p["dilations"]
+        oph, opw = p["output_padding"]
+        if oph >= max(sh, dh) or opw >= max(sw, dw) or min(oph, opw) < 0:
+            raise VerifyException("output_padding must be smaller than stride or dilation")
+        oh = (h - 1) * sh - pt - pb + dh * (kh - 1) + oph + 1
+        ow = (w - 1) * sw - pl - pr + dw * (kw - 1) + opw + 1
+        if oh < 1 or ow < 1:
+            raise VerifyException(f"output size ({oh}, {ow}) is empty")
+        return [_like(ins[0], (n, o, oh, ow))]
+
+
+@irdl_op_definition
+class MatmulOp(CirOp):
+    """Batched matrix product ``a[..., m, k] @ b[..., k, n]`` with broadcast batch dims."""
+
+    name = "cir.matmul"
+    a = operand_def(T)
+    b = operand_def(T)
+    result = result_def(T)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "numeric"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        a, b = ins
+        _same_dtype(a, b)
+        sa, sb = a.get_shape(), b.get_shape()
+        if len(sa) < 2 or len(sb) < 2:
+            raise VerifyException(f"matmul operands must have rank >= 2, got {sa} and {sb}")
+        if sa[-1] != sb[-2]:
+            raise VerifyException(f"matmul contraction mismatch: {sa} @ {sb}")
+        batch = shapes.broadcast(sa[:-2], sb[:-2])
+        return [_like(a, (*batch, sa[-2], sb[-1]))]
+
+
+@irdl_op_definition
+class LinearOp(CirOp):
+    """``x @ weight.T + bias`` with weight (out, in)."""
+
+    name = "cir.linear"
+    x = operand_def(T)
+    weight = operand_def(T)
+    bias = opt_operand_def(T)
+    result = result_def(T)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        x, w = ins[0], ins[1]
+        _same_dtype(x, w)
+        sx, sw = x.get_shape(), w.get_shape()
+        shapes.expect_rank("weight", sw, 2)
+        if not sx or sx[-1] != sw[1]:
+            raise VerifyException(f"linear input {sx} does not match weight {sw} (out, in)")
+        _check_bias(ins[2] if len(ins) > 2 else None, sw[0], x)
+        return [_like(x, (*sx[:-1], sw[0]))]
+
+
+class _Softmax(CirOp):
+    x = operand_def(T)
+    result = result_def(T)
+    axis = int_prop(-1)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shapes.norm_axis(p["axis"], len(ins[0].get_shape()))
+        return [_like(ins[0])]
+
+
+@irdl_op_definition
+class SoftmaxOp(_Softmax):
+    name = "cir.softmax"
+
+
+@irdl_op_definition
+class LogSoftmaxOp(_Softmax):
+    name = "cir.log_softmax"
+
+
+def _check_affine(ins: list[TensorType], shape: tuple[int, ...], what: str) -> None:
+    for t in ins[1:]:
+        _same_dtype(ins[0], t)
+        if t.get_shape() != tuple(shape):
+            raise VerifyException(f"{what} must have shape {tuple(shape)}, got {t.get_shape()}")
+
+
+@irdl_op_definition
+class LayerNormOp(CirOp):
+    """Normalise over dimensions ``axis..rank-1``; optional weight and bias of that shape."""
+
+    name = "cir.layer_norm"
+    x = operand_def(T)
+    weight = opt_operand_def(T)
+    bias = opt_operand_def(T)
+    result = result_def(T)
+    axis = int_prop(-1)
+    epsilon = float_prop(1e-5)
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shape = ins[0].get_shape()
+        axis = shapes.norm_axis(p["axis"], len(shape))
+        _check_affine(ins, shape[axis:], "weight and bias")
+        return [_like(ins[0])]
+
+
+@irdl_op_definition
+class RmsNormOp(CirOp):
+    """``x / sqrt(mean(x^2) + eps) * weight`` over dimensions ``axis..rank-1``."""
+
+    name = "cir.rms_norm"
+    x = operand_def(T)
+    weight = opt_operand_def(T)
+    result = result_def(T)
+    axis = int_prop(-1)
+    epsilon = float_prop(1e-6)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shape = ins[0].get_shape()
+        axis = shapes.norm_axis(p["axis"], len(shape))
+        _check_affine(ins, shape[axis:], "weight")
+        return [_like(ins[0])]
+
+
+@irdl_op_definition
+class GroupNormOp(CirOp):
+    """Group normalisation of an (N, C, ...) tensor with per-channel weight and bias."""
+
+    name = "cir.group_norm"
+    x = operand_def(T)
+    weight = opt_operand_def(T)
+    bias = opt_operand_def(T)
+    result = result_def(T)
+    num_groups = int_prop()
+    epsilon = float_prop(1e-5)
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shape = ins[0].get_shape()
+        if len(shape) < 2:
+            raise VerifyException(f"group_norm input must have rank >= 2, got {shape}")
+        g = p["num_groups"]
+        _positive("num_groups", [g])
+        if shape[1] % g:
+            raise VerifyException(f"channels {shape[1]} are not divisible by num_groups {g}")
+        _check_affine(ins, (shape[1],), "weight and bias")
+        return [_like(ins[0])]
+
+
+@irdl_op_definition
+class BatchNormOp(CirOp):
+    """Inference-mode batch normalisation of an (N, C, ...) tensor."""
+
+    name = "cir.batch_norm"
+    x = operand_def(T)
+    scale = operand_def(T)
+    bias = operand_def(T)
+    mean = operand_def(T)
+    var = operand_def(T)
+    result = result_def(T)
+    epsilon = float_prop(1e-5)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shape = ins[0].get_shape()
+        if len(shape) < 2:
+            raise VerifyException(f"batch_norm input must have rank >= 2, got {shape}")
+        _check_affine(ins, (shape[1],), "scale, bias, mean and var")
+        return [_like(ins[0])]
+
+
+class _Pool(CirOp):
+    x = operand_def(T)
+    result = result_def(T)
+    kernel = ints_prop()
+    strides = ints_prop()
+    pads = ints_prop((0, 0, 0, 0))
+    ceil_mode = bool_prop(False)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def _out(cls, ins: list[TensorType], p: Props, dil: tuple[int, int]) -> list[TensorType]:
+        shape = ins[0].get_shape()
+        shapes.expect_rank("input", shape, 4)
+        shapes.expect_len("kernel", p["kernel"], 2)
+        shapes.expect_len("strides", p["strides"], 2)
+        shapes.expect_len("pads", p["pads"], 4)
+        _positive("kernel", p["kernel"])
+        _positive("strides", p["strides"])
+        _non_negative("pads", p["pads"])
+        (kh, kw), (sh, sw), (pt, pl, pb, pr) = p["kernel"], p["strides"], p["pads"]
+        if pt > kh // 2 or pb > kh // 2 or pl > kw // 2 or pr > kw // 2:
+            raise VerifyException(f"pads {list(p['pads'])} exceed half the kernel {list(p['kernel'])}")
+        n, c, h, w = shape
+        oh = shapes.pool_out(h, kh, sh, pt, pb, dil[0], p["ceil_mode"])
+        ow = shapes.pool_out(w, kw, sw, pl, pr, dil[1], p["ceil_mode"])
+        return [_like(ins[0], (n, c, oh, ow))]
+
+
+@irdl_op_definition
+class MaxPool2dOp(_Pool):
+    name = "cir.max_pool2d"
+    dilations = ints_prop((1, 1))
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shapes.expect_len("dilations", p["dilations"], 2)
+        _positive("dilations", p["dilations"])
+        return cls._out(ins, p, tuple(p["dilations"]))
+
+
+@irdl_op_definition
+class AvgPool2dOp(_Pool):
+    name = "cir.avg_pool2d"
+    count_include_pad = bool_prop(True)
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        return cls._out(ins, p, (1, 1))
+
+
+@irdl_op_definition
+class UpsampleOp(CirOp):
+    """Resize the two spatial dims of an NCHW tensor to ``size`` (nearest or bilinear)."""
+
+    name = "cir.upsample"
+    x = operand_def(T)
+    result = result_def(T)
+    size = ints_prop()
+    mode = str_prop("nearest")
+    align_corners = bool_prop(False)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shape = ins[0].get_shape()
+        shapes.expect_rank("input", shape, 4)
+        shapes.expect_len("size", p["size"], 2)
+        _positive("size", p["size"])
+        _choice("mode", p["mode"], ("nearest", "bilinear"))
+        if p["align_corners"] and p["mode"] == "nearest":
+            raise VerifyException("align_corners applies to bilinear mode only")
+        return [_like(ins[0], (*shape[:2], *p["size"]))]
+
+
+@irdl_op_definition
+class AttentionOp(CirOp):
+    """Scaled dot-product attention ``softmax(q @ k^T * scale + mask) @ v``.
+
+    q (..., L, E), k (..., S, E), v (..., S, Ev); batch dims broadcast. The optional mask
+    broadcasts to (..., L, S): i1 (true = attend) or additive float. ``scale`` defaults to
+    1/sqrt(E); ``causal`` masks keys after the query position.
+    """
+
+    name = "cir.attention"
+    q = operand_def(T)
+    k = operand_def(T)
+    v = operand_def(T)
+    mask = opt_operand_def(T)
+    result = result_def(T)
+    scale = opt_float_prop()
+    causal = bool_prop(False)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        q, k, v = ins[:3]
+        for t in (q, k, v):
+            if not dtype_of(t).is_float:
+                raise VerifyException(f"q, k and v must be float tensors, got {t}")
+        _same_dtype(q, k, v)
+        sq, sk, sv = q.get_shape(), k.get_shape(), v.get_shape()
+        if min(len(sq), len(sk), len(sv)) < 2:
+            raise VerifyException("q, k and v must have rank >= 2")
+        if sq[-1] != sk[-1]:
+            raise VerifyException(f"q {sq} and k {sk} disagree on the embedding size")
+        if sk[-2] != sv[-2]:
+            raise VerifyException(f"k {sk} and v {sv} disagree on the sequence length")
+        batch = shapes.broadcast(sq[:-2], sk[:-2], sv[:-2])
+        if len(ins) > 3:
+            m = ins[3]
+            if not is_bool(m) and m.element_type != q.element_type:
+                raise VerifyException(f"mask must be i1 or {q.element_type}, got {m.element_type}")
+            scores = (*batch, sq[-2], sk[-2])
+            if shapes.broadcast(m.get_shape(), scores) != scores:
+                raise VerifyException(f"mask {m.get_shape()} does not broadcast to {scores}")
+        return [_like(q, (*batch, sq[-2], sv[-1]))]
+
+
+CIR = Dialect(
+    "cir",
+    [
+        ConstantOp, WeightOp,
+        NegOp, AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, ReciprocalOp, ErfOp, TanhOp, SigmoidOp,
+        ReluOp, ClampOp, SiluOp, GeluOp, HardswishOp, SinOp, CosOp, FloorOp,
+        AddOp, SubOp, MulOp, DivOp, PowOp, MaximumOp, MinimumOp,
+        EqOp, NeOp, LtOp, LeOp, GtOp, GeOp, WhereOp, CastOp,
+        ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ArgmaxOp,
+        ReshapeOp, TransposeOp, ConcatOp, SplitOp, SliceOp, GatherOp, BroadcastToOp, PadOp, TileOp,
+        Conv2dOp, ConvTranspose2dOp, MatmulOp, LinearOp, SoftmaxOp, LogSoftmaxOp,
+        LayerNormOp, GroupNormOp, BatchNormOp, RmsNormOp, MaxPool2dOp, AvgPool2dOp, UpsampleOp,
+        AttentionOp,
+    ],  # fmt: skip
+    [FormatAttr],
+)

@@ -1,0 +1,74 @@
+"""Registries: dialect and pass names -> lazy factories, so drivers start fast and a new pass
+is one entry. ``circ-opt`` and ``cir.apply_pipeline`` use the same tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.context import Context
+from xdsl.ir import Dialect
+from xdsl.passes import ModulePass
+from xdsl.universe import Universe
+
+
+def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
+    def builtin() -> Dialect:
+        from xdsl.dialects.builtin import Builtin
+
+        return Builtin
+
+    def func() -> Dialect:
+        from xdsl.dialects.func import Func
+
+        return Func
+
+    def cir() -> Dialect:
+        from cir.ops import CIR
+
+        return CIR
+
+    return {"builtin": builtin, "func": func, "cir": cir}
+
+
+def get_circ_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """circ's own passes (the importers' normalisers, fusion, layout, planning, lowering)."""
+    return {}
+
+
+def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """The passes circ-opt offers: xDSL's generic cleanups plus circ's own."""
+
+    def canonicalize() -> type[ModulePass]:
+        from xdsl.transforms.canonicalize import CanonicalizePass
+
+        return CanonicalizePass
+
+    def cse() -> type[ModulePass]:
+        from xdsl.transforms.common_subexpression_elimination import (
+            CommonSubexpressionElimination,
+        )
+
+        return CommonSubexpressionElimination
+
+    def dce() -> type[ModulePass]:
+        from xdsl.transforms.dead_code_elimination import DeadCodeElimination
+
+        return DeadCodeElimination
+
+    return {"canonicalize": canonicalize, "cse": cse, "dce": dce, **get_circ_passes()}
+
+
+def make_context() -> Context:
+    """A context with every dialect circ knows, loaded lazily."""
+    ctx = Context()
+    for name, factory in get_all_dialects().items():
+        ctx.register_dialect(name, factory)
+    return ctx
+
+
+# Lets stock `xdsl-opt` load cir too (entry point `xdsl.universe`). Only names xDSL does not
+# already define may appear here.
+CIR_UNIVERSE = Universe(
+    all_dialects={"cir": get_all_dialects()["cir"]},
+    all_passes=get_circ_passes(),
+)

@@ -1,0 +1,132 @@
+"""``circ-opt``: parse CIR, run a pass pipeline, print the result.
+
+    circ-opt model.mlir -p 'canonicalize,cse' --print-ir-after-all -o out.mlir
+
+An ``xDSLOptMain`` with circ's dialects and passes. Differences from stock xdsl-opt: every op
+parsed from text carries its file:line:col, the module is verified before and after every pass
+with errors that name the op and its location, errors print as one ``error:`` line (exit 1) and
+never as a traceback, and ``-o`` is written only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from io import StringIO
+from pathlib import Path
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import DiagnosticException, ParseError
+from xdsl.xdsl_opt_main import xDSLOptMain
+
+from cir import __version__
+from cir.errors import CircError
+from cir.io import LocatingParser, _parse_error_message, to_text, verify
+from cir.pipeline import parse_pipeline
+from cir.registry import get_all_dialects, get_all_passes
+from cir.tools.common import run_tool
+
+
+class CircOptMain(xDSLOptMain):
+    version_format = f"circ-opt {__version__} (xdsl {{xdsl_version}})"
+
+    def register_all_dialects(self) -> None:
+        for name, factory in get_all_dialects().items():
+            self.ctx.register_dialect(name, factory)
+
+    def register_all_passes(self) -> None:
+        for name, factory in get_all_passes().items():
+            self.register_pass(name, factory)
+
+    def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        super().register_all_arguments(arg_parser)
+        arg_parser.add_argument(
+            "--print-ir-after-all",
+            action="store_true",
+            help="print the IR after every pass to stderr, MLIR style",
+        )
+
+    def setup_pipeline(self) -> None:
+        def between(prev: ModulePass | None, module: ModuleOp, nxt: ModulePass | None) -> None:
+            if not self.args.disable_verify:
+                try:
+                    verify(module)
+                except CircError as e:
+                    where = f"after pass '{prev.name}'" if prev else "before any pass"
+                    raise _Diagnostic(f"verification failed {where}: {e}") from None
+            if prev is not None and self.args.print_ir_after_all:
+                sys.stderr.write(f"// -----// IR Dump After {prev.name} //----- //\n")
+                sys.stderr.write(to_text(module))
+            elif prev is not None and nxt is not None and self.args.print_between_passes:
+                print(f"IR after {prev.name}:\n{to_text(module)}\n")
+
+        self.pipeline = parse_pipeline(self.args.passes, between)
+
+    def run(self) -> None:
+        text = self._read_input()
+        chunks = text.split("// -----") if self.args.split_input_file else [text]
+        out = StringIO()
+        line_offset = 0
+        for i, chunk in enumerate(chunks):
+            if i > 0:
+                out.write("// -----\n")
+            try:
+                module = self._parse(chunk, line_offset)
+                self.pipeline.apply(self.ctx, module)
+                out.write(self.output_resulting_program(module))
+            except (CircError, _Diagnostic) as e:
+                if not self.args.verify_diagnostics:
+                    raise CircError(str(e)) from None
+                print(e)
+            except DiagnosticException as e:
+                if not self.args.verify_diagnostics:
+                    raise CircError(str(e).splitlines()[0]) from None
+                print(str(e).splitlines()[0])
+            line_offset += chunk.count("\n")
+        self._write_output(out.getvalue())
+
+    def _read_input(self) -> str:
+        path = self.args.input_file
+        if path is None:
+            return sys.stdin.read()
+        try:
+            return Path(path).read_text()
+        except FileNotFoundError:
+            raise CircError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise CircError(f"{path}: cannot read ({e})") from None
+
+    def _parse(self, chunk: str, line_offset: int) -> ModuleOp:
+        name = self.get_input_name()
+        parser = LocatingParser(self.ctx, "\n" * line_offset + chunk, name)
+        try:
+            return parser.parse_module(not self.args.no_implicit_module)
+        except ParseError as e:
+            raise CircError(_parse_error_message(e)) from None
+
+    def _write_output(self, text: str) -> None:
+        if self.args.output_file is None:
+            sys.stdout.write(text)
+            return
+        tmp = f"{self.args.output_file}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.args.output_file)
+
+
+class _Diagnostic(DiagnosticException):
+    """A clean, already formatted diagnostic."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    def body() -> None:
+        CircOptMain(description="circ-opt: the CIR optimizer driver", args=argv).run()
+
+    return run_tool("circ-opt", body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Weights: named tensors kept out of IR text, in safetensors files.
+
+A module refers to its weights file with the module attribute ``cir.weights = "m.safetensors"``
+(relative to the IR file). In memory, a module can carry its weights directly: importers
+``attach`` a ``WeightStore`` and every later stage (interpreter, passes, lowering) finds it
+with ``weights_of``.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+
+from cir.errors import CircError
+
+WEIGHTS_ATTR = "cir.weights"
+
+
+class WeightStore(Mapping[str, np.ndarray]):
+    """Name -> array, either in memory or read lazily from a safetensors file."""
+
+    def __init__(self, arrays: Mapping[str, np.ndarray] | None = None, path: Path | None = None):
+        self._arrays: dict[str, np.ndarray] = dict(arrays or {})
+        self._path = path
+        self._names: set[str] = set(self._arrays)
+        if path is not None:
+            self._names |= set(_safetensors_keys(path))
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> WeightStore:
+        p = Path(path)
+        if not p.is_file():
+            raise CircError(f"weights file '{p}' does not exist")
+        return cls(path=p)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._arrays:
+            if self._path is None or name not in self._names:
+                raise KeyError(name)
+            from safetensors.numpy import safe_open
+
+            with safe_open(str(self._path), framework="numpy") as f:
+                self._arrays[name] = f.get_tensor(name)
+        return self._arrays[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __setitem__(self, name: str, value: np.ndarray) -> None:
+        self._arrays[name] = value
+        self._names.add(name)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write every weight to a safetensors file (atomically: temp file + rename)."""
+        from safetensors.numpy import save_file
+
+        tmp = Path(f"{path}.tmp")
+        save_file({k: np.ascontiguousarray(self[k]) for k in self}, str(tmp))
+        os.replace(tmp, path)
+
+
+def _safetensors_keys(path: Path) -> list[str]:
+    from safetensors import SafetensorError
+    from safetensors.numpy import safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            return list(f.keys())
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CircError(f"{path}: not a readable safetensors file ({e})") from None
+
+
+_ATTACHED: weakref.WeakKeyDictionary[ModuleOp, WeightStore] = weakref.WeakKeyDictionary()
+
+
+def attach(module: ModuleOp, store: WeightStore | Mapping[str, np.ndarray]) -> ModuleOp:
+    """Make `store` the weights of `module` (in memory)."""
+    _ATTACHED[module] = store if isinstance(store, WeightStore) else WeightStore(store)
+    return module
+
+
+def weights_of(module: ModuleOp, base_dir: str | os.PathLike[str] | None = None) -> WeightStore:
+    """The weights of `module`: attached in memory, else the file named by ``cir.weights``."""
+    if module in _ATTACHED:
+        return _ATTACHED[module]
+    ref = module.attributes.get(WEIGHTS_ATTR)
+    if isinstance(ref, StringAttr):
+        path = Path(ref.data)
+        if not path.is_absolute() and base_dir is not None:
+            path = Path(base_dir) / path
+        store = WeightStore.open(path)
+        _ATTACHED[module] = store
+        return store
+    return WeightStore()
