@@ -80,8 +80,8 @@ def verify(module: Operation) -> None:
 
 def _first_line(e: Exception) -> str:
     msg = str(e.args[0]) if e.args else str(e)
-    msg = msg.removeprefix("Operation does not verify: ")
-    return msg.strip().splitlines()[0] if msg.strip() else type(e).__name__
+    msg = " ".join(line.strip() for line in msg.splitlines() if line.strip())
+    return msg.removeprefix("Operation does not verify: ") or type(e).__name__
 
 
 def to_text(module: Operation, generic: bool = False, debuginfo: bool = False) -> str:

@@ -40,7 +40,7 @@ from xdsl.irdl import (
     opt_prop_def,
     prop_def,
 )
-from xdsl.irdl.constraints import ConstraintContext
+from xdsl.irdl.constraints import VerificationContext
 from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
@@ -135,11 +135,11 @@ def _coerce(op_cls: type[IRDLOperation], name: str, value: Any) -> Attribute:
         value = value.value.data
     for cand in _candidates(value):
         try:
-            prop.constr.verify(cand, ConstraintContext())
+            prop.constr.verify(cand, VerificationContext())
             return cand
         except VerifyException:
             continue
-    raise VerifyException(f"{op_cls.name}: property '{name}' cannot be {value}")
+    raise VerifyException(f"property '{name}' of {op_cls.name} cannot be {value}")
 
 
 def _format_float(v: float) -> str:
@@ -192,8 +192,6 @@ class CirOp(IRDLOperation):
 
     def verify_(self) -> None:
         for v in (*self.operands, *self.results):
-            if not isinstance(v.type, TensorType):
-                raise VerifyException(f"expected tensor types, got {v.type}")
             dtype_of(v.type)
         _check_dtypes(self.name, self.OPERAND_DTYPES, [v.type for v in self.operands])
         inferred = type(self).infer([v.type for v in self.operands], self.p)  # type: ignore
@@ -256,7 +254,12 @@ class CirOp(IRDLOperation):
             )
             or []
         )
-        props, attrs = _split_attr_dict(cls, parser.parse_optional_attr_dict())
+        attr_pos = parser.pos
+        entries = parser.parse_optional_attr_dict()
+        try:
+            props, attrs = _split_attr_dict(cls, entries)
+        except VerifyException as e:
+            parser.raise_error(str(e), attr_pos, parser.pos)
         parser.parse_punctuation(":")
         in_types, out_types = _parse_signature(parser, len(unresolved))
         operands = _resolve(parser, unresolved, in_types, pos)

@@ -51,12 +51,11 @@ class CircOptMain(xDSLOptMain):
 
     def setup_pipeline(self) -> None:
         def between(prev: ModulePass | None, module: ModuleOp, nxt: ModulePass | None) -> None:
-            if not self.args.disable_verify:
+            if prev is not None and not self.args.disable_verify:
                 try:
                     verify(module)
                 except CircError as e:
-                    where = f"after pass '{prev.name}'" if prev else "before any pass"
-                    raise _Diagnostic(f"verification failed {where}: {e}") from None
+                    raise _Diagnostic(f"verification failed after pass '{prev.name}': {e}") from None
             if prev is not None and self.args.print_ir_after_all:
                 sys.stderr.write(f"// -----// IR Dump After {prev.name} //----- //\n")
                 sys.stderr.write(to_text(module))
@@ -75,6 +74,8 @@ class CircOptMain(xDSLOptMain):
                 out.write("// -----\n")
             try:
                 module = self._parse(chunk, line_offset)
+                if not self.args.disable_verify:
+                    verify(module)
                 self.pipeline.apply(self.ctx, module)
                 out.write(self.output_resulting_program(module))
             except (CircError, _Diagnostic) as e:

@@ -1,0 +1,340 @@
+"""The reference interpreter, op by op, against PyTorch's own kernels on the same inputs.
+
+Tolerance: fp32 elementwise ops agree to 1e-5 (both sides evaluate the same formula in fp32;
+differences are last-bit rounding of exp/tanh/erf). Ops that sum many products (conv, matmul,
+norms, attention) use 1e-4 relative, 1e-4 absolute: numpy/BLAS and torch accumulate in different
+orders, and errors grow with the length of the sum (up to ~300 terms here).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cir import ops
+from cir.build import build_module
+from cir.interpreter import interpret
+from cir.types import dtype_from_numpy, tensor
+
+RNG = np.random.default_rng(1234)
+
+
+def rand(*shape: int, dtype=np.float32, positive: bool = False) -> np.ndarray:
+    a = RNG.standard_normal(shape).astype(dtype)
+    return np.abs(a) + 0.1 if positive else a
+
+
+def run(make, *arrays: np.ndarray, **weights) -> list[np.ndarray]:
+    """Build `make(*args)` over function arguments holding `arrays`; interpret it."""
+    names = [f"a{i}" for i in range(len(arrays))]
+    types = {n: tensor(a.shape, dtype_from_numpy(a.dtype)) for n, a in zip(names, arrays)}
+
+    def body(b, *args):
+        op = make(*args)
+        b.add(op)
+        return list(op.results)
+
+    module = build_module("main", types, body)
+    out = interpret(module, dict(zip(names, arrays)))
+    return list(out.values())
+
+
+def close(got: np.ndarray, want: torch.Tensor | np.ndarray, tol: float = 1e-5) -> None:
+    want = want.detach().numpy() if isinstance(want, torch.Tensor) else want
+    assert got.shape == want.shape, (got.shape, want.shape)
+    np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=tol, atol=tol)
+
+
+T = torch.from_numpy
+
+UNARY = [
+    (ops.NegOp, torch.neg, False),
+    (ops.AbsOp, torch.abs, False),
+    (ops.ExpOp, torch.exp, False),
+    (ops.LogOp, torch.log, True),
+    (ops.SqrtOp, torch.sqrt, True),
+    (ops.RsqrtOp, torch.rsqrt, True),
+    (ops.ReciprocalOp, torch.reciprocal, True),
+    (ops.ErfOp, torch.erf, False),
+    (ops.TanhOp, torch.tanh, False),
+    (ops.SigmoidOp, torch.sigmoid, False),
+    (ops.ReluOp, torch.relu, False),
+    (ops.SiluOp, F.silu, False),
+    (ops.HardswishOp, F.hardswish, False),
+    (ops.SinOp, torch.sin, False),
+    (ops.CosOp, torch.cos, False),
+    (ops.FloorOp, torch.floor, False),
+]
+
+
+@pytest.mark.parametrize("op_cls,ref,positive", UNARY, ids=[u[0].name for u in UNARY])
+def test_unary(op_cls, ref, positive):
+    x = rand(3, 17, positive=positive) * 4
+    (y,) = run(op_cls, x)
+    close(y, ref(T(x)))
+
+
+@pytest.mark.parametrize("approx", ["none", "tanh"])
+def test_gelu(approx):
+    x = rand(4, 33) * 3
+    (y,) = run(lambda a: ops.GeluOp(a, approximate=approx), x)
+    close(y, F.gelu(T(x), approximate=approx))
+
+
+def test_clamp():
+    x = rand(5, 7) * 3
+    (y,) = run(lambda a: ops.ClampOp(a, min=-1.0, max=0.5), x)
+    close(y, torch.clamp(T(x), -1.0, 0.5))
+    (y,) = run(lambda a: ops.ClampOp(a, min=0), x)
+    close(y, torch.clamp(T(x), min=0))
+
+
+BINARY = [
+    (ops.AddOp, torch.add),
+    (ops.SubOp, torch.sub),
+    (ops.MulOp, torch.mul),
+    (ops.DivOp, torch.div),
+    (ops.MaximumOp, torch.maximum),
+    (ops.MinimumOp, torch.minimum),
+    (ops.EqOp, torch.eq),
+    (ops.NeOp, torch.ne),
+    (ops.LtOp, torch.lt),
+    (ops.LeOp, torch.le),
+    (ops.GtOp, torch.gt),
+    (ops.GeOp, torch.ge),
+]
+
+
+@pytest.mark.parametrize("op_cls,ref", BINARY, ids=[b[0].name for b in BINARY])
+def test_binary_broadcast(op_cls, ref):
+    a, b = rand(2, 1, 5), rand(3, 1)
+    b[0, 0] = a[0, 0, 0]  # make equality comparisons hit at least once
+    (y,) = run(op_cls, a, b)
+    close(y, ref(T(a), T(b)))
+
+
+def test_pow():
+    a, b = rand(4, 6, positive=True), rand(6)
+    (y,) = run(ops.PowOp, a, b)
+    close(y, torch.pow(T(a), T(b)))
+
+
+def test_integer_div_truncates_toward_zero():
+    a = np.array([7, -7, 7, -7], np.int64)
+    b = np.array([2, 2, -2, -2], np.int64)
+    (y,) = run(ops.DivOp, a, b)
+    np.testing.assert_array_equal(y, torch.div(T(a), T(b), rounding_mode="trunc").numpy())
+
+
+def test_where_and_cast():
+    c = rand(3, 4) > 0
+    a, b = rand(3, 4), rand(4)
+    (y,) = run(ops.WhereOp, c, a, b)
+    close(y, torch.where(T(c), T(a), T(b)))
+    (h,) = run(lambda x: ops.CastOp(x, "f16"), a)
+    assert h.dtype == np.float16
+    close(h, T(a).half())
+    (i,) = run(lambda x: ops.CastOp(x, "i32"), a * 10)
+    np.testing.assert_array_equal(i, T(a * 10).to(torch.int32).numpy())
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_reductions(keep):
+    x = rand(2, 3, 4, 5)
+    for op_cls, ref in [
+        (ops.ReduceSumOp, lambda t: t.sum(dim=(1, 3), keepdim=keep)),
+        (ops.ReduceMeanOp, lambda t: t.mean(dim=(1, 3), keepdim=keep)),
+        (ops.ReduceMaxOp, lambda t: t.amax(dim=(1, 3), keepdim=keep)),
+        (ops.ReduceMinOp, lambda t: t.amin(dim=(1, 3), keepdim=keep)),
+    ]:
+        (y,) = run(lambda a, c=op_cls: c(a, axes=[1, -1], keepdims=keep), x)
+        close(y, ref(T(x)))
+    (y,) = run(lambda a: ops.ArgmaxOp(a, axis=2, keepdims=keep), x)
+    np.testing.assert_array_equal(y, torch.argmax(T(x), dim=2, keepdim=keep).numpy())
+
+
+def test_shape_ops():
+    x = rand(2, 3, 4)
+    (y,) = run(lambda a: ops.ReshapeOp(a, shape=[6, 4]), x)
+    close(y, T(x).reshape(6, 4))
+    (y,) = run(lambda a: ops.TransposeOp(a, perm=[2, 0, 1]), x)
+    close(y, T(x).permute(2, 0, 1))
+    (y,) = run(lambda a, b: ops.ConcatOp([a, b], axis=1), x, x[:, :1])
+    close(y, torch.cat([T(x), T(x[:, :1])], dim=1))
+    ys = run(lambda a: ops.SplitOp(a, axis=2, sizes=[1, 3]), x)
+    for got, want in zip(ys, torch.split(T(x), [1, 3], dim=2)):
+        close(got, want)
+    (y,) = run(lambda a: ops.SliceOp(a, starts=[0, 1, 0], ends=[2, 3, 4], steps=[1, 1, 3]), x)
+    close(y, T(x)[0:2, 1:3, 0:4:3])
+    idx = np.array([[2, 0], [1, -1]], np.int64)
+    (y,) = run(lambda a, i: ops.GatherOp(a, i, axis=1), x, idx)
+    close(y, T(x)[:, T(idx % 3)])
+    (y,) = run(lambda a: ops.BroadcastToOp(a, shape=[5, 2, 3, 4]), x)
+    close(y, T(x).expand(5, 2, 3, 4))
+    (y,) = run(lambda a: ops.TileOp(a, repeats=[1, 2, 3]), x)
+    close(y, T(x).repeat(1, 2, 3))
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad(mode):
+    x = rand(1, 2, 5, 6)
+    kw = {"value": 1.5} if mode == "constant" else {}
+    (y,) = run(lambda a: ops.PadOp(a, low=[0, 0, 1, 2], high=[0, 0, 3, 1], mode=mode, **kw), x)
+    close(y, F.pad(T(x), (2, 1, 1, 3), mode=mode, **kw))
+
+
+@pytest.mark.parametrize(
+    "n,c,h,w,o,k,stride,pad,dil,groups",
+    [
+        (1, 4, 9, 9, 8, 3, 1, 1, 1, 1),
+        (2, 6, 10, 7, 4, 3, 2, 1, 1, 2),
+        (1, 8, 11, 11, 8, 3, 1, 2, 2, 8),  # depthwise, dilated
+        (1, 3, 8, 8, 5, 1, 1, 0, 1, 1),
+    ],
+)
+def test_conv2d(n, c, h, w, o, k, stride, pad, dil, groups):
+    x, wt, b = rand(n, c, h, w), rand(o, c // groups, k, k), rand(o)
+    (y,) = run(
+        lambda a, ww, bb: ops.Conv2dOp(
+            a, ww, bb, strides=[stride] * 2, pads=[pad] * 4, dilations=[dil] * 2, groups=groups
+        ),
+        x, wt, b,
+    )
+    close(y, F.conv2d(T(x), T(wt), T(b), stride, pad, dil, groups), 1e-4)
+
+
+def test_conv2d_asymmetric_pads_without_bias():
+    x, wt = rand(1, 2, 6, 6), rand(3, 2, 3, 3)
+    (y,) = run(lambda a, ww: ops.Conv2dOp(a, ww, strides=[2, 2], pads=[0, 0, 1, 1]), x, wt)
+    close(y, F.conv2d(F.pad(T(x), (0, 1, 0, 1)), T(wt), stride=2), 1e-4)
+
+
+@pytest.mark.parametrize("stride,pad,outpad,dil,groups", [(2, 1, 1, 1, 1), (2, 0, 0, 1, 2), (1, 1, 0, 2, 1)])
+def test_conv_transpose2d(stride, pad, outpad, dil, groups):
+    x, wt, b = rand(2, 4, 5, 6), rand(4, 3, 3, 3), rand(3 * groups)
+    (y,) = run(
+        lambda a, ww, bb: ops.ConvTranspose2dOp(
+            a, ww, bb, strides=[stride] * 2, pads=[pad] * 4, output_padding=[outpad] * 2,
+            dilations=[dil] * 2, groups=groups,
+        ),
+        x, wt, b,
+    )
+    ref = F.conv_transpose2d(T(x), T(wt), T(b), stride, pad, outpad, groups, dil)
+    close(y, ref, 1e-4)
+
+
+def test_matmul_and_linear():
+    a, b = rand(2, 1, 5, 7), rand(3, 7, 4)
+    (y,) = run(ops.MatmulOp, a, b)
+    close(y, torch.matmul(T(a), T(b)), 1e-4)
+    x, w, bias = rand(2, 3, 7), rand(5, 7), rand(5)
+    (y,) = run(ops.LinearOp, x, w, bias)
+    close(y, F.linear(T(x), T(w), T(bias)), 1e-4)
+    (y,) = run(ops.LinearOp, x, w)
+    close(y, F.linear(T(x), T(w)), 1e-4)
+
+
+def test_softmax_family():
+    x = rand(3, 4, 9) * 5
+    (y,) = run(lambda a: ops.SoftmaxOp(a, axis=1), x)
+    close(y, torch.softmax(T(x), 1))
+    (y,) = run(lambda a: ops.LogSoftmaxOp(a), x)
+    close(y, torch.log_softmax(T(x), -1))
+
+
+def test_norms():
+    x = rand(2, 8, 5, 6)
+    w, b = rand(8), rand(8)
+    (y,) = run(lambda a, ww, bb: ops.GroupNormOp(a, ww, bb, num_groups=4, epsilon=1e-6), x, w, b)
+    close(y, F.group_norm(T(x), 4, T(w), T(b), 1e-6), 1e-4)
+    (y,) = run(lambda a: ops.GroupNormOp(a, num_groups=2), x)
+    close(y, F.group_norm(T(x), 2), 1e-4)
+    lw, lb = rand(5, 6), rand(5, 6)
+    (y,) = run(lambda a, ww, bb: ops.LayerNormOp(a, ww, bb, axis=2), x, lw, lb)
+    close(y, F.layer_norm(T(x), (5, 6), T(lw), T(lb)), 1e-4)
+    mean, var = rand(8), rand(8, positive=True)
+    (y,) = run(ops.BatchNormOp, x, w, b, mean, var)
+    close(y, F.batch_norm(T(x), T(mean), T(var), T(w), T(b), False, 0.0, 1e-5), 1e-4)
+
+
+def test_rms_norm():
+    x, w = rand(2, 7, 16), rand(16)
+    (y,) = run(lambda a, ww: ops.RmsNormOp(a, ww, epsilon=1e-6), x, w)
+    close(y, F.rms_norm(T(x), (16,), T(w), 1e-6), 1e-4)
+
+
+@pytest.mark.parametrize("ceil", [False, True])
+def test_pools(ceil):
+    x = rand(2, 3, 9, 10)
+    (y,) = run(lambda a: ops.MaxPool2dOp(a, kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                                         ceil_mode=ceil), x)
+    close(y, F.max_pool2d(T(x), 3, 2, 1, ceil_mode=ceil))
+    (y,) = run(lambda a: ops.MaxPool2dOp(a, kernel=[2, 2], strides=[1, 1], dilations=[2, 2]), x)
+    close(y, F.max_pool2d(T(x), 2, 1, 0, dilation=2))
+    for include in (True, False):
+        (y,) = run(lambda a: ops.AvgPool2dOp(a, kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                                             ceil_mode=ceil, count_include_pad=include), x)
+        close(y, F.avg_pool2d(T(x), 3, 2, 1, ceil_mode=ceil, count_include_pad=include))
+
+
+@pytest.mark.parametrize("mode,align", [("nearest", False), ("bilinear", False), ("bilinear", True)])
+def test_upsample(mode, align):
+    x = rand(1, 2, 5, 7)
+    kw = {} if mode == "nearest" else {"align_corners": align}
+    (y,) = run(lambda a: ops.UpsampleOp(a, size=[10, 14], mode=mode, **kw), x)
+    close(y, F.interpolate(T(x), size=(10, 14), mode=mode, **kw))
+    (y,) = run(lambda a: ops.UpsampleOp(a, size=[3, 4], mode=mode, **kw), x)  # downsample
+    close(y, F.interpolate(T(x), size=(3, 4), mode=mode, **kw))
+
+
+@pytest.mark.parametrize("mask_kind", [None, "bool", "float", "causal"])
+def test_attention(mask_kind):
+    q, k, v = rand(2, 4, 6, 8), rand(2, 4, 9, 8), rand(2, 4, 9, 5)
+    args, kw, ref_kw = [q, k, v], {}, {}
+    if mask_kind == "bool":
+        m = RNG.random((6, 9)) > 0.3
+        m[:, 0] = True
+        args.append(m)
+        ref_kw["attn_mask"] = T(m)
+    elif mask_kind == "float":
+        m = rand(2, 1, 6, 9)
+        args.append(m)
+        ref_kw["attn_mask"] = T(m)
+    elif mask_kind == "causal":
+        kw["causal"] = True
+        ref_kw["is_causal"] = True
+    (y,) = run(lambda *a: ops.AttentionOp(*a, **kw), *args)
+    close(y, F.scaled_dot_product_attention(T(q), T(k), T(v), **ref_kw), 1e-4)
+    (y,) = run(lambda *a: ops.AttentionOp(*a[:3], scale=0.5), q, k, v)
+    close(y, F.scaled_dot_product_attention(T(q), T(k), T(v), scale=0.5), 1e-4)
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float16, 2e-3), ("bf16", 2e-2)])
+def test_low_precision_computes_in_f32_and_rounds_once(dtype, tol):
+    import ml_dtypes
+
+    dt = ml_dtypes.bfloat16 if dtype == "bf16" else dtype
+    x = rand(4, 32).astype(dt)
+    (y,) = run(lambda a: ops.SoftmaxOp(a), x)
+    assert y.dtype == np.dtype(dt)
+    want = torch.softmax(torch.from_numpy(x.astype(np.float32)), -1).numpy().astype(dt)
+    np.testing.assert_allclose(y.astype(np.float32), want.astype(np.float32), rtol=tol, atol=tol)
+
+
+def test_constant_and_weight():
+    from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr
+
+    c = np.arange(6, dtype=np.float32).reshape(2, 3)
+    w = rand(2, 3)
+
+    def body(b, x):
+        k = b.add(ops.ConstantOp(DenseIntOrFPElementsAttr(tensor((2, 3), "f32"), BytesAttr(c.tobytes()))))
+        ww = b.add(ops.WeightOp("layer.w", tensor((2, 3), "f32")))
+        return [b.add(ops.AddOp(b.add(ops.AddOp(x, k)), ww))]
+
+    module = build_module("main", {"x": tensor((2, 3), "f32")}, body)
+    x = rand(2, 3)
+    (y,) = interpret(module, {"x": x}, weights={"layer.w": w}).values()
+    close(y, x + c + w)
