@@ -126,7 +126,7 @@ def _coerce(op_cls: type[IRDLOperation], name: str, value: Any) -> Attribute:
     """Turn a Python value (or a parsed attribute) into the attribute property `name` wants."""
     prop = op_cls.get_irdl_definition().properties.get(name)
     if prop is None:
-        raise VerifyException(f"{op_cls.name} has no property '{name}'")
+        raise TypeError(f"{op_cls.name} has no property '{name}'")
     if isinstance(value, ArrayAttr) and all(isinstance(a, IntegerAttr) for a in value.data):
         value = [a.value.data for a in value.data]  # `[1, 2]` in the custom format
     if isinstance(value, IntegerAttr) and not (
@@ -263,8 +263,12 @@ class CirOp(IRDLOperation):
         parser.parse_punctuation(":")
         in_types, out_types = _parse_signature(parser, len(unresolved))
         operands = _resolve(parser, unresolved, in_types, pos)
+        try:
+            grouped = _group_operands(cls, operands)
+        except TypeError as e:
+            parser.raise_error(str(e), pos, parser.pos)
         return cls.build(
-            operands=_group_operands(cls, operands),
+            operands=grouped,
             result_types=_group_results(cls, out_types),
             properties=props,
             attributes=attrs,
@@ -304,6 +308,8 @@ def _print_value(attr: Attribute) -> str:
 def _props_view(cls: type[IRDLOperation], properties: Mapping[str, Attribute]) -> Props:
     out: dict[str, Any] = {}
     for name, pdef in cls.get_irdl_definition().properties.items():
+        if name == "operandSegmentSizes":  # structural, not a semantic property
+            continue
         attr = properties.get(name, pdef.default_value)
         out[name] = to_python(attr)
     return out
@@ -394,7 +400,7 @@ def _group_operands(cls: type[IRDLOperation], flat: Sequence[SSAValue | None]) -
     while flat and flat[-1] is None:
         flat.pop()
     if len(flat) < required:
-        raise VerifyException(f"{cls.name} expects at least {required} operands, got {len(flat)}")
+        raise TypeError(f"{cls.name} expects at least {required} operands, got {len(flat)}")
     grouped: list[Any] = []
     rest = list(flat)
     for d in defs:
@@ -406,10 +412,10 @@ def _group_operands(cls: type[IRDLOperation], flat: Sequence[SSAValue | None]) -
         else:
             v = rest.pop(0)
             if v is None:
-                raise VerifyException(f"{cls.name}: a required operand is missing")
+                raise TypeError(f"{cls.name}: a required operand is missing")
             grouped.append(v)
     if rest:
-        raise VerifyException(f"{cls.name} expects at most {len(defs)} operands, got {len(flat)}")
+        raise TypeError(f"{cls.name} expects at most {len(defs)} operands, got {len(flat)}")
     return grouped
 
 

@@ -558,3 +558,19 @@ func.func @f() {
   func.return
 }
 // CHECK: {{.*}}invalid.mlir:{{[0-9]+}}:{{[0-9]+}}: cir.constant expects a dense<...> value
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>) {
+  %r = cir.add %x : tensor<2x3xf32>
+  func.return
+}
+// CHECK: {{.*}}invalid.mlir:{{[0-9]+}}:{{[0-9]+}}: cir.add expects at least 2 operands, got 1
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>) {
+  %r = cir.relu %x, %x : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  func.return
+}
+// CHECK: {{.*}}invalid.mlir:{{[0-9]+}}:{{[0-9]+}}: cir.relu expects at most 1 operands, got 2
