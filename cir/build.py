@@ -34,7 +34,7 @@ class FunctionBuilder:
         return op.results[0] if len(op.results) == 1 else op
 
 
-def _names(names: Sequence[str]) -> ArrayAttr[DictionaryAttr]:
+def name_attrs(names: Sequence[str]) -> ArrayAttr[DictionaryAttr]:
     return ArrayAttr([DictionaryAttr({"cir.name": StringAttr(n)}) for n in names])
 
 
@@ -54,7 +54,7 @@ def build_function(
         name,
         ([v.type for v in block.args], [r.type for r in results]),
         Region(block),
-        res_attrs=_names(output_names) if output_names else None,
+        res_attrs=name_attrs(output_names) if output_names else None,
     )
     return fn
 

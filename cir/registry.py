@@ -58,9 +58,29 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     return {"canonicalize": canonicalize, "cse": cse, "dce": dce, **get_circ_passes()}
 
 
+# Import dialects whose ops are made on demand, one class per framework operator name.
+FRAMEWORK_DIALECTS = ("torch", "tf", "ms", "onnx")
+
+
+class CircContext(Context):
+    """A Context that also knows every framework operator (``torch.aten.add.Tensor``, …)."""
+
+    def get_optional_op(self, name: str, *, dialect_stack=()):  # type: ignore[override]
+        found = super().get_optional_op(name, dialect_stack=dialect_stack)
+        if found is not None:
+            return found
+        if name.split(".", 1)[0] in FRAMEWORK_DIALECTS and "." in name:
+            from cir.dialects.framework_op import op_class
+
+            op = op_class(name)
+            self.load_op(op)
+            return op
+        return None
+
+
 def make_context() -> Context:
     """A context with every dialect circ knows, loaded lazily."""
-    ctx = Context()
+    ctx = CircContext()
     for name, factory in get_all_dialects().items():
         ctx.register_dialect(name, factory)
     return ctx

@@ -26,7 +26,7 @@ from cir import __version__
 from cir.errors import CircError
 from cir.io import LocatingParser, _parse_error_message, to_text, verify
 from cir.pipeline import parse_pipeline
-from cir.registry import get_all_dialects, get_all_passes
+from cir.registry import get_all_passes, make_context
 from cir.tools.common import run_tool
 
 
@@ -34,8 +34,7 @@ class CircOptMain(xDSLOptMain):
     version_format = f"circ-opt {__version__} (xdsl {{xdsl_version}})"
 
     def register_all_dialects(self) -> None:
-        for name, factory in get_all_dialects().items():
-            self.ctx.register_dialect(name, factory)
+        self.ctx = make_context()  # knows the framework import dialects' ops too
 
     def register_all_passes(self) -> None:
         for name, factory in get_all_passes().items():

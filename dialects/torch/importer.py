@@ -1,0 +1,367 @@
+"""PyTorch -> the ``torch`` import dialect, via ``torch.export``.
+
+One ``torch.aten.<op>.<overload>`` op per ATen call in the exported graph, with the schema's
+argument names; parameters, buffers and lifted constants become ``cir.weight`` ops named by
+their state-dict key (their values go to the module's WeightStore, never into IR text). Every op
+carries a location: the nn.Module path from ``nn_module_stack`` around the innermost user
+``file:line`` of ``stack_trace``.
+
+Inputs accepted: an ``nn.Module`` with example inputs, an ``ExportedProgram``, or a ``.pt2``
+file (``torch.export.save``). Full pickles (``torch.save`` of a module) are refused.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import re
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from xdsl.dialects.builtin import (
+    FileLineColLoc,
+    IntAttr,
+    ModuleOp,
+    NameLoc,
+    StringAttr,
+    TensorType,
+    UnknownLoc,
+)
+from xdsl.ir import Attribute, SSAValue
+
+from cir.build import FunctionBuilder, build_function, name_attrs
+from cir.dialects.framework_op import op_class
+from cir.errors import CircError
+from cir.ops import WeightOp
+from cir.weights import WeightStore, attach
+
+# ATen ops kept whole instead of decomposed: fusion and kernels want them (see DESIGN.md).
+KEEP_WHOLE = (
+    "aten.group_norm.default",
+    "aten.layer_norm.default",
+    "aten.silu.default",
+    "aten.gelu.default",
+    "aten.hardswish.default",
+    "aten.linear.default",
+    "aten.scaled_dot_product_attention.default",
+    "aten.upsample_nearest2d.vec",
+    "aten.upsample_nearest2d.default",
+    "aten.upsample_bilinear2d.vec",
+    "aten.upsample_bilinear2d.default",
+)
+
+_TORCH_DTYPES = {
+    "float32": "f32", "float16": "f16", "bfloat16": "bf16", "float64": "f64",
+    "int64": "i64", "int32": "i32", "int16": "i16", "int8": "i8", "uint8": "ui8", "bool": "i1",
+}  # fmt: skip
+
+
+def _ir_dtype(dtype: Any) -> Attribute:
+    from xdsl.dialects.builtin import (
+        IntegerType,
+        Signedness,
+        bf16,
+        f16,
+        f32,
+        f64,
+    )
+
+    name = _TORCH_DTYPES.get(str(dtype).removeprefix("torch."))
+    table = {
+        "f32": f32, "f16": f16, "bf16": bf16, "f64": f64, "i64": IntegerType(64),
+        "i32": IntegerType(32), "i16": IntegerType(16), "i8": IntegerType(8),
+        "ui8": IntegerType(8, Signedness.UNSIGNED), "i1": IntegerType(1),
+    }  # fmt: skip
+    if name is None:
+        raise CircError(f"tensors of dtype {dtype} are not supported")
+    return table[name]
+
+
+def tensor_type(val: Any) -> TensorType:
+    return TensorType(_ir_dtype(val.dtype), [int(d) for d in val.shape])
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def decomposition_table() -> dict[Any, Any]:
+    import torch
+
+    table = torch.export.default_decompositions()
+    for name in KEEP_WHOLE:
+        ns, op, overload = name.split(".")
+        table.pop(getattr(getattr(getattr(torch.ops, ns), op), overload), None)
+    return table
+
+
+def load_program(source: Any, example_inputs: Sequence[Any] | Mapping[str, Any] | None = None):
+    """An ExportedProgram, decomposed to core ATen except the ops in KEEP_WHOLE."""
+    import torch
+
+    if isinstance(source, str | os.PathLike):
+        ep = _load_pt2(Path(source))
+    elif isinstance(source, torch.export.ExportedProgram):
+        ep = source
+    elif isinstance(source, torch.nn.Module):
+        if example_inputs is None:
+            raise CircError("importing an nn.Module needs example_inputs (a tuple or a dict)")
+        args, kwargs = (
+            ((), dict(example_inputs)) if isinstance(example_inputs, Mapping)
+            else (tuple(example_inputs), {})
+        )
+        try:
+            ep = torch.export.export(source.eval(), args, kwargs)
+        except Exception as e:  # torch raises many kinds; the user needs its message
+            raise CircError(f"torch.export failed: {type(e).__name__}: {_short(e)}") from None
+    else:
+        raise CircError(f"cannot import a {type(source).__name__} as a PyTorch model")
+    try:
+        return ep.run_decompositions(decomposition_table())
+    except Exception as e:
+        raise CircError(f"decomposing the exported program failed: {_short(e)}") from None
+
+
+def _short(e: BaseException) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+
+
+def _load_pt2(path: Path):
+    import torch
+
+    if not path.is_file():
+        raise CircError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise CircError(f"{path}: not a .pt2 archive (torch.export.save); corrupt or truncated")
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+    if not any(n.endswith("models/model.json") or "/models/" in n for n in names):
+        if any(n.endswith("data.pkl") for n in names):
+            raise CircError(
+                f"{path}: this is a full pickle (torch.save), which circ never loads: it can run "
+                "arbitrary code. Export the model instead: "
+                "torch.export.save(torch.export.export(model, example_args), 'model.pt2')"
+            )
+        raise CircError(f"{path}: not a torch.export archive")
+    try:
+        return torch.export.load(str(path))
+    except Exception as e:
+        raise CircError(f"{path}: cannot load the exported program ({_short(e)})") from None
+
+
+# --- locations -----------------------------------------------------------------------------
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+
+
+def _torch_dir() -> str:
+    import torch
+
+    return os.path.dirname(torch.__file__)
+
+
+def node_location(node: Any) -> Attribute:
+    """``loc("down_blocks.0.attn1"("model.py":12:0))`` from the node's metadata."""
+    file_loc: Attribute = UnknownLoc()
+    frames = _FRAME.findall(node.meta.get("stack_trace") or "")
+    user = [f for f in frames if not f[0].startswith(_torch_dir())]
+    if user or frames:
+        file, line = (user or frames)[-1]
+        file_loc = FileLineColLoc(StringAttr(file), IntAttr(int(line)), IntAttr(0))
+    stack = node.meta.get("nn_module_stack") or {}
+    path = ""
+    if stack:
+        path = list(stack.values())[-1][0]
+        path = re.sub(r"^L__self__[._]?", "", path).replace("L['self'].", "")
+        path = re.sub(r"\._modules\['([^']+)'\]", r".\1", path).lstrip(".")
+    if path:
+        return NameLoc(StringAttr(path), file_loc)
+    return file_loc
+
+
+def module_classes(node: Any) -> list[tuple[str, str]]:
+    """(path, class name) of every nn.Module the node was called in, outermost first."""
+    stack = node.meta.get("nn_module_stack") or {}
+    return [(str(p), str(c)) for p, c in stack.values()]
+
+
+# --- the graph -----------------------------------------------------------------------------
+
+
+def _schema_args(node: Any) -> list[tuple[str, Any, bool]]:
+    """(schema name, value, is-tensor-like) for every argument, defaults filled in."""
+    schema = node.target._schema
+    out = []
+    for i, arg in enumerate(schema.arguments):
+        if i < len(node.args):
+            value = node.args[i]
+        elif arg.name in node.kwargs:
+            value = node.kwargs[arg.name]
+        elif arg.has_default_value():
+            value = arg.default_value
+        else:
+            continue
+        out.append((arg.name, value, "Tensor" in str(arg.type)))
+    return out
+
+
+def _python_value(value: Any) -> Any:
+    import torch
+
+    if isinstance(value, torch.dtype | torch.device | torch.layout | torch.memory_format):
+        return str(value).removeprefix("torch.")
+    if isinstance(value, list | tuple):
+        return [_python_value(v) for v in value]
+    return value
+
+
+class _GraphImporter:
+    def __init__(self, ep: Any):
+        self.ep = ep
+        self.values: dict[str, SSAValue | tuple[SSAValue, ...]] = {}
+        self.weights = WeightStore()
+
+    def weight_sources(self) -> dict[str, tuple[str, Any]]:
+        """placeholder name -> (state-dict key, tensor) for params, buffers, constants."""
+        from torch.export.graph_signature import InputKind
+
+        found = {}
+        for spec in self.ep.graph_signature.input_specs:
+            if spec.kind == InputKind.USER_INPUT:
+                continue
+            tensor = (
+                self.ep.state_dict.get(spec.target)
+                if spec.kind in (InputKind.PARAMETER, InputKind.BUFFER)
+                else self.ep.constants.get(spec.target)
+            )
+            if tensor is None:
+                tensor = self.ep.constants.get(spec.target, self.ep.state_dict.get(spec.target))
+            found[spec.arg.name] = (spec.target, tensor)
+        return found
+
+    def user_inputs(self) -> dict[str, TensorType]:
+        from torch.export.graph_signature import InputKind
+
+        names = [s.arg.name for s in self.ep.graph_signature.input_specs
+                 if s.kind == InputKind.USER_INPUT]
+        nodes = {n.name: n for n in self.ep.graph.nodes if n.op == "placeholder"}
+        out = {}
+        for name in names:
+            val = nodes[name].meta.get("val")
+            if not hasattr(val, "shape"):
+                raise CircError(f"input '{name}' is not a tensor ({type(val).__name__}); "
+                                "circ models take tensors only")
+            out[name] = tensor_type(val)
+        return out
+
+    def output_names(self, n: int) -> list[str]:
+        import torch.utils._pytree as pytree
+
+        try:
+            tree = pytree.tree_unflatten(list(range(n)), self.ep.call_spec.out_spec)
+            paths = pytree.tree_flatten_with_path(tree)[0]
+            names = ["".join(str(k) for k in p).strip(".[]'\"") for p, _ in paths]
+            names = [re.sub(r"[^A-Za-z0-9_.]+", "_", s).strip("_") for s in names]
+            names = [f"output_{s}" if s.isdigit() else s for s in names]
+        except Exception:
+            names = []
+        if len(names) != n or len(set(names)) != n or not all(names):
+            return [f"output_{i}" for i in range(n)]
+        return names
+
+    def build(self) -> ModuleOp:
+        weight_sources = self.weight_sources()
+        inputs = self.user_inputs()
+
+        def body(b: FunctionBuilder, *args: SSAValue) -> list[SSAValue]:
+            for name, arg in zip(inputs, args, strict=True):
+                self.values[name] = arg
+            for node in self.ep.graph.nodes:
+                b.location = node_location(node) if node.op == "call_function" else None
+                if node.op == "placeholder" and node.name in weight_sources:
+                    key, tensor = weight_sources[node.name]
+                    self.values[node.name] = self._weight(b, key, tensor, node)
+                elif node.op == "call_function":
+                    self._call(b, node)
+                elif node.op == "output":
+                    return self._outputs(node)
+            raise CircError("the exported graph has no output")
+
+        fn = build_function("main", inputs, body)
+        fn.res_attrs = name_attrs(self.output_names(len(fn.function_type.outputs.data)))
+        module = ModuleOp([fn])
+        attach(module, self.weights)
+        return module
+
+    def _weight(self, b: FunctionBuilder, key: str, tensor: Any, node: Any) -> SSAValue:
+        import torch
+
+        t = tensor.detach().contiguous()
+        if t.dtype == torch.bfloat16:
+            import ml_dtypes
+
+            arr = t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+        else:
+            arr = t.numpy()
+        self.weights[key] = np.ascontiguousarray(arr)
+        return b.add(WeightOp(key, tensor_type(t)))
+
+    def _lookup(self, v: Any) -> Any:
+        import torch.fx
+
+        if isinstance(v, torch.fx.Node):
+            return self.values[v.name]
+        return v
+
+    def _call(self, b: FunctionBuilder, node: Any) -> None:
+        if node.target is operator.getitem:
+            src, idx = node.args
+            self.values[node.name] = self.values[src.name][idx]  # type: ignore[index]
+            return
+        if not hasattr(node.target, "_schema"):
+            raise CircError(f"unsupported call to {node.target} in the exported graph "
+                            f"(node '{node.name}')")
+        operands: list[tuple[str, SSAValue]] = []
+        attrs: dict[str, Any] = {}
+        import torch.fx
+
+        for name, value, is_tensor in _schema_args(node):
+            if isinstance(value, torch.fx.Node) or (
+                is_tensor and isinstance(value, list | tuple)
+                and any(isinstance(v, torch.fx.Node) for v in value)
+            ):
+                vals = value if isinstance(value, list | tuple) else [value]
+                for v in vals:
+                    if v is None:
+                        raise CircError(f"node '{node.name}': None inside a tensor list is "
+                                        "not supported")
+                    operands.append((name, self._lookup(v)))
+            elif value is not None:
+                attrs[name] = _python_value(value)
+        val = node.meta.get("val")
+        vals = list(val) if isinstance(val, list | tuple) else [val]
+        result_types = [tensor_type(v) for v in vals if hasattr(v, "shape")]
+        target = str(node.target).replace("::", ".")
+        op = op_class(f"torch.{target}")(operands, attrs, result_types)
+        b.add(op)
+        self.values[node.name] = (
+            tuple(op.results) if isinstance(val, list | tuple) else op.results[0]
+        )
+
+    def _outputs(self, node: Any) -> list[SSAValue]:
+        out = node.args[0]
+        flat = list(out) if isinstance(out, list | tuple) else [out]
+        results = []
+        for v in flat:
+            got = self._lookup(v)
+            if not isinstance(got, SSAValue):
+                raise CircError(f"model output {v!r} is not a tensor")
+            results.append(got)
+        return results
+
+
+def import_torch(source: Any, example_inputs: Any = None) -> ModuleOp:
+    """A PyTorch model -> a module in the ``torch`` import dialect, weights attached."""
+    return _GraphImporter(load_program(source, example_inputs)).build()
