@@ -32,7 +32,13 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
 
 def get_circ_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """circ's own passes (the importers' normalisers, fusion, layout, planning, lowering)."""
-    return {}
+
+    def normalize_torch() -> type[ModulePass]:
+        from cir.passes.normalize_torch import NormalizeTorchPass
+
+        return NormalizeTorchPass
+
+    return {"normalize-torch": normalize_torch}
 
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
