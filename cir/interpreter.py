@@ -199,6 +199,17 @@ def _gather(op: ops.GatherOp, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.take(x, idx, axis=axis)
 
 
+@kernel(ops.GatherElementsOp)
+def _gather_elements(op: ops.GatherElementsOp, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    axis = op.p["axis"] % x.ndim
+    idx = np.where(idx < 0, idx + x.shape[axis], idx)
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[axis]):
+        raise CircError(f"{describe_op(op)}: index out of range for dimension of size {x.shape[axis]}")
+    # outside `axis`, indices may be smaller than x: take the leading block of x
+    block = x[tuple(slice(0, n) if i != axis else slice(None) for i, n in enumerate(idx.shape))]
+    return np.take_along_axis(block, idx, axis=axis)
+
+
 @kernel(ops.BroadcastToOp)
 def _broadcast_to(op: ops.BroadcastToOp, x: np.ndarray) -> np.ndarray:
     return np.broadcast_to(x, op.p["shape"])

@@ -625,6 +625,31 @@ class GatherOp(CirOp):
 
 
 @irdl_op_definition
+class GatherElementsOp(CirOp):
+    """``numpy.take_along_axis(x, indices, axis)``: the result has the shape of `indices`."""
+
+    name = "cir.gather_elements"
+    x = operand_def(T)
+    indices = operand_def(T)
+    result = result_def(T)
+    axis = int_prop()
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        x, idx = ins
+        if dtype_of(idx).name not in ("i64", "i32"):
+            raise VerifyException(f"indices must be i64 or i32, got {idx.element_type}")
+        sx, si = x.get_shape(), idx.get_shape()
+        axis = shapes.norm_axis(p["axis"], len(sx))
+        if len(si) != len(sx) or any(a > b for i, (a, b) in enumerate(zip(si, sx)) if i != axis):
+            raise VerifyException(
+                f"indices {si} must have the rank of x {sx} and fit it outside axis {axis}"
+            )
+        return [_like(x, si)]
+
+
+@irdl_op_definition
 class BroadcastToOp(CirOp):
     name = "cir.broadcast_to"
     x = operand_def(T)
@@ -1078,7 +1103,8 @@ CIR = Dialect(
         AddOp, SubOp, MulOp, DivOp, PowOp, MaximumOp, MinimumOp,
         EqOp, NeOp, LtOp, LeOp, GtOp, GeOp, WhereOp, CastOp,
         ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ArgmaxOp,
-        ReshapeOp, TransposeOp, ConcatOp, SplitOp, SliceOp, GatherOp, BroadcastToOp, PadOp, TileOp,
+        ReshapeOp, TransposeOp, ConcatOp, SplitOp, SliceOp, GatherOp, GatherElementsOp, BroadcastToOp,
+        PadOp, TileOp,
         Conv2dOp, ConvTranspose2dOp, MatmulOp, LinearOp, SoftmaxOp, LogSoftmaxOp,
         LayerNormOp, GroupNormOp, BatchNormOp, RmsNormOp, MaxPool2dOp, AvgPool2dOp, UpsampleOp,
         AttentionOp,

@@ -77,7 +77,7 @@ def test_op_set_is_the_one_the_issues_name():
         "constant weight neg abs exp log sqrt rsqrt reciprocal erf tanh sigmoid relu clamp silu "
         "gelu hardswish sin cos floor add sub mul div pow maximum minimum eq ne lt le gt ge where "
         "cast reduce_sum reduce_mean reduce_max reduce_min argmax reshape transpose concat split "
-        "slice gather broadcast_to pad tile conv2d conv_transpose2d matmul linear softmax "
+        "slice gather gather_elements broadcast_to pad tile conv2d conv_transpose2d matmul linear softmax "
         "log_softmax layer_norm group_norm batch_norm rms_norm max_pool2d avg_pool2d upsample "
         "attention"
     ).split()

@@ -218,27 +218,31 @@ def _python_value(value: Any) -> Any:
 
 
 class _GraphImporter:
-    def __init__(self, ep: Any):
+    def __init__(self, ep: Any, fold_constants: bool = True):
         self.ep = ep
+        self.fold_constants = fold_constants
         self.values: dict[str, SSAValue | tuple[SSAValue, ...]] = {}
+        # node -> (weight name, tensor(s), foldable): materialised as cir.weight on first use
+        self.known: dict[str, tuple[str, Any, bool]] = {}
         self.weights = WeightStore()
+        self.b: FunctionBuilder | None = None
 
-    def weight_sources(self) -> dict[str, tuple[str, Any]]:
-        """placeholder name -> (state-dict key, tensor) for params, buffers, constants."""
+    def weight_sources(self) -> dict[str, tuple[str, Any, bool]]:
+        """placeholder -> (state-dict key, tensor, foldable) for params, buffers, constants.
+
+        Buffers and lifted constants are fixed at inference time, so what is computed from
+        them alone can be folded at import; parameters stay weights.
+        """
         from torch.export.graph_signature import InputKind
 
         found = {}
         for spec in self.ep.graph_signature.input_specs:
             if spec.kind == InputKind.USER_INPUT:
                 continue
-            tensor = (
-                self.ep.state_dict.get(spec.target)
-                if spec.kind in (InputKind.PARAMETER, InputKind.BUFFER)
-                else self.ep.constants.get(spec.target)
-            )
+            tensor = self.ep.state_dict.get(spec.target, self.ep.constants.get(spec.target))
             if tensor is None:
-                tensor = self.ep.constants.get(spec.target, self.ep.state_dict.get(spec.target))
-            found[spec.arg.name] = (spec.target, tensor)
+                tensor = self.ep.constants.get(spec.target)
+            found[spec.arg.name] = (spec.target, tensor, spec.kind != InputKind.PARAMETER)
         return found
 
     def user_inputs(self) -> dict[str, TensorType]:
@@ -276,13 +280,15 @@ class _GraphImporter:
         inputs = self.user_inputs()
 
         def body(b: FunctionBuilder, *args: SSAValue) -> list[SSAValue]:
+            self.b = b
             for name, arg in zip(inputs, args, strict=True):
                 self.values[name] = arg
             for node in self.ep.graph.nodes:
                 b.location = node_location(node) if node.op == "call_function" else None
                 if node.op == "placeholder" and node.name in weight_sources:
-                    key, tensor = weight_sources[node.name]
-                    self.values[node.name] = self._weight(b, key, tensor, node)
+                    self.known[node.name] = weight_sources[node.name]
+                elif node.op == "call_function" and self._try_fold(node):
+                    continue
                 elif node.op == "call_function":
                     self._call(b, node)
                 elif node.op == "output":
@@ -295,7 +301,50 @@ class _GraphImporter:
         attach(module, self.weights)
         return module
 
-    def _weight(self, b: FunctionBuilder, key: str, tensor: Any, node: Any) -> SSAValue:
+    def _try_fold(self, node: Any) -> bool:
+        """Compute a node whose inputs are all fixed (buffers, constants, folded nodes)."""
+        import torch
+        import torch.fx
+
+        if not self.fold_constants or not hasattr(node.target, "_schema"):
+            return False
+        if node.target._schema.is_mutable or "rand" in str(node.target):
+            return False
+        inputs = [a for a in node.all_input_nodes]
+        if not all(a.name in self.known and self.known[a.name][2] for a in inputs):
+            return False
+
+        def real(v: Any) -> Any:
+            if isinstance(v, torch.fx.Node):
+                return self.known[v.name][1]
+            if isinstance(v, list | tuple):
+                return type(v)(real(x) for x in v)
+            return v
+
+        try:
+            with torch.no_grad():
+                out = node.target(*real(node.args), **real(node.kwargs))
+        except Exception:
+            return False
+        outs = out if isinstance(out, list | tuple) else [out]
+        if not all(isinstance(o, torch.Tensor) for o in outs) or sum(o.numel() for o in outs) > 1 << 22:
+            return False
+        self.known[node.name] = (f"_folded.{node.name}", out, True)
+        return True
+
+    def _materialise(self, name: str, index: int | None = None) -> SSAValue:
+        key, tensor, _ = self.known[name]
+        if index is not None:
+            key, tensor = f"{key}.{index}", tensor[index]
+        cache_key = f"{name}#{index}"
+        if cache_key not in self.values:
+            assert self.b is not None
+            saved, self.b.location = self.b.location, None
+            self.values[cache_key] = self._weight(self.b, key, tensor)
+            self.b.location = saved
+        return self.values[cache_key]  # type: ignore[return-value]
+
+    def _weight(self, b: FunctionBuilder, key: str, tensor: Any) -> SSAValue:
         import torch
 
         t = tensor.detach().contiguous()
@@ -312,17 +361,30 @@ class _GraphImporter:
         import torch.fx
 
         if isinstance(v, torch.fx.Node):
-            return self.values[v.name]
+            if v.name in self.values:
+                return self.values[v.name]
+            return self._materialise(v.name)
         return v
 
     def _call(self, b: FunctionBuilder, node: Any) -> None:
         if node.target is operator.getitem:
             src, idx = node.args
-            self.values[node.name] = self.values[src.name][idx]  # type: ignore[index]
+            if src.name in self.known:  # an item of a folded multi-output node
+                key, tensors, foldable = self.known[src.name]
+                self.known[node.name] = (f"{key}.{idx}", tensors[idx], foldable)
+            else:
+                self.values[node.name] = self.values[src.name][idx]  # type: ignore[index]
             return
         if not hasattr(node.target, "_schema"):
             raise CircError(f"unsupported call to {node.target} in the exported graph "
                             f"(node '{node.name}')")
+        val = node.meta.get("val")
+        vals = list(val) if isinstance(val, list | tuple) else [val]
+        if not any(hasattr(v, "shape") for v in vals):
+            if not node.users:  # a runtime check (e.g. _assert_tensor_metadata): nothing to compute
+                return
+            raise CircError(f"node '{node.name}' ({node.target}) produces {type(val).__name__}, "
+                            "not tensors; circ needs static shapes and tensor values")
         operands: list[tuple[str, SSAValue]] = []
         attrs: dict[str, Any] = {}
         import torch.fx
@@ -332,16 +394,13 @@ class _GraphImporter:
                 is_tensor and isinstance(value, list | tuple)
                 and any(isinstance(v, torch.fx.Node) for v in value)
             ):
-                vals = value if isinstance(value, list | tuple) else [value]
-                for v in vals:
+                for v in value if isinstance(value, list | tuple) else [value]:
                     if v is None:
                         raise CircError(f"node '{node.name}': None inside a tensor list is "
                                         "not supported")
                     operands.append((name, self._lookup(v)))
             elif value is not None:
                 attrs[name] = _python_value(value)
-        val = node.meta.get("val")
-        vals = list(val) if isinstance(val, list | tuple) else [val]
         result_types = [tensor_type(v) for v in vals if hasattr(v, "shape")]
         target = str(node.target).replace("::", ".")
         op = op_class(f"torch.{target}")(operands, attrs, result_types)
@@ -362,6 +421,10 @@ class _GraphImporter:
         return results
 
 
-def import_torch(source: Any, example_inputs: Any = None) -> ModuleOp:
-    """A PyTorch model -> a module in the ``torch`` import dialect, weights attached."""
-    return _GraphImporter(load_program(source, example_inputs)).build()
+def import_torch(source: Any, example_inputs: Any = None, fold_constants: bool = True) -> ModuleOp:
+    """A PyTorch model -> a module in the ``torch`` import dialect, weights attached.
+
+    With `fold_constants`, what depends only on buffers and constants (masks built from
+    ``arange``, position ids, ...) is computed by PyTorch at import and kept as a weight.
+    """
+    return _GraphImporter(load_program(source, example_inputs), fold_constants).build()

@@ -574,3 +574,11 @@ func.func @f(%x: tensor<2x3xf32>) {
   func.return
 }
 // CHECK: {{.*}}invalid.mlir:{{[0-9]+}}:{{[0-9]+}}: cir.relu expects at most 1 operands, got 2
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>, %i: tensor<3x3xi64>) {
+  %r = cir.gather_elements %x, %i {axis = 1} : (tensor<2x3xf32>, tensor<3x3xi64>) -> tensor<3x3xf32>
+  func.return
+}
+// CHECK: 'cir.gather_elements' at {{.*}}: indices (3, 3) must have the rank of x (2, 3) and fit it outside axis 1

@@ -110,7 +110,7 @@ func.func @reductions(%x: tensor<2x3x4xf32>) {
 }
 
 // CHECK-LABEL: func.func @shapes
-func.func @shapes(%x: tensor<2x3x4xf32>, %idx: tensor<5xi64>) {
+func.func @shapes(%x: tensor<2x3x4xf32>, %idx: tensor<5xi64>, %gi: tensor<2x5x4xi64>) {
   // CHECK-NEXT: %r = cir.reshape %x {shape = [6, 4]} : (tensor<2x3x4xf32>) -> tensor<6x4xf32>
   %r = cir.reshape %x {shape = [6, 4]} : tensor<2x3x4xf32> -> tensor<6x4xf32>
   // CHECK-NEXT: %t = cir.transpose %x {perm = [2, 0, 1]} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
@@ -123,6 +123,8 @@ func.func @shapes(%x: tensor<2x3x4xf32>, %idx: tensor<5xi64>) {
   %sl = cir.slice %x {starts = [0, 1, 0], ends = [2, 3, 4], steps = [1, 1, 2]} : tensor<2x3x4xf32> -> tensor<2x2x2xf32>
   // CHECK-NEXT: %g = cir.gather %x, %idx {axis = 2} : (tensor<2x3x4xf32>, tensor<5xi64>) -> tensor<2x3x5xf32>
   %g = cir.gather %x, %idx {axis = 2} : (tensor<2x3x4xf32>, tensor<5xi64>) -> tensor<2x3x5xf32>
+  // CHECK-NEXT: %ge = cir.gather_elements %x, %gi {axis = 1} : (tensor<2x3x4xf32>, tensor<2x5x4xi64>) -> tensor<2x5x4xf32>
+  %ge = cir.gather_elements %x, %gi {axis = 1} : (tensor<2x3x4xf32>, tensor<2x5x4xi64>) -> tensor<2x5x4xf32>
   // CHECK-NEXT: %b = cir.broadcast_to %x {shape = [7, 2, 3, 4]} : (tensor<2x3x4xf32>) -> tensor<7x2x3x4xf32>
   %b = cir.broadcast_to %x {shape = [7, 2, 3, 4]} : tensor<2x3x4xf32> -> tensor<7x2x3x4xf32>
   // CHECK-NEXT: %p = cir.pad %x {low = [0, 1, 2], high = [0, 1, 0], value = -1.5} : (tensor<2x3x4xf32>) -> tensor<2x5x6xf32>
