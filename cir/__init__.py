@@ -3,6 +3,7 @@
 The public Python API::
 
     import cir
+    module = cir.import_model(torch_module, example_inputs)  # PyTorch -> CIR (+ weights)
     module = cir.parse_file("block.mlir")                 # CIR text -> verified module
     module = cir.apply_pipeline(module, "canonicalize,cse")
     outs = cir.interpret(module, {"x": x})                # numpy reference interpreter
@@ -25,6 +26,8 @@ _API = {
     "verify": "cir.io",
     "apply_pipeline": "cir.pipeline",
     "interpret": "cir.interpreter",
+    "import_model": "cir.frontend",
+    "save_module": "cir.frontend",
     "WeightStore": "cir.weights",
     "attach_weights": "cir.weights",
     "weights_of": "cir.weights",

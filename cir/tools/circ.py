@@ -93,6 +93,46 @@ def cmd_run(args: argparse.Namespace) -> None:
         print(f"wrote {path} {arr.dtype}{list(arr.shape)}")
 
 
+# --- circ import / circ ops ---------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from cir.frontend import import_model, save_module
+
+    if not Path(args.model).exists():
+        raise CircError(f"{args.model}: no such file")
+    module = import_model(args.model, stage=args.stage, framework=args.framework,
+                          custom_ops=args.custom_ops)
+    ir, weights = save_module(module, args.output)
+    n_ops = sum(1 for op in module.walk() if op.name not in ("builtin.module", "func.func"))
+    print(f"wrote {ir} ({n_ops} ops) and {weights}")
+
+
+def cmd_ops(args: argparse.Namespace) -> None:
+    from cir.passes.normalize import MappingTable
+    from cir.passes.normalize_torch import torch_table
+
+    tables: dict[str, Callable[[], MappingTable]] = {"pytorch": torch_table}
+    if args.framework not in tables:
+        raise UsageError(f"--framework must be one of {', '.join(tables)}, got '{args.framework}'")
+    table = tables[args.framework]()
+    if args.custom_ops:
+        from cir.custom_ops import CustomOps
+
+        table = CustomOps.load(args.custom_ops).extend(table)
+    rows = []
+    for source in sorted(table.variants):
+        for v in table.variants[source]:
+            cond = f"  when {v.when}" if v.when else ""
+            note = f"  ({v.note})" if v.note else ""
+            rows.append((source, v.summary + cond + note))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'operator':<{width}}  CIR")
+    for source, target in rows:
+        print(f"{source:<{width}}  {target}")
+    print(f"\n{len(table.variants)} {args.framework} operators mapped")
+
+
 # --- circ demo ---------------------------------------------------------------------------
 
 
@@ -113,12 +153,29 @@ def _add_run(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--weights", help="weights file (default: the module's cir.weights)")
 
 
+def _add_import(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("model", help="a model file (.pt2 from torch.export.save)")
+    sub.add_argument("-o", "--output", required=True, help="the .mlir file to write "
+                     "(its weights go beside it as .safetensors)")
+    sub.add_argument("--stage", choices=["import", "cir"], default="import",
+                     help="import: the framework's import dialect; cir: normalised CIR")
+    sub.add_argument("--framework", choices=["pytorch"], help="default: from the file")
+    sub.add_argument("--custom-ops", metavar="MAP.toml", help="extra op / module mappings")
+
+
+def _add_ops(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--framework", default="pytorch", help="whose mapping table to list")
+    sub.add_argument("--custom-ops", metavar="MAP.toml", help="include these mappings")
+
+
 def _add_demo(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--output-dir", default="out/demo", help="where the demo writes its files")
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
                           Callable[[argparse.Namespace], None]]] = {
+    "import": ("import a framework model into its import dialect or CIR", _add_import, cmd_import),
+    "ops": ("list the operator mapping table of a framework", _add_ops, cmd_ops),
     "run": ("run a model with the reference interpreter", _add_run, cmd_run),
     "demo": ("compile and run the bundled example, compared with PyTorch", _add_demo, cmd_demo),
 }

@@ -80,11 +80,11 @@ class CircOptMain(xDSLOptMain):
             except (CircError, _Diagnostic) as e:
                 if not self.args.verify_diagnostics:
                     raise CircError(str(e)) from None
-                print(e)
+                out.write(f"{e}\n")
             except DiagnosticException as e:
                 if not self.args.verify_diagnostics:
                     raise CircError(str(e).splitlines()[0]) from None
-                print(str(e).splitlines()[0])
+                out.write(str(e).splitlines()[0] + "\n")
             line_offset += chunk.count("\n")
         self._write_output(out.getvalue())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 
 from xdsl.utils.exceptions import ArgSpecParseError
@@ -14,6 +15,11 @@ from cir.errors import CircError
 
 def run_tool(prog: str, body: Callable[[], None]) -> int:
     """Run `body`; user mistakes print ``prog: error: message`` and exit 1 (usage: 2)."""
+    if not os.environ.get("CIRC_DEBUG"):
+        # the frameworks' own deprecation chatter is not the user's business
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module="torch")
     try:
         body()
     except CircError as e:

@@ -171,14 +171,15 @@ def node_location(node: Any) -> Attribute:
         file, line = (user or frames)[-1]
         file_loc = FileLineColLoc(StringAttr(file), IntAttr(int(line)), IntAttr(0))
     stack = node.meta.get("nn_module_stack") or {}
-    path = ""
-    if stack:
-        path = list(stack.values())[-1][0]
-        path = re.sub(r"^L__self__[._]?", "", path).replace("L['self'].", "")
-        path = re.sub(r"\._modules\['([^']+)'\]", r".\1", path).lstrip(".")
+    path = _clean_path(list(stack.values())[-1][0]) if stack else ""
     if path:
         return NameLoc(StringAttr(path), file_loc)
     return file_loc
+
+
+def _clean_path(path: str) -> str:
+    path = re.sub(r"^L__self__[._]?", "", path).replace("L['self'].", "")
+    return re.sub(r"\._modules\['([^']+)'\]", r".\1", path).lstrip(".")
 
 
 def module_classes(node: Any) -> list[tuple[str, str]]:
@@ -218,8 +219,11 @@ def _python_value(value: Any) -> Any:
 
 
 class _GraphImporter:
-    def __init__(self, ep: Any, fold_constants: bool = True):
+    def __init__(self, ep: Any, fold_constants: bool = True, custom: Any = None,
+                 root: Any = None):
         self.ep = ep
+        self.custom = custom
+        self.root = root  # the nn.Module, when imported in memory (module attributes)
         self.fold_constants = fold_constants
         self.values: dict[str, SSAValue | tuple[SSAValue, ...]] = {}
         # node -> (weight name, tensor(s), foldable): materialised as cir.weight on first use
@@ -279,6 +283,10 @@ class _GraphImporter:
         weight_sources = self.weight_sources()
         inputs = self.user_inputs()
 
+        groups = self.module_groups()
+        last_of = {nodes[-1].name: path for path, (_, nodes) in groups.items()}
+        grouped = {n.name for _, nodes in groups.values() for n in nodes}
+
         def body(b: FunctionBuilder, *args: SSAValue) -> list[SSAValue]:
             self.b = b
             for name, arg in zip(inputs, args, strict=True):
@@ -287,6 +295,10 @@ class _GraphImporter:
                 b.location = node_location(node) if node.op == "call_function" else None
                 if node.op == "placeholder" and node.name in weight_sources:
                     self.known[node.name] = weight_sources[node.name]
+                elif node.name in last_of:
+                    self._module_op(last_of[node.name], *groups[last_of[node.name]])
+                elif node.name in grouped:
+                    continue
                 elif node.op == "call_function" and self._try_fold(node):
                     continue
                 elif node.op == "call_function":
@@ -300,6 +312,59 @@ class _GraphImporter:
         module = ModuleOp([fn])
         attach(module, self.weights)
         return module
+
+    # --- user-mapped nn.Module classes: one op per instance --------------------------------
+
+    def module_groups(self) -> dict[str, tuple[str, list[Any]]]:
+        """module path -> (class, its nodes in order) for instances of mapped classes."""
+        groups: dict[str, tuple[str, list[Any]]] = {}
+        if self.custom is None or not self.custom.modules:
+            return groups
+        for node in self.ep.graph.nodes:
+            if node.op != "call_function":
+                continue
+            hit = self.custom.module_class(module_classes(node))
+            if hit:
+                path = _clean_path(hit[0])
+                groups.setdefault(path, (hit[1], []))[1].append(node)
+        return groups
+
+    def _module_op(self, path: str, cls_name: str, nodes: list[Any]) -> None:
+        inside = {n.name for n in nodes}
+        operands: list[tuple[str, SSAValue]] = []
+        seen: set[str] = set()
+        n_inputs = 0
+        for node in nodes:
+            for a in node.all_input_nodes:
+                if a.name in inside or a.name in seen:
+                    continue
+                seen.add(a.name)
+                key = self.known.get(a.name, ("",))[0]
+                if key.startswith(path + "."):
+                    name = key[len(path) + 1 :]
+                else:
+                    name, n_inputs = f"input{n_inputs}", n_inputs + 1
+                operands.append((name, self._lookup(a)))
+        outs = [n for n in nodes if any(u.name not in inside for u in n.users)]
+        for n in outs:
+            if not hasattr(n.meta.get("val"), "shape"):
+                raise CircError(f"module '{path}' ({cls_name}) returns a non-tensor from "
+                                f"node '{n.name}'; map its parts instead")
+        attrs: dict[str, Any] = {}
+        if self.root is not None:
+            inst = self.root.get_submodule(path) if path else self.root
+            attrs = {k: v for k, v in vars(inst).items()
+                     if not k.startswith("_") and k != "training"
+                     and isinstance(v, bool | int | float | str)}
+        op = op_class(f"torch.module.{cls_name}")(
+            operands, attrs, [tensor_type(n.meta["val"]) for n in outs]
+        )
+        assert self.b is not None
+        loc = node_location(nodes[0])
+        op.location = NameLoc(StringAttr(path), loc.location) if isinstance(loc, NameLoc) else loc
+        self.b.block.add_op(op)
+        for n, r in zip(outs, op.results, strict=True):
+            self.values[n.name] = r
 
     def _try_fold(self, node: Any) -> bool:
         """Compute a node whose inputs are all fixed (buffers, constants, folded nodes)."""
@@ -421,10 +486,15 @@ class _GraphImporter:
         return results
 
 
-def import_torch(source: Any, example_inputs: Any = None, fold_constants: bool = True) -> ModuleOp:
+def import_torch(source: Any, example_inputs: Any = None, fold_constants: bool = True,
+                 custom: Any = None) -> ModuleOp:
     """A PyTorch model -> a module in the ``torch`` import dialect, weights attached.
 
     With `fold_constants`, what depends only on buffers and constants (masks built from
     ``arange``, position ids, ...) is computed by PyTorch at import and kept as a weight.
     """
-    return _GraphImporter(load_program(source, example_inputs), fold_constants).build()
+    import torch
+
+    root = source if isinstance(source, torch.nn.Module) else None
+    ep = load_program(source, example_inputs)
+    return _GraphImporter(ep, fold_constants, custom, root).build()

@@ -1,0 +1,133 @@
+"""``cir.import_model``: any supported model -> its import dialect -> CIR.
+
+The framework is detected from the object or the file; each framework has an importer (its
+import dialect) and a normalisation pass (its mapping table).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+
+from cir.errors import CircError
+from cir.weights import WEIGHTS_ATTR, attach, weights_of
+
+
+@dataclass(frozen=True)
+class Framework:
+    name: str
+    normalize_pass: str
+    suffixes: tuple[str, ...]
+
+
+FRAMEWORKS = {
+    "pytorch": Framework("pytorch", "normalize-torch", (".pt2",)),
+}
+_PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl")
+
+
+def detect_framework(model: Any) -> str:
+    if isinstance(model, str | os.PathLike):
+        path = Path(model)
+        for fw in FRAMEWORKS.values():
+            if path.suffix in fw.suffixes:
+                return fw.name
+        if path.suffix in _PICKLE_SUFFIXES:
+            return "pytorch"  # its loader refuses pickles with a message on how to export
+        raise CircError(f"{path}: cannot tell which framework made this file "
+                        f"(known: {', '.join(s for f in FRAMEWORKS.values() for s in f.suffixes)})")
+    mod = type(model).__module__
+    if mod.startswith("torch") or _is_torch_module(model):
+        return "pytorch"
+    raise CircError(f"cannot import a {type(model).__name__}: not a model circ knows")
+
+
+def _is_torch_module(model: Any) -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return isinstance(model, torch.nn.Module | torch.export.ExportedProgram)
+
+
+def import_model(
+    model: Any,
+    example_inputs: Any = None,
+    *,
+    stage: str = "cir",
+    framework: str | None = None,
+    custom_ops: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+) -> ModuleOp:
+    """Import a model; returns verified CIR with its weights attached (``stage="import"``
+    gives the framework's import dialect).
+
+    >>> m = cir.import_model(unet, (sample, timestep, context))
+    >>> outs = cir.interpret(m, {"sample": x, ...})
+    """
+    if stage not in ("import", "cir"):
+        raise CircError(f"stage must be 'import' or 'cir', got '{stage}'")
+    fw = framework or detect_framework(model)
+    if fw not in FRAMEWORKS:
+        raise CircError(f"unknown framework '{fw}' (known: {', '.join(FRAMEWORKS)})")
+    from cir.custom_ops import CustomOps
+
+    custom = CustomOps.load(custom_ops) if custom_ops is not None else None
+    if fw == "pytorch":
+        from cir.dialects.torch.importer import import_torch
+
+        module = import_torch(model, example_inputs, custom=custom)
+    else:  # pragma: no cover - other frameworks arrive with their issues
+        raise CircError(f"the {fw} frontend is not available yet")
+    if stage == "cir":
+        normalize_module(module, fw, custom)
+    return module
+
+
+def normalize_module(module: ModuleOp, framework: str, custom: Any = None) -> ModuleOp:
+    """Run the framework's normalisation (with any custom mappings) and verify."""
+    from cir.io import verify
+    from cir.passes.normalize import normalize
+    from cir.passes.normalize_torch import torch_table
+
+    weights = weights_of(module)
+    table = torch_table()
+    if custom is not None:
+        table = custom.extend(table)
+    normalize(module, table, FRAMEWORKS[framework].normalize_pass)
+    verify(module)
+    attach(module, weights)
+    return module
+
+
+def save_module(module: ModuleOp, path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Write IR text (with locations) and its weights beside it, both or neither.
+
+    ``unet.cir.mlir`` gets ``unet.cir.safetensors``, referenced by the module attribute
+    ``cir.weights``.
+    """
+    from cir.io import to_text
+
+    out = Path(path)
+    wpath = out.with_suffix(".safetensors")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    store = weights_of(module)
+    used = {op.sym_name.data for op in module.walk() if op.name == "cir.weight"}  # type: ignore[attr-defined]
+    module.attributes[WEIGHTS_ATTR] = StringAttr(wpath.name)
+    tmp_ir, tmp_w = Path(f"{out}.tmp{os.getpid()}"), Path(f"{wpath}.tmp{os.getpid()}")
+    try:
+        from safetensors.numpy import save_file
+        import numpy as np
+
+        save_file({k: np.ascontiguousarray(store[k]) for k in sorted(used)}, str(tmp_w))
+        tmp_ir.write_text(to_text(module, debuginfo=True))
+        os.replace(tmp_w, wpath)
+        os.replace(tmp_ir, out)
+    finally:
+        for t in (tmp_ir, tmp_w):
+            t.unlink(missing_ok=True)
+    return out, wpath
