@@ -66,6 +66,7 @@ def test_tiny_unet_matches_torch():
     ).eval()
     args = (torch.randn(1, 4, 8, 8), torch.tensor([10.0]), torch.randn(1, 7, 32))
     _, outs, ref = run_both(unet, args, ["sample", "timestep", "encoder_hidden_states"])
+    assert list(outs) == ["sample"]  # named after the UNet2DConditionOutput field
     assert_matches(outs, ref.sample)
 
 

@@ -265,17 +265,27 @@ class _GraphImporter:
         return out
 
     def output_names(self, n: int) -> list[str]:
-        import torch.utils._pytree as pytree
+        """Names from the output pytree: dict keys / dataclass fields, else output_<i>."""
+
+        def walk(spec: Any, prefix: list[str]) -> list[str]:
+            if spec.is_leaf():
+                return [".".join(prefix)]
+            ctx = spec.context
+            keys = (list(ctx) if isinstance(ctx, list | tuple) and len(ctx) == spec.num_children
+                    and all(isinstance(k, str) for k in ctx)
+                    else [str(i) for i in range(spec.num_children)])
+            children = [spec.child(i) for i in range(spec.num_children)]
+            return [name for k, child in zip(keys, children)
+                    for name in walk(child, [*prefix, k])]
 
         try:
-            tree = pytree.tree_unflatten(list(range(n)), self.ep.call_spec.out_spec)
-            paths = pytree.tree_flatten_with_path(tree)[0]
-            names = ["".join(str(k) for k in p).strip(".[]'\"") for p, _ in paths]
-            names = [re.sub(r"[^A-Za-z0-9_.]+", "_", s).strip("_") for s in names]
-            names = [f"output_{s}" if s.isdigit() else s for s in names]
+            names = walk(self.ep.call_spec.out_spec, [])
         except Exception:
             names = []
-        if len(names) != n or len(set(names)) != n or not all(names):
+        names = [re.sub(r"[^A-Za-z0-9_.]+", "_", s).strip("_.") for s in names]
+        names = [f"output_{i}" if not s else f"output_{s}" if s[0].isdigit() else s
+                 for i, s in enumerate(names)]
+        if len(names) != n or len(set(names)) != n:
             return [f"output_{i}" for i in range(n)]
         return names
 
