@@ -123,7 +123,7 @@ def save_module(module: ModuleOp, path: str | os.PathLike[str]) -> tuple[Path, P
         from safetensors.numpy import save_file
         import numpy as np
 
-        save_file({k: np.ascontiguousarray(store[k]) for k in sorted(used)}, str(tmp_w))
+        save_file({k: np.require(store[k], requirements="C") for k in sorted(used)}, str(tmp_w))
         tmp_ir.write_text(to_text(module, debuginfo=True))
         os.replace(tmp_w, wpath)
         os.replace(tmp_ir, out)

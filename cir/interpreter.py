@@ -151,12 +151,16 @@ REDUCE: dict[type[Operation], Callable[..., np.ndarray]] = {
 
 @kernel(*REDUCE)
 def _reduce(op: ops.ReduceSumOp, x: np.ndarray) -> np.ndarray:
+    if x.ndim == 0:  # reducing a scalar over "dim 0" leaves it as it is
+        return x
     axes = tuple(a % x.ndim for a in op.p["axes"])
     return REDUCE[type(op)](x, axis=axes, keepdims=op.p["keepdims"])
 
 
 @kernel(ops.ArgmaxOp)
 def _argmax(op: ops.ArgmaxOp, x: np.ndarray) -> np.ndarray:
+    if x.ndim == 0:
+        return np.zeros((), np.int64)
     return np.argmax(x, axis=op.p["axis"], keepdims=op.p["keepdims"])
 
 
@@ -467,13 +471,17 @@ def constant_array(op: ops.ConstantOp) -> np.ndarray:
 
 
 def _run(fn: Kernel, op: Operation, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    types = [r.type for r in op.results]
+    if types and all(0 in t.get_shape() for t in types):  # empty results: nothing to compute
+        return tuple(np.zeros(t.get_shape(), dtype_of(t).np) for t in types)
     ins = [_f32(a) for a in args]
     with np.errstate(all="ignore"):
         out = fn(op, *ins)
     outs = out if isinstance(out, tuple) else (out,)
+    # np.require keeps 0-d arrays 0-d (np.ascontiguousarray would make them 1-d)
     return tuple(
-        np.ascontiguousarray(np.asarray(o).astype(dtype_of(r.type).np, copy=False))
-        for o, r in zip(outs, op.results, strict=True)
+        np.require(np.asarray(o).astype(dtype_of(t).np, copy=False), requirements="C")
+        for o, t in zip(outs, types, strict=True)
     )
 
 

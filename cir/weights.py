@@ -63,7 +63,7 @@ class WeightStore(Mapping[str, np.ndarray]):
         from safetensors.numpy import save_file
 
         tmp = Path(f"{path}.tmp")
-        save_file({k: np.ascontiguousarray(self[k]) for k in self}, str(tmp))
+        save_file({k: np.require(self[k], requirements="C") for k in self}, str(tmp))
         os.replace(tmp, path)
 
 

@@ -203,7 +203,7 @@ def scalar_constant(value: Any, dtype: str) -> cir_ops.ConstantOp:
 
 def array_constant(value: Any, t: TensorType) -> cir_ops.ConstantOp:
     arr = np.broadcast_to(np.asarray(value, dtype=dtype_of(t).np), t.get_shape())
-    return cir_ops.ConstantOp(DenseIntOrFPElementsAttr(t, BytesAttr(np.ascontiguousarray(arr).tobytes())))
+    return cir_ops.ConstantOp(DenseIntOrFPElementsAttr(t, BytesAttr(np.require(arr, requirements="C").tobytes())))
 
 
 class _Emitter:

@@ -429,7 +429,7 @@ class _GraphImporter:
             arr = t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
         else:
             arr = t.numpy()
-        self.weights[key] = np.ascontiguousarray(arr)
+        self.weights[key] = np.require(arr, requirements="C")
         return b.add(WeightOp(key, tensor_type(t)))
 
     def _lookup(self, v: Any) -> Any:
