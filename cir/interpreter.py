@@ -22,7 +22,7 @@ from xdsl.ir import Operation
 
 from cir import ops
 from cir.errors import CircError, describe_op
-from cir.types import dtype_of
+from cir.types import dtype_of, format_of
 from cir.weights import WeightStore, weights_of
 
 Kernel = Callable[..., Any]
@@ -83,11 +83,15 @@ def _unary(op: Operation, x: np.ndarray) -> np.ndarray:
     return UNARY[type(op)](x)
 
 
-@kernel(ops.GeluOp)
-def _gelu(op: ops.GeluOp, x: np.ndarray) -> np.ndarray:
-    if op.p["approximate"] == "tanh":
+def gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
+    if approximate == "tanh":
         return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
     return 0.5 * x * (1 + _erf(x / math.sqrt(2)))
+
+
+@kernel(ops.GeluOp)
+def _gelu(op: ops.GeluOp, x: np.ndarray) -> np.ndarray:
+    return gelu(x, op.p["approximate"])
 
 
 @kernel(ops.ClampOp)
@@ -444,18 +448,112 @@ def _upsample(op: ops.UpsampleOp, x: np.ndarray) -> np.ndarray:
 
 
 @kernel(ops.AttentionOp)
-def _attention(op: ops.AttentionOp, q: np.ndarray, k: np.ndarray, v: np.ndarray,
-               mask: np.ndarray | None = None) -> np.ndarray:
-    scale = op.p["scale"]
+def _attention_k(op: ops.AttentionOp, q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                 mask: np.ndarray | None = None) -> np.ndarray:
+    return attention(q, k, v, mask, op.p["scale"], op.p["causal"])
+
+
+def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None,
+              scale: float | None, causal: bool) -> np.ndarray:
     if scale is None:
         scale = 1 / math.sqrt(q.shape[-1])
     scores = np.matmul(q, np.swapaxes(k, -1, -2)) * np.float32(scale)
-    if op.p["causal"]:
+    if causal:
         L, S = scores.shape[-2:]
         scores = np.where(np.tril(np.ones((L, S), dtype=bool)), scores, -np.inf)
     if mask is not None:
         scores = np.where(mask, scores, -np.inf) if mask.dtype == np.bool_ else scores + mask
     return np.matmul(_softmax(scores, -1), v)
+
+
+# --- fused operators ---------------------------------------------------------------------
+
+
+def _silu(x: np.ndarray) -> np.ndarray:
+    return x * _sigmoid(x)
+
+
+def _gn(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, groups: int, eps: float) -> np.ndarray:
+    y = _normalize(x.reshape(x.shape[0], groups, -1), (2,), eps).reshape(x.shape)
+    return y * _per_channel(gamma, x.ndim) + _per_channel(beta, x.ndim)
+
+
+@kernel(ops.GroupNormSiluOp)
+def _group_norm_silu(op: ops.GroupNormSiluOp, x, gamma, beta) -> np.ndarray:
+    y = _gn(x, gamma, beta, op.p["num_groups"], op.p["epsilon"])
+    return _silu(y) if op.p["activate_silu"] else y
+
+
+@kernel(ops.AddGroupNormOp)
+def _add_group_norm(op: ops.AddGroupNormOp, x1, x2, gamma, beta) -> tuple[np.ndarray, np.ndarray]:
+    s = x1 + x2
+    y = _gn(s, gamma, beta, op.p["num_groups"], op.p["epsilon"])
+    return (_silu(y) if op.p["activate_silu"] else y), s
+
+
+@kernel(ops.ConvGnSiluOp)
+def _conv_gn_silu(op: ops.ConvGnSiluOp, x, w, b, gamma, beta) -> np.ndarray:
+    y = _gn(_conv2d(op, x, w, b), gamma, beta, op.p["num_groups"], op.p["epsilon"])
+    return _silu(y) if op.p["activate_silu"] else y
+
+
+@kernel(ops.FlashAttentionOp)
+def _flash_attention(op: ops.FlashAttentionOp, q, k, v, mask=None) -> np.ndarray:
+    p = op.p
+    if p["input_layout"] == "BNSD":
+        return attention(q, k, v, mask, p["scale"], p["causal"])
+    n = p["head_num"]
+
+    def heads(t: np.ndarray) -> np.ndarray:
+        b, s, h = t.shape
+        return t.reshape(b, s, n, h // n).transpose(0, 2, 1, 3)
+
+    o = attention(heads(q), heads(k), heads(v), mask, p["scale"], p["causal"])
+    b, _, s, d = o.shape
+    return o.transpose(0, 2, 1, 3).reshape(b, s, n * d)
+
+
+@kernel(ops.GegluOp)
+def _geglu(op: ops.GegluOp, x: np.ndarray) -> np.ndarray:
+    left, right = np.split(x, 2, axis=op.p["dim"])
+    if op.p["activate_left"]:
+        return gelu(left, op.p["approximate"]) * right
+    return left * gelu(right, op.p["approximate"])
+
+
+@kernel(ops.AddLayerNormOp)
+def _add_layer_norm(op: ops.AddLayerNormOp, x1, x2, gamma, beta) -> tuple[np.ndarray, np.ndarray]:
+    s = x1 + x2
+    axis = op.p["axis"] % s.ndim
+    return _normalize(s, tuple(range(axis, s.ndim)), op.p["epsilon"]) * gamma + beta, s
+
+
+_ACT = {
+    "none": lambda y: y,
+    "relu": lambda y: np.maximum(y, 0),
+    "gelu": gelu,
+    "gelu_tanh": lambda y: gelu(y, "tanh"),
+    "silu": _silu,
+    "sigmoid": _sigmoid,
+}
+
+
+@kernel(ops.LinearActOp)
+def _linear_act(op: ops.LinearActOp, x, w, b=None) -> np.ndarray:
+    return _ACT[op.p["activation"]](_linear(op, x, w, b))
+
+
+@kernel(ops.TransDataOp)
+def _trans_data(op: ops.TransDataOp, x: np.ndarray) -> np.ndarray:
+    """Values are logical arrays; the physical layouts are built and checked on the way."""
+    from cir.formats import pack, unpack
+
+    src, dst = op.p["src_format"], op.p["dst_format"]
+    stored = pack(x, dst)
+    back = unpack(stored, dst, x.shape)
+    if not np.array_equal(back, x, equal_nan=True):
+        raise CircError(f"{describe_op(op)}: {src} -> {dst} does not round-trip")
+    return back
 
 
 # --- constants and weights ---------------------------------------------------------------
@@ -504,6 +602,16 @@ def _make_functions() -> type[InterpreterFunctions]:
             raise CircError(f"{describe_op(op)}: weight '{name}' is not in the weights") from None
         t = op.result.type
         assert isinstance(t, TensorType)
+        fmt = format_of(t)
+        if fmt != "ND" and tuple(arr.shape) != t.get_shape():
+            # pre-packed at compile time: stored in its physical layout
+            from cir.formats import physical_shape, unpack
+
+            want = physical_shape(t.get_shape(), fmt, dtype_of(t).itemsize)
+            if tuple(arr.shape) != want:
+                raise CircError(f"{describe_op(op)}: packed weight '{name}' has shape "
+                                f"{tuple(arr.shape)}, {fmt} needs {want}")
+            arr = unpack(np.asarray(arr), fmt, t.get_shape())
         if tuple(arr.shape) != t.get_shape():
             raise CircError(
                 f"{describe_op(op)}: weight '{name}' has shape {tuple(arr.shape)}, IR says {t}"

@@ -45,7 +45,8 @@ from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
-from cir.types import dtype_of
+from cir.formats import valid_rank
+from cir.types import dtype_of, format_of
 
 Props = Mapping[str, Any]
 
@@ -193,6 +194,10 @@ class CirOp(IRDLOperation):
     def verify_(self) -> None:
         for v in (*self.operands, *self.results):
             dtype_of(v.type)
+            fmt = format_of(v.type)  # type: ignore[arg-type]
+            if not valid_rank(fmt, len(v.type.get_shape())):  # type: ignore[attr-defined]
+                raise VerifyException(f"format {fmt} does not apply to a rank-"
+                                      f"{len(v.type.get_shape())} tensor")  # type: ignore[attr-defined]
         _check_dtypes(self.name, self.OPERAND_DTYPES, [v.type for v in self.operands])
         inferred = type(self).infer([v.type for v in self.operands], self.p)  # type: ignore
         actual = [v.type for v in self.results]

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
+    NoneAttr,
     StringAttr,
     TensorType,
     i1,
@@ -44,7 +45,7 @@ from cir.opbase import (
     opt_float_prop,
     str_prop,
 )
-from cir.types import FormatAttr, dtype_named, dtype_of, is_bool, numel
+from cir.types import FORMATS, FormatAttr, dtype_named, dtype_of, format_of, is_bool, numel
 
 T = TensorType
 
@@ -1094,6 +1095,243 @@ class AttentionOp(CirOp):
         return [_like(q, (*batch, sq[-2], sv[-1]))]
 
 
+# === fused operators (made by aigc-fusion, modelled on CANN's) ============================
+
+
+def _gn_check(x: TensorType, affine: list[TensorType], g: int) -> None:
+    shape = x.get_shape()
+    if len(shape) < 2:
+        raise VerifyException(f"group_norm input must have rank >= 2, got {shape}")
+    _positive("num_groups", [g])
+    if shape[1] % g:
+        raise VerifyException(f"channels {shape[1]} are not divisible by num_groups {g}")
+    _check_affine([x, *affine], (shape[1],), "gamma and beta")
+
+
+@irdl_op_definition
+class GroupNormSiluOp(CirOp):
+    """``silu(group_norm(x))`` (or without SiLU): CANN GroupNormSilu."""
+
+    name = "cir.group_norm_silu"
+    x = operand_def(T)
+    gamma = operand_def(T)
+    beta = operand_def(T)
+    result = result_def(T)
+    num_groups = int_prop()
+    epsilon = float_prop(1e-5)
+    activate_silu = bool_prop(True)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        _gn_check(ins[0], ins[1:], p["num_groups"])
+        return [_like(ins[0])]
+
+
+@irdl_op_definition
+class AddGroupNormOp(CirOp):
+    """Skip-add + GroupNorm (+ SiLU): ``s = x1 + x2; y = [silu](group_norm(s))`` -> (y, s)."""
+
+    name = "cir.add_group_norm"
+    x1 = operand_def(T)
+    x2 = operand_def(T)
+    gamma = operand_def(T)
+    beta = operand_def(T)
+    y = result_def(T)
+    sum = result_def(T)
+    num_groups = int_prop()
+    epsilon = float_prop(1e-5)
+    activate_silu = bool_prop(False)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        x1, x2 = ins[:2]
+        _same_dtype(x1, x2)
+        shape = shapes.broadcast(x1.get_shape(), x2.get_shape())
+        if shape != x1.get_shape():
+            raise VerifyException(f"x2 {x2.get_shape()} must broadcast to x1 {x1.get_shape()}")
+        _gn_check(x1, ins[2:], p["num_groups"])
+        return [_like(x1), _like(x1)]
+
+
+@irdl_op_definition
+class ConvGnSiluOp(_ConvBase):
+    """Conv2d + GroupNorm + SiLU in one kernel (the seed's three-in-one)."""
+
+    name = "cir.conv_gn_silu"
+    bias = operand_def(T)  # type: ignore[assignment]
+    gamma = operand_def(T)
+    beta = operand_def(T)
+    num_groups = int_prop()
+    epsilon = float_prop(1e-5)
+    activate_silu = bool_prop(True)
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        (out,) = Conv2dOp.infer(ins[:3], p)
+        _gn_check(out, ins[3:], p["num_groups"])
+        return [out]
+
+
+@irdl_op_definition
+class FlashAttentionOp(CirOp):
+    """FlashAttentionScore / PromptFlashAttention: attention over heads.
+
+    ``input_layout`` BNSD: q (B, N, S, D), k/v (B, N, S', D); BSH: q (B, S, H), k/v (B, S', H)
+    with H = head_num * D. The output has q's layout. Optional mask as in cir.attention.
+    """
+
+    name = "cir.flash_attention"
+    q = operand_def(T)
+    k = operand_def(T)
+    v = operand_def(T)
+    mask = opt_operand_def(T)
+    result = result_def(T)
+    head_num = int_prop()
+    input_layout = str_prop("BNSD")
+    scale = float_prop(1.0)
+    causal = bool_prop(False)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        _choice("input_layout", p["input_layout"], ("BNSD", "BSH"))
+        q, k, v = ins[:3]
+        _positive("head_num", [p["head_num"]])
+        rank = 4 if p["input_layout"] == "BNSD" else 3
+        for name, t in (("q", q), ("k", k), ("v", v)):
+            shapes.expect_rank(name, t.get_shape(), rank)
+        if p["input_layout"] == "BNSD":
+            if q.get_shape()[1] != p["head_num"]:
+                raise VerifyException(f"q has {q.get_shape()[1]} heads, head_num is {p['head_num']}")
+            return AttentionOp.infer(ins, {"scale": p["scale"], "causal": p["causal"]})
+        for name, t in (("q", q), ("k", k), ("v", v)):
+            if t.get_shape()[2] % p["head_num"]:
+                raise VerifyException(f"{name} hidden size {t.get_shape()[2]} is not divisible "
+                                      f"by head_num {p['head_num']}")
+        _same_dtype(q, k, v)
+        if k.get_shape()[1] != v.get_shape()[1]:
+            raise VerifyException(f"k {k.get_shape()} and v {v.get_shape()} disagree on the sequence length")
+        return [_like(q, (*q.get_shape()[:2], v.get_shape()[2]))]
+
+
+@irdl_op_definition
+class GegluOp(CirOp):
+    """GeGluV2: split x in halves along ``dim``; ``left * gelu(right)`` (activate_left=false)."""
+
+    name = "cir.geglu"
+    x = operand_def(T)
+    result = result_def(T)
+    dim = int_prop(-1)
+    approximate = str_prop("none")
+    activate_left = bool_prop(False)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        _choice("approximate", p["approximate"], ("none", "tanh"))
+        shape = list(ins[0].get_shape())
+        d = shapes.norm_axis(p["dim"], len(shape))
+        if shape[d] % 2:
+            raise VerifyException(f"dimension {d} of size {shape[d]} cannot be split in halves")
+        shape[d] //= 2
+        return [_like(ins[0], shape)]
+
+
+@irdl_op_definition
+class AddLayerNormOp(CirOp):
+    """AddLayerNorm: ``s = x1 + x2; y = layer_norm(s)`` -> (y, s)."""
+
+    name = "cir.add_layer_norm"
+    x1 = operand_def(T)
+    x2 = operand_def(T)
+    gamma = operand_def(T)
+    beta = operand_def(T)
+    y = result_def(T)
+    sum = result_def(T)
+    axis = int_prop(-1)
+    epsilon = float_prop(1e-5)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        x1, x2 = ins[:2]
+        _same_dtype(x1, x2)
+        if shapes.broadcast(x1.get_shape(), x2.get_shape()) != x1.get_shape():
+            raise VerifyException(f"x2 {x2.get_shape()} must broadcast to x1 {x1.get_shape()}")
+        axis = shapes.norm_axis(p["axis"], len(x1.get_shape()))
+        _check_affine([x1, *ins[2:]], x1.get_shape()[axis:], "gamma and beta")
+        return [_like(x1), _like(x1)]
+
+
+ACTIVATIONS = ("none", "relu", "gelu", "gelu_tanh", "silu", "sigmoid")
+
+
+@irdl_op_definition
+class LinearActOp(CirOp):
+    """``act(x @ weight.T + bias)``: linear with a fused epilogue."""
+
+    name = "cir.linear_act"
+    x = operand_def(T)
+    weight = operand_def(T)
+    bias = opt_operand_def(T)
+    result = result_def(T)
+    activation = str_prop("none")
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "float"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        _choice("activation", p["activation"], ACTIVATIONS)
+        return LinearOp.infer(ins, p)
+
+
+@irdl_op_definition
+class TransDataOp(CirOp):
+    """Change a tensor's data format (GE TransData). The logical shape is unchanged; the
+    operand's and result's ``#cir.format`` encodings must be ``src_format`` and ``dst_format``."""
+
+    name = "cir.trans_data"
+    x = operand_def(T)
+    result = result_def(T)
+    src_format = str_prop()
+    dst_format = str_prop()
+    groups = int_prop(1)
+    traits = traits_def(Pure())
+
+    def __init__(self, x: SSAValue, dst_format: str):
+        t = x.type
+        assert isinstance(t, TensorType)
+        src = format_of(t)
+        out = TensorType(t.element_type, t.get_shape(),
+                         FormatAttr(dst_format) if dst_format != "ND" else NoneAttr())
+        super(CirOp, self).__init__(
+            operands=[x], result_types=[out],
+            properties={"src_format": StringAttr(src), "dst_format": StringAttr(dst_format)},
+        )
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        for key in ("src_format", "dst_format"):
+            _choice(key, p[key], tuple(FORMATS))
+        if format_of(ins[0]) != p["src_format"]:
+            raise VerifyException(
+                f"operand format {format_of(ins[0])} does not match src_format {p['src_format']}"
+            )
+        return [_like(ins[0])]
+
+    def verify_(self) -> None:
+        super().verify_()
+        got = format_of(self.result.type)  # type: ignore[arg-type]
+        if got != self.p["dst_format"]:
+            raise VerifyException(f"result format {got} does not match dst_format {self.p['dst_format']}")
+
+
 CIR = Dialect(
     "cir",
     [
@@ -1108,6 +1346,8 @@ CIR = Dialect(
         Conv2dOp, ConvTranspose2dOp, MatmulOp, LinearOp, SoftmaxOp, LogSoftmaxOp,
         LayerNormOp, GroupNormOp, BatchNormOp, RmsNormOp, MaxPool2dOp, AvgPool2dOp, UpsampleOp,
         AttentionOp,
+        GroupNormSiluOp, AddGroupNormOp, ConvGnSiluOp, FlashAttentionOp, GegluOp, AddLayerNormOp,
+        LinearActOp, TransDataOp,
     ],  # fmt: skip
     [FormatAttr],
 )

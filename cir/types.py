@@ -2,7 +2,8 @@
 
 CIR tensors are builtin ranked tensors with static shapes, e.g. ``tensor<1x4x64x64xf16>``.
 The optional encoding slot of the tensor type carries the data format chosen by the layout
-pass (``tensor<1x1x64x64x16xf16, #cir.format<NC1HWC0>>``); no encoding means ND / logical.
+pass (``tensor<1x16x64x64xf16, #cir.format<NC1HWC0>>``: the shape stays logical, see
+cir/formats.py); no encoding means ND.
 """
 
 from __future__ import annotations

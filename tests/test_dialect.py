@@ -63,9 +63,9 @@ def test_builder_rejects_inconsistent_operands():
 
 
 def test_format_attr():
-    t = tensor((1, 1, 4, 4, 16), "f16", fmt="NC1HWC0")
+    t = tensor((1, 16, 4, 4), "f16", fmt="NC1HWC0")
     assert isinstance(t.encoding, FormatAttr)
-    assert str(t) == "tensor<1x1x4x4x16xf16, #cir.format<NC1HWC0>>"
+    assert str(t) == "tensor<1x16x4x4xf16, #cir.format<NC1HWC0>>"
     assert tensor((2,), "f16", fmt="ND") == tensor((2,), "f16")
 
 
@@ -81,13 +81,15 @@ def test_op_set_is_the_one_the_issues_name():
         "log_softmax layer_norm group_norm batch_norm rms_norm max_pool2d avg_pool2d upsample "
         "attention"
     ).split()
-    assert sorted(f"cir.{n}" for n in named) == ALL_OPS
+    fused = ("group_norm_silu add_group_norm conv_gn_silu flash_attention geglu add_layer_norm "
+             "linear_act trans_data").split()
+    assert sorted(f"cir.{n}" for n in named + fused) == ALL_OPS
 
 
 @pytest.mark.parametrize("name", ALL_OPS)
 def test_every_op_round_trips_and_has_a_kernel(name):
-    text = (FILECHECK / "dialects" / "cir" / "ops.mlir").read_text()
-    assert re.search(rf"CHECK.*= {re.escape(name)} ", text), f"{name} missing from ops.mlir"
+    text = "".join(p.read_text() for p in (FILECHECK / "dialects" / "cir").glob("*.mlir"))
+    assert re.search(rf"CHECK.*= {re.escape(name)} ", text), f"{name} has no round-trip test"
     op_cls = next(o for o in ops.CIR.operations if o.name == name)
     assert op_cls in KERNELS or name in ("cir.constant", "cir.weight")
 

@@ -341,3 +341,96 @@ def test_constant_and_weight():
     x = rand(2, 3)
     (y,) = interpret(module, {"x": x}, weights={"layer.w": w}).values()
     close(y, x + c + w)
+
+
+# --- fused operators: each equals the composition it replaces (torch for the reference) ---
+
+
+def test_group_norm_silu_and_add_group_norm():
+    x, x2, g, b = rand(2, 8, 5, 5), rand(2, 8, 1, 1), rand(8), rand(8)
+    (y,) = run(lambda a, gg, bb: ops.GroupNormSiluOp(a, gg, bb, num_groups=4, epsilon=1e-6), x, g, b)
+    close(y, F.silu(F.group_norm(T(x), 4, T(g), T(b), 1e-6)), 1e-4)
+    y, s = run(lambda a, a2, gg, bb: ops.AddGroupNormOp(a, a2, gg, bb, num_groups=2,
+                                                          activate_silu=True), x, x2, g, b)
+    close(s, T(x) + T(x2))
+    close(y, F.silu(F.group_norm(T(x) + T(x2), 2, T(g), T(b))), 1e-4)
+
+
+def test_conv_gn_silu():
+    x, w, cb, g, b = rand(1, 4, 9, 9), rand(8, 4, 3, 3), rand(8), rand(8), rand(8)
+    (y,) = run(lambda *a: ops.ConvGnSiluOp(*a, pads=[1, 1, 1, 1], num_groups=4), x, w, cb, g, b)
+    close(y, F.silu(F.group_norm(F.conv2d(T(x), T(w), T(cb), padding=1), 4, T(g), T(b))), 1e-4)
+
+
+@pytest.mark.parametrize("layout", ["BNSD", "BSH"])
+def test_flash_attention(layout):
+    q, k, v = rand(2, 4, 6, 8), rand(2, 4, 9, 8), rand(2, 4, 9, 8)
+    want = F.scaled_dot_product_attention(T(q), T(k), T(v), scale=0.3)
+    if layout == "BSH":
+        def bsh(t):
+            return t.transpose(0, 2, 1, 3).reshape(t.shape[0], t.shape[2], -1)
+        q, k, v = bsh(q), bsh(k), bsh(v)
+        want = want.transpose(1, 2).reshape(2, 6, 32)
+    (y,) = run(lambda *a: ops.FlashAttentionOp(*a, head_num=4, input_layout=layout, scale=0.3),
+               q, k, v)
+    close(y, want, 1e-4)
+
+
+@pytest.mark.parametrize("approx", ["none", "tanh"])
+def test_geglu(approx):
+    x = rand(2, 5, 12)
+    (y,) = run(lambda a: ops.GegluOp(a, approximate=approx), x)
+    left, right = T(x).chunk(2, dim=-1)
+    close(y, left * F.gelu(right, approximate=approx))
+
+
+def test_add_layer_norm_and_linear_act():
+    x1, x2, g, b = rand(2, 5, 16), rand(16), rand(16), rand(16)
+    y, s = run(ops.AddLayerNormOp, x1, x2, g, b)
+    close(s, T(x1) + T(x2))
+    close(y, F.layer_norm(T(x1) + T(x2), (16,), T(g), T(b)), 1e-4)
+    x, w, bias = rand(3, 7), rand(5, 7), rand(5)
+    for act, ref in [("gelu", F.gelu), ("silu", F.silu), ("relu", F.relu), ("none", lambda t: t),
+                     ("gelu_tanh", lambda t: F.gelu(t, approximate="tanh")), ("sigmoid", torch.sigmoid)]:
+        (y,) = run(lambda a, ww, bb, act=act: ops.LinearActOp(a, ww, bb, activation=act), x, w, bias)
+        close(y, ref(F.linear(T(x), T(w), T(bias))), 1e-4)
+
+
+@pytest.mark.parametrize("shape,fmt", [((2, 20, 3, 5), "NC1HWC0"), ((17, 5, 3, 3), "FRACTAL_Z"),
+                                       ((3, 20, 33), "FRACTAL_NZ"), ((1, 3, 4, 5), "NHWC")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int8])
+def test_formats_pack_and_unpack(shape, fmt, dtype):
+    from cir.formats import pack, physical_shape, unpack
+
+    a = (RNG.standard_normal(shape) * 50).astype(dtype)
+    p = pack(a, fmt)
+    assert p.shape == physical_shape(shape, fmt, np.dtype(dtype).itemsize)
+    np.testing.assert_array_equal(unpack(p, fmt, shape), a)
+    assert p.sum(dtype=np.float64) == pytest.approx(a.sum(dtype=np.float64))  # padding is zero
+
+
+def test_nc1hwc0_layout_matches_the_definition():
+    from cir.formats import pack
+
+    a = rand(1, 20, 2, 3)
+    p = pack(a, "NC1HWC0")  # C1 = 2, C0 = 16: channel c lives at [n, c // 16, h, w, c % 16]
+    for c in range(20):
+        np.testing.assert_array_equal(p[0, c // 16, :, :, c % 16], a[0, c])
+    assert not p[0, 1, :, :, 4:].any()
+
+
+def test_trans_data_and_packed_weights():
+    from cir.formats import pack
+
+    w = rand(8, 4, 3, 3)
+
+    def body(b, x):
+        t = b.add(ops.TransDataOp(x, "NC1HWC0"))
+        back = b.add(ops.TransDataOp(t, "ND"))
+        ww = b.add(ops.WeightOp("w", tensor((8, 4, 3, 3), "f32", fmt="FRACTAL_Z")))
+        return [b.add(ops.Conv2dOp(back, ww))]
+
+    module = build_module("main", {"x": tensor((1, 4, 6, 6), "f32")}, body)
+    x = rand(1, 4, 6, 6)
+    (y,) = interpret(module, {"x": x}, weights={"w": pack(w, "FRACTAL_Z")}).values()
+    close(y, F.conv2d(T(x), T(w)), 1e-4)

@@ -582,3 +582,87 @@ func.func @f(%x: tensor<2x3xf32>, %i: tensor<3x3xi64>) {
   func.return
 }
 // CHECK: 'cir.gather_elements' at {{.*}}: indices (3, 3) must have the rank of x (2, 3) and fit it outside axis 1
+
+// -----
+
+// Formats and the fused operators.
+func.func @f(%x: tensor<2x3xf32, #cir.format<NC1HWC0>>) {
+  func.return
+}
+func.func @g(%x: tensor<2x3xf32>) {
+  %r = cir.relu %x : tensor<2x3xf32> -> tensor<2x3xf32, #cir.format<NC1HWC0>>
+  func.return
+}
+// CHECK: 'cir.relu' at {{.*}}: format NC1HWC0 does not apply to a rank-2 tensor
+
+// -----
+
+func.func @f(%x: tensor<1x4x2x2xf32>) {
+  %r = cir.trans_data %x {src_format = "NCHW", dst_format = "NC1HWC0"} : tensor<1x4x2x2xf32> -> tensor<1x4x2x2xf32, #cir.format<NC1HWC0>>
+  func.return
+}
+// CHECK: 'cir.trans_data' at {{.*}}: operand format ND does not match src_format NCHW
+
+// -----
+
+func.func @f(%x: tensor<1x4x2x2xf32>) {
+  %r = cir.trans_data %x {src_format = "ND", dst_format = "NC1HWC0"} : tensor<1x4x2x2xf32> -> tensor<1x4x2x2xf32>
+  func.return
+}
+// CHECK: 'cir.trans_data' at {{.*}}: result format ND does not match dst_format NC1HWC0
+
+// -----
+
+func.func @f(%q: tensor<2x8x16x4xf32>) {
+  %r = cir.flash_attention %q, %q, %q {head_num = 4} : (tensor<2x8x16x4xf32>, tensor<2x8x16x4xf32>, tensor<2x8x16x4xf32>) -> tensor<2x8x16x4xf32>
+  func.return
+}
+// CHECK: 'cir.flash_attention' at {{.*}}: q has 8 heads, head_num is 4
+
+// -----
+
+func.func @f(%q: tensor<2x16x30xf32>) {
+  %r = cir.flash_attention %q, %q, %q {head_num = 4, input_layout = "BSH"} : (tensor<2x16x30xf32>, tensor<2x16x30xf32>, tensor<2x16x30xf32>) -> tensor<2x16x30xf32>
+  func.return
+}
+// CHECK: 'cir.flash_attention' at {{.*}}: q hidden size 30 is not divisible by head_num 4
+
+// -----
+
+func.func @f(%q: tensor<2x16x32xf32>, %k: tensor<2x10x32xf32>) {
+  %r = cir.flash_attention %q, %k, %q {head_num = 4, input_layout = "BSH"} : (tensor<2x16x32xf32>, tensor<2x10x32xf32>, tensor<2x16x32xf32>) -> tensor<2x16x32xf32>
+  func.return
+}
+// CHECK: 'cir.flash_attention' at {{.*}}: k (2, 10, 32) and v (2, 16, 32) disagree on the sequence length
+
+// -----
+
+func.func @f(%x: tensor<2x5xf32>) {
+  %r = cir.geglu %x : tensor<2x5xf32> -> tensor<2x2xf32>
+  func.return
+}
+// CHECK: 'cir.geglu' at {{.*}}: dimension 1 of size 5 cannot be split in halves
+
+// -----
+
+func.func @f(%x: tensor<1x4x2x2xf32>, %y: tensor<2x4x2x2xf32>, %c: tensor<4xf32>) {
+  %r:2 = cir.add_group_norm %x, %y, %c, %c {num_groups = 2} : (tensor<1x4x2x2xf32>, tensor<2x4x2x2xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<1x4x2x2xf32>, tensor<1x4x2x2xf32>)
+  func.return
+}
+// CHECK: 'cir.add_group_norm' at {{.*}}: x2 (2, 4, 2, 2) must broadcast to x1 (1, 4, 2, 2)
+
+// -----
+
+func.func @f(%x: tensor<1x4x2x2xf32>, %c: tensor<3xf32>) {
+  %r = cir.group_norm_silu %x, %c, %c {num_groups = 2} : (tensor<1x4x2x2xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<1x4x2x2xf32>
+  func.return
+}
+// CHECK: 'cir.group_norm_silu' at {{.*}}: gamma and beta must have shape (4,), got (3,)
+
+// -----
+
+func.func @f(%x: tensor<2x8xf32>, %w: tensor<4x8xf32>) {
+  %r = cir.linear_act %x, %w {activation = "swish"} : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
+  func.return
+}
+// CHECK: 'cir.linear_act' at {{.*}}: activation must be one of none, relu, gelu, gelu_tanh, silu, sigmoid, got 'swish'
