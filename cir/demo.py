@@ -48,7 +48,7 @@ def run_demo(out_dir: Path) -> None:
     from cir.interpreter import interpret
     from cir.io import parse_file, to_text
     from cir.pipeline import apply_pipeline
-    from cir.weights import WeightStore
+    from cir.weights import WeightStore, attach
 
     source = EXAMPLES / "conv_block" / "block.mlir"
     if not source.is_file():
@@ -60,6 +60,7 @@ def run_demo(out_dir: Path) -> None:
     n_before = sum(1 for _ in module.walk())
     weights = WeightStore(make_weights())
     weights.save(out_dir / "block.safetensors")
+    attach(module, weights)
     apply_pipeline(module, PIPELINE)
     n_after = sum(1 for _ in module.walk())
     (out_dir / "block.opt.mlir").write_text(to_text(module))

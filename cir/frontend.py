@@ -104,30 +104,42 @@ def normalize_module(module: ModuleOp, framework: str, custom: Any = None) -> Mo
     return module
 
 
+def save_weights(module: ModuleOp, path: str | os.PathLike[str]) -> Path:
+    """Write the weights `module` uses to `path` (atomically) and point ``cir.weights`` at it."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    wpath = Path(path)
+    store = weights_of(module)
+    used = sorted({op.sym_name.data for op in module.walk() if op.name == "cir.weight"})  # type: ignore[attr-defined]
+    missing = [k for k in used if k not in store]
+    if missing:
+        raise CircError(f"cannot save weights: {', '.join(missing[:5])} not available")
+    tmp = Path(f"{wpath}.tmp{os.getpid()}")
+    try:
+        save_file({k: np.require(store[k], requirements="C") for k in used}, str(tmp))
+        os.replace(tmp, wpath)
+    finally:
+        tmp.unlink(missing_ok=True)
+    module.attributes[WEIGHTS_ATTR] = StringAttr(wpath.name)
+    return wpath
+
+
 def save_module(module: ModuleOp, path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """Write IR text (with locations) and its weights beside it, both or neither.
+    """Write IR text (with locations) and its weights beside it.
 
     ``unet.cir.mlir`` gets ``unet.cir.safetensors``, referenced by the module attribute
-    ``cir.weights``.
+    ``cir.weights``. The IR is written last, so a failure leaves no IR pointing at nothing.
     """
     from cir.io import to_text
 
     out = Path(path)
-    wpath = out.with_suffix(".safetensors")
     out.parent.mkdir(parents=True, exist_ok=True)
-    store = weights_of(module)
-    used = {op.sym_name.data for op in module.walk() if op.name == "cir.weight"}  # type: ignore[attr-defined]
-    module.attributes[WEIGHTS_ATTR] = StringAttr(wpath.name)
-    tmp_ir, tmp_w = Path(f"{out}.tmp{os.getpid()}"), Path(f"{wpath}.tmp{os.getpid()}")
+    wpath = save_weights(module, out.with_suffix(".safetensors"))
+    tmp_ir = Path(f"{out}.tmp{os.getpid()}")
     try:
-        from safetensors.numpy import save_file
-        import numpy as np
-
-        save_file({k: np.require(store[k], requirements="C") for k in sorted(used)}, str(tmp_w))
         tmp_ir.write_text(to_text(module, debuginfo=True))
-        os.replace(tmp_w, wpath)
         os.replace(tmp_ir, out)
     finally:
-        for t in (tmp_ir, tmp_w):
-            t.unlink(missing_ok=True)
+        tmp_ir.unlink(missing_ok=True)
     return out, wpath

@@ -58,7 +58,11 @@ def parse_file(path: str | os.PathLike[str], ctx: Context | None = None) -> Modu
         raise CircError(f"{p}: no such file") from None
     except (OSError, UnicodeDecodeError) as e:
         raise CircError(f"{p}: cannot read ({e})") from None
-    return parse_text(text, str(p), ctx)
+    module = parse_text(text, str(p), ctx)
+    from cir.weights import set_base_dir
+
+    set_base_dir(module, p.parent)
+    return module
 
 
 def _parse_error_message(e: ParseError) -> str:

@@ -33,21 +33,21 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
 def get_circ_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """circ's own passes (the importers' normalisers, fusion, layout, planning, lowering)."""
 
+    def canonicalize() -> type[ModulePass]:
+        from cir.passes.canonicalize import CanonicalizePass
+
+        return CanonicalizePass
+
     def normalize_torch() -> type[ModulePass]:
         from cir.passes.normalize_torch import NormalizeTorchPass
 
         return NormalizeTorchPass
 
-    return {"normalize-torch": normalize_torch}
+    return {"canonicalize": canonicalize, "normalize-torch": normalize_torch}
 
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """The passes circ-opt offers: xDSL's generic cleanups plus circ's own."""
-
-    def canonicalize() -> type[ModulePass]:
-        from xdsl.transforms.canonicalize import CanonicalizePass
-
-        return CanonicalizePass
 
     def cse() -> type[ModulePass]:
         from xdsl.transforms.common_subexpression_elimination import (
@@ -61,7 +61,7 @@ def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return DeadCodeElimination
 
-    return {"canonicalize": canonicalize, "cse": cse, "dce": dce, **get_circ_passes()}
+    return {"cse": cse, "dce": dce, **get_circ_passes()}
 
 
 # Import dialects whose ops are made on demand, one class per framework operator name.
@@ -96,5 +96,5 @@ def make_context() -> Context:
 # already define may appear here.
 CIR_UNIVERSE = Universe(
     all_dialects={"cir": get_all_dialects()["cir"]},
-    all_passes=get_circ_passes(),
+    all_passes={k: v for k, v in get_circ_passes().items() if k != "canonicalize"},
 )

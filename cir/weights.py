@@ -79,6 +79,12 @@ def _safetensors_keys(path: Path) -> list[str]:
 
 
 _ATTACHED: weakref.WeakKeyDictionary[ModuleOp, WeightStore] = weakref.WeakKeyDictionary()
+# where a module parsed from a file came from: its `cir.weights` is relative to that folder
+_BASE_DIRS: weakref.WeakKeyDictionary[ModuleOp, Path] = weakref.WeakKeyDictionary()
+
+
+def set_base_dir(module: ModuleOp, folder: str | os.PathLike[str]) -> None:
+    _BASE_DIRS[module] = Path(folder)
 
 
 def attach(module: ModuleOp, store: WeightStore | Mapping[str, np.ndarray]) -> ModuleOp:
@@ -94,8 +100,9 @@ def weights_of(module: ModuleOp, base_dir: str | os.PathLike[str] | None = None)
     ref = module.attributes.get(WEIGHTS_ATTR)
     if isinstance(ref, StringAttr):
         path = Path(ref.data)
-        if not path.is_absolute() and base_dir is not None:
-            path = Path(base_dir) / path
+        base = base_dir if base_dir is not None else _BASE_DIRS.get(module)
+        if not path.is_absolute() and base is not None:
+            path = Path(base) / path
         store = WeightStore.open(path)
         _ATTACHED[module] = store
         return store

@@ -76,6 +76,7 @@ class CircOptMain(xDSLOptMain):
                 if not self.args.disable_verify:
                     verify(module)
                 self.pipeline.apply(self.ctx, module)
+                self._save_new_weights(module)
                 out.write(self.output_resulting_program(module))
             except (CircError, _Diagnostic) as e:
                 if not self.args.verify_diagnostics:
@@ -103,9 +104,28 @@ class CircOptMain(xDSLOptMain):
         name = self.get_input_name()
         parser = LocatingParser(self.ctx, "\n" * line_offset + chunk, name)
         try:
-            return parser.parse_module(not self.args.no_implicit_module)
+            module = parser.parse_module(not self.args.no_implicit_module)
         except ParseError as e:
             raise CircError(_parse_error_message(e)) from None
+        if self.args.input_file is not None:
+            from cir.weights import set_base_dir
+
+            set_base_dir(module, Path(self.args.input_file).parent)
+        return module
+
+    def _save_new_weights(self, module: ModuleOp) -> None:
+        """Passes may fold weights into new ones: keep them beside the output IR."""
+        from cir.passes.canonicalize import folded_weight_names
+
+        if not folded_weight_names(module):
+            return
+        if self.args.output_file is None:
+            sys.stderr.write("circ-opt: warning: folded weights exist only in memory; "
+                             "use -o FILE.mlir to save them beside the IR\n")
+            return
+        from cir.frontend import save_weights
+
+        save_weights(module, Path(self.args.output_file).with_suffix(".safetensors"))
 
     def _write_output(self, text: str) -> None:
         if self.args.output_file is None:

@@ -1,15 +1,69 @@
-// canonicalize (xDSL's driver over CIR): dead pure ops are removed, live ones kept in order.
+// canonicalize: identities vanish, chains merge, constants and weight-only subgraphs fold,
+// BatchNorm folds into the conv before it, then CSE + DCE.
 // RUN: circ-opt %s -p canonicalize | filecheck %s
 
-// CHECK-LABEL: func.func @block
-func.func @block(%x: tensor<1x4x8x8xf32>, %w: tensor<4x4x3x3xf32>) -> tensor<1x4x8x8xf32> {
-  // CHECK-NEXT: %c = cir.conv2d %x, %w {pads = [1, 1, 1, 1]}
-  // CHECK-NEXT: %g = cir.group_norm %c {num_groups = 2}
-  // CHECK-NEXT: %s = cir.silu %g
-  // CHECK-NEXT: func.return %s
-  %c = cir.conv2d %x, %w {pads = [1, 1, 1, 1]} : (tensor<1x4x8x8xf32>, tensor<4x4x3x3xf32>) -> tensor<1x4x8x8xf32>
-  %unused = cir.sigmoid %c : tensor<1x4x8x8xf32>
-  %g = cir.group_norm %c {num_groups = 2} : tensor<1x4x8x8xf32>
-  %s = cir.silu %g : tensor<1x4x8x8xf32>
-  func.return %s : tensor<1x4x8x8xf32>
+// CHECK-LABEL: func.func @identities
+func.func @identities(%x: tensor<2x3x4xf32>) -> tensor<2x3x4xf32> {
+  // CHECK-NEXT: func.return %x
+  %a = cir.reshape %x {shape = [2, 3, 4]} : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  %b = cir.transpose %a {perm = [0, 1, 2]} : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  %c = cir.cast %b : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  %d = cir.concat %c {axis = 0} : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  %e = cir.pad %d {low = [0, 0, 0], high = [0, 0, 0]} : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  %f = cir.tile %e {repeats = [1, 1, 1]} : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  %g = cir.broadcast_to %f {shape = [2, 3, 4]} : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  %h = cir.slice %g {starts = [0, 0, 0], ends = [2, 3, 4], steps = [1, 1, 1]} : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  func.return %h : tensor<2x3x4xf32>
+}
+
+// CHECK-LABEL: func.func @chains
+func.func @chains(%x: tensor<2x3x4xf32>) -> (tensor<2x3x4xf32>, tensor<4x2x3xf32>, tensor<4x6xf32>) {
+  // inverse transposes cancel; two transposes compose into one; reshapes merge
+  // CHECK-NEXT: %[[T:.*]] = cir.transpose %x {perm = [2, 0, 1]}
+  // CHECK-NEXT: %[[R:.*]] = cir.reshape %x {shape = [4, 6]}
+  // CHECK-NEXT: func.return %x, %[[T]], %[[R]]
+  %a = cir.transpose %x {perm = [1, 2, 0]} : tensor<2x3x4xf32> -> tensor<3x4x2xf32>
+  %b = cir.transpose %a {perm = [2, 0, 1]} : tensor<3x4x2xf32> -> tensor<2x3x4xf32>
+  %c = cir.transpose %x {perm = [0, 2, 1]} : tensor<2x3x4xf32> -> tensor<2x4x3xf32>
+  %d = cir.transpose %c {perm = [1, 0, 2]} : tensor<2x4x3xf32> -> tensor<4x2x3xf32>
+  %e = cir.reshape %x {shape = [24]} : tensor<2x3x4xf32> -> tensor<24xf32>
+  %f = cir.reshape %e {shape = [4, 6]} : tensor<24xf32> -> tensor<4x6xf32>
+  func.return %b, %d, %f : tensor<2x3x4xf32>, tensor<4x2x3xf32>, tensor<4x6xf32>
+}
+
+// CHECK-LABEL: func.func @constants
+func.func @constants(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // CHECK-NEXT: %[[C:.*]] = cir.constant dense<[2.000000e+00, 3.000000e+00, 4.000000e+00, 5.000000e+00]> : tensor<4xf32>
+  // CHECK-NEXT: %[[M:.*]] = cir.mul %x, %[[C]]
+  // CHECK-NEXT: func.return %[[M]]
+  %a = cir.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
+  %b = cir.constant dense<1.0> : tensor<f32>
+  %c = cir.add %a, %b : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %m = cir.mul %x, %c : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  func.return %m : tensor<4xf32>
+}
+
+// CHECK-LABEL: func.func @trans_data_pairs
+func.func @trans_data_pairs(%x: tensor<1x16x4x4xf16>) -> tensor<1x16x4x4xf16> {
+  // CHECK-NEXT: func.return %x
+  %a = cir.trans_data %x {src_format = "ND", dst_format = "NC1HWC0"} : tensor<1x16x4x4xf16> -> tensor<1x16x4x4xf16, #cir.format<NC1HWC0>>
+  %b = cir.trans_data %a {src_format = "NC1HWC0", dst_format = "ND"} : tensor<1x16x4x4xf16, #cir.format<NC1HWC0>> -> tensor<1x16x4x4xf16>
+  func.return %b : tensor<1x16x4x4xf16>
+}
+
+// CHECK-LABEL: func.func @batch_norm_into_conv
+func.func @batch_norm_into_conv(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  // CHECK-NEXT: %[[W:.*]] = cir.constant dense<{{.*}}> : tensor<2x2x1x1xf32>
+  // CHECK-NEXT: %[[B:.*]] = cir.constant dense<[-1.000000e+00, 3.000000e+00]> : tensor<2xf32>
+  // CHECK-NEXT: %[[Y:.*]] = cir.conv2d %x, %[[W]], %[[B]]
+  // CHECK-NOT: cir.batch_norm
+  // CHECK: func.return %[[Y]]
+  %w = cir.constant dense<[[[[1.0]], [[0.0]]], [[[0.0]], [[1.0]]]]> : tensor<2x2x1x1xf32>
+  %c = cir.conv2d %x, %w : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32>
+  %scale = cir.constant dense<[2.0, 1.0]> : tensor<2xf32>
+  %bias = cir.constant dense<[1.0, 3.0]> : tensor<2xf32>
+  %mean = cir.constant dense<[1.0, 0.0]> : tensor<2xf32>
+  %var = cir.constant dense<[1.0, 1.0]> : tensor<2xf32>
+  %bn = cir.batch_norm %c, %scale, %bias, %mean, %var {epsilon = 0.0} : (tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
+  func.return %bn : tensor<1x2x4x4xf32>
 }

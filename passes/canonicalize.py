@@ -1,0 +1,221 @@
+"""``canonicalize``: CIR's cleanup pass.
+
+Patterns (each rewrites one shape of IR into a simpler one):
+- constant folding, including weight-only subgraphs (e.g. a transposed or scaled weight):
+  the op is evaluated with the reference interpreter's kernel; small results become inline
+  ``cir.constant``, large ones new weights named ``_folded.<hash>``;
+- identity ops disappear: reshape/broadcast_to to the same shape, transpose by the identity,
+  cast to the same type, single-input concat, zero pad, all-ones tile, same-format trans_data;
+- chains merge: transpose∘transpose -> one transpose, reshape∘reshape -> one reshape,
+  trans_data A->B->A -> nothing;
+- BatchNorm folds into the convolution before it (new conv weight and bias);
+then CSE and DCE. Example: ``circ-opt m.mlir -p canonicalize``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, ModuleOp, TensorType
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
+from xdsl.transforms.dead_code_elimination import DeadCodeElimination
+
+from cir import ops
+from cir.interpreter import KERNELS, _run, constant_array
+from cir.errors import CircError
+from cir.types import dtype_of, format_of, numel
+from cir.weights import WeightStore, attach, weights_of
+
+INLINE_LIMIT = 16  # folded results up to this many elements stay inline in the IR
+FOLD_LIMIT = 1 << 24  # never materialise folded tensors larger than this
+
+
+def value_of(v: SSAValue, store: WeightStore) -> np.ndarray | None:
+    """The compile-time value of `v`, if it is a constant or a (logical-format) weight."""
+    owner = v.owner
+    if isinstance(owner, ops.ConstantOp):
+        return constant_array(owner)
+    if isinstance(owner, ops.WeightOp) and format_of(owner.result.type) == "ND":  # type: ignore[arg-type]
+        name = owner.sym_name.data
+        if name in store:
+            arr = np.asarray(store[name])
+            if arr.shape == owner.result.type.get_shape():  # type: ignore[attr-defined]
+                return arr
+    return None
+
+
+def materialise(value: np.ndarray, t: TensorType, store: WeightStore, hint: str) -> Operation:
+    """An op producing `value`: inline when small, else a new weight."""
+    arr = np.asarray(value, dtype=dtype_of(t).np).reshape(t.get_shape())
+    if arr.size <= INLINE_LIMIT:
+        return ops.ConstantOp(DenseIntOrFPElementsAttr(t, BytesAttr(np.require(arr, requirements="C").tobytes())))
+    digest = hashlib.sha1(arr.tobytes() + str(arr.shape).encode()).hexdigest()[:12]
+    name = f"_folded.{hint}.{digest}"
+    store[name] = arr
+    return ops.WeightOp(name, TensorType(t.element_type, t.get_shape()))
+
+
+class FoldConstants(RewritePattern):
+    """An op whose operands are all constants or weights -> its value."""
+
+    def __init__(self, store: WeightStore):
+        self.store = store
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        if type(op) not in KERNELS or not op.operands or isinstance(op, ops.TransDataOp):
+            return
+        if any(numel(r.type.get_shape()) > FOLD_LIMIT for r in op.results):  # type: ignore[attr-defined]
+            return
+        values = [value_of(v, self.store) for v in op.operands]
+        if any(v is None for v in values):
+            return
+        if all(isinstance(v.owner, ops.WeightOp) for v in op.operands) and len(op.results) == 1:
+            # a weight used by something else too would be duplicated: only fold single uses
+            if any(v.uses.get_length() > 1 for v in op.operands):
+                return
+        results = _run(KERNELS[type(op)], op, tuple(values))
+        new_ops = [materialise(r, res.type, self.store, op.name.removeprefix("cir."))  # type: ignore[arg-type]
+                   for r, res in zip(results, op.results)]
+        rewriter.replace(op, new_ops, [n.results[0] for n in new_ops])
+
+
+def _same(a: SSAValue, b: SSAValue) -> bool:
+    return a.type == b.type
+
+
+class RemoveIdentities(RewritePattern):
+    """reshape/broadcast_to/cast/transpose/concat/pad/tile/trans_data that change nothing."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        identity = False
+        match op:
+            case ops.ReshapeOp() | ops.BroadcastToOp() | ops.CastOp():
+                identity = _same(op.operands[0], op.results[0])
+            case ops.TransposeOp():
+                identity = list(op.p["perm"]) == sorted(op.p["perm"])
+            case ops.ConcatOp():
+                identity = len(op.operands) == 1
+            case ops.PadOp():
+                identity = not any(op.p["low"]) and not any(op.p["high"])
+            case ops.TileOp():
+                identity = all(r == 1 for r in op.p["repeats"])
+            case ops.SliceOp():
+                identity = _same(op.operands[0], op.results[0]) and all(s == 1 for s in op.p["steps"])
+            case ops.TransDataOp():
+                identity = op.p["src_format"] == op.p["dst_format"]
+        if identity and op.operands[0].type == op.results[0].type:
+            rewriter.replace(op, [], [op.operands[0]])
+
+
+class MergeTransposes(RewritePattern):
+    """transpose(transpose(x, p1), p2) -> transpose(x, p1∘p2) (or x)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.TransposeOp, rewriter: PatternRewriter) -> None:
+        inner = op.x.owner
+        if not isinstance(inner, ops.TransposeOp):
+            return
+        p1, p2 = inner.p["perm"], op.p["perm"]
+        perm = [p1[i] for i in p2]
+        if perm == sorted(perm):
+            rewriter.replace(op, [], [inner.x])
+        else:
+            rewriter.replace(op, ops.TransposeOp(inner.x, perm=perm))
+
+
+class MergeReshapes(RewritePattern):
+    """reshape(reshape(x)) -> reshape(x)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.ReshapeOp, rewriter: PatternRewriter) -> None:
+        inner = op.x.owner
+        if isinstance(inner, ops.ReshapeOp):
+            rewriter.replace(op, ops.ReshapeOp(inner.x, shape=op.p["shape"]))
+
+
+class CancelTransData(RewritePattern):
+    """trans_data(trans_data(x, A->B), B->A) -> x."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.TransDataOp, rewriter: PatternRewriter) -> None:
+        inner = op.x.owner
+        if isinstance(inner, ops.TransDataOp) and inner.x.type == op.result.type:
+            rewriter.replace(op, [], [inner.x])
+
+
+class FoldBatchNormIntoConv(RewritePattern):
+    """batch_norm(conv2d(x, W, b)) -> conv2d(x, W', b') with W' = W*s, b' = (b-mean)*s + beta,
+    s = scale / sqrt(var + eps); needs W and the BN parameters known at compile time."""
+
+    def __init__(self, store: WeightStore):
+        self.store = store
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.BatchNormOp, rewriter: PatternRewriter) -> None:
+        conv = op.x.owner
+        if not isinstance(conv, ops.Conv2dOp) or conv.result.uses.get_length() != 1:
+            return
+        w = value_of(conv.weight, self.store)
+        params = [value_of(v, self.store) for v in (op.scale, op.bias, op.mean, op.var)]
+        b = value_of(conv.bias, self.store) if conv.bias is not None else np.zeros(w.shape[0] if w is not None else 0)
+        if w is None or b is None or any(p is None for p in params):
+            return
+        scale, beta, mean, var = (np.asarray(p, np.float64) for p in params)  # type: ignore[arg-type]
+        s = scale / np.sqrt(var + op.p["epsilon"])
+        new_w = (w.astype(np.float64) * s[:, None, None, None])
+        new_b = (b.astype(np.float64) - mean) * s + beta
+        wt = conv.weight.type
+        bt = TensorType(wt.element_type, [wt.get_shape()[0]])  # type: ignore[attr-defined]
+        w_op = materialise(new_w, wt, self.store, "bn_weight")  # type: ignore[arg-type]
+        b_op = materialise(new_b, bt, self.store, "bn_bias")
+        p = conv.p
+        new_conv = ops.Conv2dOp(conv.x, w_op, b_op, strides=p["strides"], pads=p["pads"],
+                                dilations=p["dilations"], groups=p["groups"])
+        new_conv.location = conv.location
+        rewriter.replace(op, [w_op, b_op, new_conv])
+
+
+def canonicalization_patterns(store: WeightStore) -> list[RewritePattern]:
+    return [
+        RemoveIdentities(),
+        MergeTransposes(),
+        MergeReshapes(),
+        CancelTransData(),
+        FoldBatchNormIntoConv(store),
+        FoldConstants(store),
+    ]
+
+
+@dataclass(frozen=True)
+class CanonicalizePass(ModulePass):
+    """Fold constants and weight-only subgraphs, drop identity ops, merge chains, fold
+    BatchNorm into conv, then CSE and DCE."""
+
+    name = "canonicalize"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        try:
+            store = weights_of(op)
+            attach(op, store)  # new folded weights must stay reachable from the module
+        except CircError:  # weights file not found: fold what needs no weights
+            store = WeightStore()
+        PatternRewriteWalker(GreedyRewritePatternApplier(canonicalization_patterns(store))).rewrite_module(op)
+        CommonSubexpressionElimination().apply(ctx, op)
+        DeadCodeElimination().apply(ctx, op)
+
+
+def folded_weight_names(module: ModuleOp) -> list[str]:
+    return [o.sym_name.data for o in module.walk() if isinstance(o, ops.WeightOp)
+            and o.sym_name.data.startswith("_folded.")]
+
