@@ -492,9 +492,10 @@ def _add_group_norm(op: ops.AddGroupNormOp, x1, x2, gamma, beta) -> tuple[np.nda
 
 
 @kernel(ops.ConvGnSiluOp)
-def _conv_gn_silu(op: ops.ConvGnSiluOp, x, w, b, gamma, beta) -> np.ndarray:
-    y = _gn(_conv2d(op, x, w, b), gamma, beta, op.p["num_groups"], op.p["epsilon"])
-    return _silu(y) if op.p["activate_silu"] else y
+def _conv_gn_silu(op: ops.ConvGnSiluOp, x, w, b, gamma, beta) -> tuple[np.ndarray, np.ndarray]:
+    c = _conv2d(op, x, w, b)
+    y = _gn(c, gamma, beta, op.p["num_groups"], op.p["epsilon"])
+    return (_silu(y) if op.p["activate_silu"] else y), c
 
 
 @kernel(ops.FlashAttentionOp)

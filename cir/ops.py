@@ -1159,12 +1159,16 @@ class AddGroupNormOp(CirOp):
 
 @irdl_op_definition
 class ConvGnSiluOp(_ConvBase):
-    """Conv2d + GroupNorm + SiLU in one kernel (the seed's three-in-one)."""
+    """Conv2d + GroupNorm + SiLU in one kernel (the seed's three-in-one) -> (y, conv_out).
+
+    ``conv_out`` (the convolution's result) is kept for the skip path that usually reads it.
+    """
 
     name = "cir.conv_gn_silu"
     bias = operand_def(T)  # type: ignore[assignment]
     gamma = operand_def(T)
     beta = operand_def(T)
+    conv_out = result_def(T)
     num_groups = int_prop()
     epsilon = float_prop(1e-5)
     activate_silu = bool_prop(True)
@@ -1173,7 +1177,7 @@ class ConvGnSiluOp(_ConvBase):
     def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
         (out,) = Conv2dOp.infer(ins[:3], p)
         _gn_check(out, ins[3:], p["num_groups"])
-        return [out]
+        return [out, out]
 
 
 @irdl_op_definition

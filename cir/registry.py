@@ -38,12 +38,17 @@ def get_circ_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return CanonicalizePass
 
+    def aigc_fusion() -> type[ModulePass]:
+        from cir.passes.fusion.aigc_fusion import AIGCFusionPass
+
+        return AIGCFusionPass
+
     def normalize_torch() -> type[ModulePass]:
         from cir.passes.normalize_torch import NormalizeTorchPass
 
         return NormalizeTorchPass
 
-    return {"canonicalize": canonicalize, "normalize-torch": normalize_torch}
+    return {"canonicalize": canonicalize, "aigc-fusion": aigc_fusion, "normalize-torch": normalize_torch}
 
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:

@@ -43,6 +43,11 @@ class CircOptMain(xDSLOptMain):
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
         arg_parser.add_argument(
+            "--fusion-report",
+            action="store_true",
+            help="print how often each fusion rule fired (aigc-fusion) to stderr",
+        )
+        arg_parser.add_argument(
             "--print-ir-after-all",
             action="store_true",
             help="print the IR after every pass to stderr, MLIR style",
@@ -55,6 +60,10 @@ class CircOptMain(xDSLOptMain):
                     verify(module)
                 except CircError as e:
                     raise _Diagnostic(f"verification failed after pass '{prev.name}': {e}") from None
+            if prev is not None and prev.name == "aigc-fusion" and self.args.fusion_report:
+                from cir.passes.fusion.aigc_fusion import LAST_REPORT, format_report
+
+                sys.stderr.write(format_report(LAST_REPORT) + "\n")
             if prev is not None and self.args.print_ir_after_all:
                 sys.stderr.write(f"// -----// IR Dump After {prev.name} //----- //\n")
                 sys.stderr.write(to_text(module))

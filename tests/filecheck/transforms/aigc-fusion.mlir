@@ -1,0 +1,106 @@
+// aigc-fusion{preset=...}: each rule of the built-in database on its smallest example.
+// RUN: circ-opt %s -p 'aigc-fusion{preset=sd_optimized}' --split-input-file | filecheck %s
+// RUN: circ-opt %s -p 'aigc-fusion{preset=transformer}' --split-input-file | filecheck %s --check-prefix=TRF
+// RUN: circ-opt %s -p 'aigc-fusion{preset=none}' --split-input-file | filecheck %s --check-prefix=NONE
+// RUN: circ-opt %s -p 'aigc-fusion{preset=sd_optimized}' --split-input-file --fusion-report 2>&1 >/dev/null | filecheck %s --check-prefix=REPORT
+
+// CHECK-LABEL: func.func @resblock
+// NONE-LABEL: func.func @resblock
+func.func @resblock(%x: tensor<1x32x8x8xf32>, %w: tensor<32x32x3x3xf32>, %c: tensor<32xf32>, %skip: tensor<1x32x8x8xf32>) -> (tensor<1x32x8x8xf32>, tensor<1x32x8x8xf32>, tensor<1x32x8x8xf32>) {
+  // conv output also feeds the skip path: the fused op exports it
+  // CHECK-NEXT: %y, %conv = cir.conv_gn_silu %x, %w, %c, %c, %c {pads = [1, 1, 1, 1], num_groups = 8, epsilon = 1.0e-06}
+  %conv = cir.conv2d %x, %w, %c {pads = [1, 1, 1, 1]} : (tensor<1x32x8x8xf32>, tensor<32x32x3x3xf32>, tensor<32xf32>) -> tensor<1x32x8x8xf32>
+  %n = cir.group_norm %conv, %c, %c {num_groups = 8, epsilon = 1.0e-06} : (tensor<1x32x8x8xf32>, tensor<32xf32>, tensor<32xf32>) -> tensor<1x32x8x8xf32>
+  %y = cir.silu %n : tensor<1x32x8x8xf32>
+  // CHECK-NEXT: %y2, %s = cir.add_group_norm %skip, %y, %c, %c {num_groups = 8, activate_silu = true}
+  %s = cir.add %skip, %y : (tensor<1x32x8x8xf32>, tensor<1x32x8x8xf32>) -> tensor<1x32x8x8xf32>
+  %n2 = cir.group_norm %s, %c, %c {num_groups = 8} : (tensor<1x32x8x8xf32>, tensor<32xf32>, tensor<32xf32>) -> tensor<1x32x8x8xf32>
+  %y2 = cir.silu %n2 : tensor<1x32x8x8xf32>
+  // CHECK-NEXT: %y3 = cir.group_norm_silu %s, %c, %c {num_groups = 4}
+  %n3 = cir.group_norm %s, %c, %c {num_groups = 4} : (tensor<1x32x8x8xf32>, tensor<32xf32>, tensor<32xf32>) -> tensor<1x32x8x8xf32>
+  %y3 = cir.silu %n3 : tensor<1x32x8x8xf32>
+  // CHECK-NEXT: func.return %y2, %s, %y3
+  // NONE: cir.conv2d
+  // NONE-NOT: cir.conv_gn_silu
+  func.return %y2, %s, %y3 : tensor<1x32x8x8xf32>, tensor<1x32x8x8xf32>, tensor<1x32x8x8xf32>
+}
+
+// A GroupNorm whose input is needed elsewhere, with no SiLU: skip-add + GroupNorm.
+// CHECK-LABEL: func.func @skip_add_group_norm
+func.func @skip_add_group_norm(%a: tensor<1x32x4x4xf32>, %b: tensor<1x32x4x4xf32>, %c: tensor<32xf32>) -> (tensor<1x32x4x4xf32>, tensor<1x32x4x4xf32>) {
+  // CHECK-NEXT: %y, %s = cir.add_group_norm %a, %b, %c, %c {num_groups = 8} :
+  %s = cir.add %a, %b : (tensor<1x32x4x4xf32>, tensor<1x32x4x4xf32>) -> tensor<1x32x4x4xf32>
+  %y = cir.group_norm %s, %c, %c {num_groups = 8} : (tensor<1x32x4x4xf32>, tensor<32xf32>, tensor<32xf32>) -> tensor<1x32x4x4xf32>
+  func.return %y, %s : tensor<1x32x4x4xf32>, tensor<1x32x4x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @attention
+// TRF-LABEL: func.func @attention
+func.func @attention(%q: tensor<2x8x16x40xf32>, %k: tensor<2x8x77x40xf32>, %v: tensor<2x8x77x40xf32>) -> (tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>) {
+  // CHECK-NEXT: %o = cir.flash_attention %q, %k, %v {head_num = 8, scale = 0.15811388300841897}
+  // TRF-NEXT: cir.flash_attention
+  %o = cir.attention %q, %k, %v : (tensor<2x8x16x40xf32>, tensor<2x8x77x40xf32>, tensor<2x8x77x40xf32>) -> tensor<2x8x16x40xf32>
+  // matmul -> scale -> softmax -> matmul, the form TF and ONNX give
+  // CHECK-NEXT: %o2 = cir.flash_attention %q, %k, %v {head_num = 8, scale = 0.125}
+  %kt = cir.transpose %k {perm = [0, 1, 3, 2]} : tensor<2x8x77x40xf32> -> tensor<2x8x40x77xf32>
+  %sc = cir.matmul %q, %kt : (tensor<2x8x16x40xf32>, tensor<2x8x40x77xf32>) -> tensor<2x8x16x77xf32>
+  %f = cir.constant dense<0.125> : tensor<f32>
+  %ss = cir.mul %sc, %f : (tensor<2x8x16x77xf32>, tensor<f32>) -> tensor<2x8x16x77xf32>
+  %p = cir.softmax %ss : tensor<2x8x16x77xf32>
+  %o2 = cir.matmul %p, %v : (tensor<2x8x16x77xf32>, tensor<2x8x77x40xf32>) -> tensor<2x8x16x40xf32>
+  func.return %o, %o2 : tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @feed_forward
+// TRF-LABEL: func.func @feed_forward
+func.func @feed_forward(%x: tensor<2x16x32xf32>, %w: tensor<128x32xf32>, %b: tensor<128xf32>, %w2: tensor<32x32xf32>) -> (tensor<2x16x64xf32>, tensor<2x16x32xf32>) {
+  // CHECK: %y = cir.geglu %h : (tensor<2x16x128xf32>) -> tensor<2x16x64xf32>
+  %h = cir.linear %x, %w, %b : (tensor<2x16x32xf32>, tensor<128x32xf32>, tensor<128xf32>) -> tensor<2x16x128xf32>
+  %a, %g = cir.split %h {axis = 2, sizes = [64, 64]} : tensor<2x16x128xf32> -> (tensor<2x16x64xf32>, tensor<2x16x64xf32>)
+  %ge = cir.gelu %g : tensor<2x16x64xf32>
+  %y = cir.mul %a, %ge : (tensor<2x16x64xf32>, tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+  // linear + activation fuses in the transformer preset, not in sd_optimized
+  // CHECK: cir.gelu
+  // TRF: %z = cir.linear_act %x, %w2 {activation = "gelu"}
+  %l = cir.linear %x, %w2 : (tensor<2x16x32xf32>, tensor<32x32xf32>) -> tensor<2x16x32xf32>
+  %z = cir.gelu %l : tensor<2x16x32xf32>
+  func.return %y, %z : tensor<2x16x64xf32>, tensor<2x16x32xf32>
+}
+
+// -----
+
+// Norms from their primitive forms, and add + layer_norm.
+// CHECK-LABEL: func.func @norms
+// TRF-LABEL: func.func @norms
+func.func @norms(%x: tensor<2x16x32xf32>, %r: tensor<2x16x32xf32>, %gamma: tensor<32xf32>, %beta: tensor<32xf32>) -> (tensor<2x16x32xf32>, tensor<2x16x32xf32>, tensor<2x16x32xf32>, tensor<2x16x32xf32>) {
+  // CHECK: %y = cir.layer_norm %x, %gamma, %beta {axis = 2} :
+  // TRF: %y = cir.layer_norm %x, %gamma, %beta {axis = 2} :
+  %m = cir.reduce_mean %x {axes = [2], keepdims = true} : tensor<2x16x32xf32> -> tensor<2x16x1xf32>
+  %d = cir.sub %x, %m : (tensor<2x16x32xf32>, tensor<2x16x1xf32>) -> tensor<2x16x32xf32>
+  %sq = cir.mul %d, %d : (tensor<2x16x32xf32>, tensor<2x16x32xf32>) -> tensor<2x16x32xf32>
+  %v = cir.reduce_mean %sq {axes = [2], keepdims = true} : tensor<2x16x32xf32> -> tensor<2x16x1xf32>
+  %eps = cir.constant dense<1.0e-05> : tensor<f32>
+  %ve = cir.add %v, %eps : (tensor<2x16x1xf32>, tensor<f32>) -> tensor<2x16x1xf32>
+  %rs = cir.rsqrt %ve : tensor<2x16x1xf32>
+  %n = cir.mul %d, %rs : (tensor<2x16x32xf32>, tensor<2x16x1xf32>) -> tensor<2x16x32xf32>
+  %g = cir.mul %n, %gamma : (tensor<2x16x32xf32>, tensor<32xf32>) -> tensor<2x16x32xf32>
+  %y = cir.add %g, %beta : (tensor<2x16x32xf32>, tensor<32xf32>) -> tensor<2x16x32xf32>
+  // CHECK: %rms = cir.rms_norm %x, %gamma {axis = 2, epsilon = 1.0e-05}
+  %sq2 = cir.mul %x, %x : (tensor<2x16x32xf32>, tensor<2x16x32xf32>) -> tensor<2x16x32xf32>
+  %v2 = cir.reduce_mean %sq2 {axes = [2], keepdims = true} : tensor<2x16x32xf32> -> tensor<2x16x1xf32>
+  %ve2 = cir.add %v2, %eps : (tensor<2x16x1xf32>, tensor<f32>) -> tensor<2x16x1xf32>
+  %rs2 = cir.rsqrt %ve2 : tensor<2x16x1xf32>
+  %n2 = cir.mul %x, %rs2 : (tensor<2x16x32xf32>, tensor<2x16x1xf32>) -> tensor<2x16x32xf32>
+  %rms = cir.mul %n2, %gamma : (tensor<2x16x32xf32>, tensor<32xf32>) -> tensor<2x16x32xf32>
+  // CHECK: %ln, %s = cir.add_layer_norm %r, %x, %gamma, %beta
+  %s = cir.add %r, %x : (tensor<2x16x32xf32>, tensor<2x16x32xf32>) -> tensor<2x16x32xf32>
+  %ln = cir.layer_norm %s, %gamma, %beta : (tensor<2x16x32xf32>, tensor<32xf32>, tensor<32xf32>) -> tensor<2x16x32xf32>
+  func.return %y, %rms, %ln, %s : tensor<2x16x32xf32>, tensor<2x16x32xf32>, tensor<2x16x32xf32>, tensor<2x16x32xf32>
+}
+
+// REPORT: fusion report:
+// REPORT: conv_gn_silu 1
