@@ -245,8 +245,8 @@ class CirOp(IRDLOperation):
             if pdef is not None and pdef.default_value == attr:
                 continue
             entries.append(f"{name} = {_print_value(attr)}")
-        for name, attr in self.attributes.items():
-            entries.append(f"{name} = {_print_value(attr)}")
+        for name, attr in self.attributes.items():  # discardable: MLIR's own syntax
+            entries.append(f"{name} = {attr}")
         if entries:
             printer.print_string(" {" + ", ".join(entries) + "}")
 

@@ -43,12 +43,23 @@ def get_circ_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return AIGCFusionPass
 
+    def layout() -> type[ModulePass]:
+        from cir.passes.layout import LayoutPass
+
+        return LayoutPass
+
+    def plan_memory() -> type[ModulePass]:
+        from cir.passes.plan_memory import PlanMemoryPass
+
+        return PlanMemoryPass
+
     def normalize_torch() -> type[ModulePass]:
         from cir.passes.normalize_torch import NormalizeTorchPass
 
         return NormalizeTorchPass
 
-    return {"canonicalize": canonicalize, "aigc-fusion": aigc_fusion, "normalize-torch": normalize_torch}
+    return {"canonicalize": canonicalize, "aigc-fusion": aigc_fusion, "layout": layout,
+            "plan-memory": plan_memory, "normalize-torch": normalize_torch}
 
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
