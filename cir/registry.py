@@ -27,7 +27,23 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
 
         return CIR
 
-    return {"builtin": builtin, "func": func, "cir": cir}
+    def arith() -> Dialect:
+        from xdsl.dialects.arith import Arith
+
+        return Arith
+
+    def scf() -> Dialect:
+        from xdsl.dialects.scf import Scf
+
+        return Scf
+
+    def ascendc() -> Dialect:
+        from cir.lowering.ascendc import ASCENDC
+
+        return ASCENDC
+
+    return {"builtin": builtin, "func": func, "cir": cir, "arith": arith, "scf": scf,
+            "ascendc": ascendc}
 
 
 def get_circ_passes() -> dict[str, Callable[[], type[ModulePass]]]:
@@ -53,13 +69,25 @@ def get_circ_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return PlanMemoryPass
 
+    def lower_to_ascendc() -> type[ModulePass]:
+        from cir.lowering.lower_to_ascendc import LowerToAscendCPass
+
+        return LowerToAscendCPass
+
     def normalize_torch() -> type[ModulePass]:
         from cir.passes.normalize_torch import NormalizeTorchPass
 
         return NormalizeTorchPass
 
+    def normalize_onnx() -> type[ModulePass]:
+        from cir.passes.normalize_onnx import NormalizeOnnxPass
+
+        return NormalizeOnnxPass
+
     return {"canonicalize": canonicalize, "aigc-fusion": aigc_fusion, "layout": layout,
-            "plan-memory": plan_memory, "normalize-torch": normalize_torch}
+            "plan-memory": plan_memory, "lower-to-ascendc": lower_to_ascendc,
+            "normalize-torch": normalize_torch,
+            "normalize-onnx": normalize_onnx}
 
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:

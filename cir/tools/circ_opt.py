@@ -40,6 +40,19 @@ class CircOptMain(xDSLOptMain):
         for name, factory in get_all_passes().items():
             self.register_pass(name, factory)
 
+    def register_all_targets(self) -> None:
+        super().register_all_targets()
+
+        def ascendc_cpp(module: ModuleOp, out) -> None:  # every kernel's C++, one after another
+            from cir.lowering.cpp import print_kernel
+            from cir.lowering.ascendc import KernelOp
+
+            for op in module.ops:
+                if isinstance(op, KernelOp):
+                    out.write(f"// ----- kernel {op.sym_name.data} -----\n{print_kernel(op)}\n")
+
+        self.available_targets["ascendc-cpp"] = ascendc_cpp
+
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
         arg_parser.add_argument(

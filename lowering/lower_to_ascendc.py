@@ -1,0 +1,300 @@
+"""``lower-to-ascendc{soc=...}``: a kernel (``ascendc.kernel``) for every CIR op.
+
+Each CIR op in ``@main`` gets a kernel at module level, and the attributes ``cir.kernel``
+(its name), ``cir.block_dim`` and ``cir.tiling`` (the tiling struct's values) that the launch
+graph and the runtime read. Kernel families:
+
+- elementwise (``recipes.toml``): the work is split over ``blockDim`` cores in 32-byte-aligned
+  slices; each core streams its slice through UB in tiles sized for the SoC's UB, with
+  double-buffered VECIN/VECOUT queues and DataCopyPad for the unaligned tail.
+
+Ops without a kernel family yet stop the pass with the list of them (``partial=true`` lowers
+what it can, for tests and inspection).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from xdsl.builder import Builder
+from xdsl.context import Context
+from xdsl.dialects import arith, func, scf
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    FloatAttr,
+    IntAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    f32,
+    i64,
+)
+from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint
+
+from cir import ops as cir_ops
+from cir.errors import CircError, describe_location
+from cir.lowering import ascendc as A
+from cir.lowering.soc import Soc
+from cir.lowering.soc import soc as lookup_soc
+from cir.types import dtype_of, numel
+
+RECIPES = Path(__file__).parent / "recipes.toml"
+ALIGN = 32
+
+
+@cache
+def recipes() -> dict[str, list[list[Any]]]:
+    return tomllib.loads(RECIPES.read_text())
+
+
+def ctype(t: TensorType) -> str:
+    return A.api()["types"][dtype_of(t).name]
+
+
+class KB:
+    """Builds one kernel body: scalar helpers over arith/scf, API calls over ascendc ops."""
+
+    def __init__(self, block: Block):
+        self.b = Builder(InsertPoint.at_end(block))
+
+    def add(self, op: Operation) -> Any:
+        self.b.insert(op)
+        return op.results[0] if op.results else op
+
+    def c(self, v: int) -> SSAValue:
+        return self.add(arith.ConstantOp(IntegerAttr(v, i64)))
+
+    def f(self, v: float) -> SSAValue:
+        return self.add(arith.ConstantOp(FloatAttr(v, f32)))
+
+    def field(self, name: str) -> SSAValue:
+        return self.add(A.TilingFieldOp.build(result_types=[i64], properties={"field": StringAttr(name)}))
+
+    def binop(self, cls: type[Operation], a: SSAValue, b: SSAValue) -> SSAValue:
+        return self.add(cls(a, b))
+
+    def loop(self, lb: SSAValue, ub: SSAValue, step: SSAValue, body: Callable[[KB, SSAValue], None]) -> None:
+        block = Block(arg_types=[i64])
+        inner = KB(block)
+        body(inner, block.args[0])
+        inner.add(scf.YieldOp())
+        self.b.insert(scf.ForOp(lb, ub, step, [], Region(block)))
+
+    def when(self, cond: SSAValue, then: Callable[[KB], None],
+             otherwise: Callable[[KB], None] | None = None) -> None:
+        regions = []
+        for body in (then, otherwise):
+            block = Block()
+            if body is not None:
+                body(KB(block))
+            block.add_op(scf.YieldOp())
+            regions.append(Region(block))
+        self.b.insert(scf.IfOp(cond, [], regions[0], regions[1]))
+
+    def name(self, v: Any, hint: str) -> Any:
+        v.name_hint = hint
+        return v
+
+    def call(self, cls: type[Operation], *operands: SSAValue, result: Any = None, **props: Any) -> Any:
+        properties = {k: StringAttr(v) if isinstance(v, str) else IntegerAttr(v, i64) for k, v in props.items()}
+        return self.add(cls.build(operands=list(operands), result_types=[result] if result else [],
+                                  properties=properties))
+
+
+@dataclass
+class Launch:
+    kernel: A.KernelOp
+    block_dim: int
+    tiling: dict[str, int]
+
+
+def _split(total: int, elem_bytes: int, soc: Soc, min_per_block: int = 4096) -> tuple[int, int]:
+    """(blockDim, elements per block): aligned slices, not more cores than the work wants."""
+    align = ALIGN // elem_bytes
+    blocks = max(1, min(soc.vector_cores, math.ceil(total / min_per_block)))
+    per_block = math.ceil(math.ceil(total / blocks) / align) * align
+    return math.ceil(total / per_block), per_block
+
+
+def elementwise_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
+    out_t = op.results[0].type
+    assert isinstance(out_t, TensorType)
+    total = numel(out_t.get_shape())
+    scalar_idx = [i for i, v in enumerate(op.operands)
+                  if numel(v.type.get_shape()) == 1 and total > 1]  # type: ignore[attr-defined]
+    key = op.name
+    if op.name == "cir.gelu":
+        key = "cir.gelu.tanh" if op.p["approximate"] == "tanh" else "cir.gelu"  # type: ignore[attr-defined]
+    if scalar_idx and len(op.operands) == 2:
+        key += ".scalar"
+    recipe = recipes().get(key)
+    if recipe is None:
+        raise NotImplementedError(key)
+    if any(v.type.get_shape() != out_t.get_shape() for i, v in enumerate(op.operands)  # type: ignore[attr-defined]
+           if i not in scalar_idx):
+        raise NotImplementedError(f"{op.name} with broadcasting")
+    if scalar_idx and scalar_idx[0] == 0 and op.name in ("cir.sub", "cir.div"):
+        raise NotImplementedError(f"{op.name} with a scalar first operand")
+    ty = ctype(out_t)
+    elem_bytes = dtype_of(out_t).itemsize
+    tensors = [i for i in range(len(op.operands)) if i not in scalar_idx]
+    temps = sorted({a for step in recipe for a in step[1:] if isinstance(a, str) and a.startswith("t")})
+    n_buffers = 2 * (len(tensors) + 1) + len(temps)  # double-buffered queues + scratch
+    tile = (soc.ub_bytes // n_buffers) // ALIGN * ALIGN // elem_bytes
+    tile = max(ALIGN // elem_bytes, min(tile, 16384))
+    block_dim, per_block = _split(total, elem_bytes, soc)
+    args = [f"x{i}" for i in range(len(op.operands))] + ["y", "workspace", "tiling"]
+    kernel = A.KernelOp.build(
+        properties={
+            "sym_name": StringAttr(name),
+            "arg_names": ArrayAttr([StringAttr(a) for a in args]),
+            "tiling_fields": A.attr_list([("total", "int64_t"), ("per_block", "int64_t"),
+                                          ("tile", "int64_t")]),
+            "comment": StringAttr(comment),
+        },
+        regions=[Region(Block(arg_types=[A.GmPtrType()] * len(args)))],
+    )
+    gm = dict(zip(args, kernel.body.block.args))
+    k = KB(kernel.body.block)
+    g_t, l_t = A.GlobalType(StringAttr(ty)), A.LocalType(StringAttr(ty))
+    total_v, per_block_v, tile_v = k.field("total"), k.field("per_block"), k.field("tile")
+    zero = k.c(0)
+    block = k.call(A.BlockIdxOp, result=i64)
+    begin = k.name(k.binop(arith.MuliOp, block, per_block_v), "begin")
+    rest = k.name(k.binop(arith.SubiOp, total_v, begin), "rest")
+    length = k.name(k.add(arith.MinSIOp(per_block_v, rest)), "length")
+    k.when(k.name(k.add(arith.CmpiOp(length, zero, "sle")), "idle"),
+           lambda kb: kb.add(A.ReturnOp.build()))
+    globals_ = {i: k.name(k.call(A.GlobalTensorOp, gm[f"x{i}"], begin, length, result=g_t), f"x{i}_gm")
+                for i in tensors}
+    out_g = k.name(k.call(A.GlobalTensorOp, gm["y"], begin, length, result=g_t), "y_gm")
+    scalars = {}
+    for i in scalar_idx:  # a single value: read it once from GM
+        sg = k.name(k.call(A.GlobalTensorOp, gm[f"x{i}"], zero, k.c(1), result=g_t), f"x{i}_gm")
+        scalars[f"s{len(scalars)}"] = k.name(k.call(A.GetValueOp, sg, zero, result=f32), f"s{len(scalars)}")
+    pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
+    que_in = {i: k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECIN"), IntAttr(2))), f"in_que{i}")
+              for i in tensors}
+    que_out = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECOUT"), IntAttr(2))), "out_que")
+    tile_bytes = k.name(k.binop(arith.MuliOp, tile_v, k.c(elem_bytes)), "tile_bytes")
+    for q in (*que_in.values(), que_out):
+        k.call(A.InitBufferOp, pipe, q, tile_bytes, num=2)
+    bufs = {t: k.name(k.call(A.BufOp, result=A.BufType()), f"{t}_buf") for t in temps}
+    for b in bufs.values():
+        k.call(A.InitBufferOp, pipe, b, tile_bytes, num=1)
+    block_bytes = k.c(ALIGN)
+
+    def tile_body(kb: KB, off: SSAValue) -> None:
+        left = kb.name(kb.binop(arith.SubiOp, length, off), "left")
+        n = kb.name(kb.add(arith.MinSIOp(tile_v, left)), "n")
+        nbytes = kb.name(kb.binop(arith.MuliOp, n, kb.c(elem_bytes)), "n_bytes")
+        tail = kb.name(kb.binop(arith.RemSIOp, nbytes, block_bytes), "tail_bytes")
+        aligned = kb.name(kb.add(arith.CmpiOp(tail, kb.c(0), "eq")), "aligned")
+        locals_: dict[str, SSAValue] = {}
+        for j, i in enumerate(tensors):  # CopyIn
+            t = kb.name(kb.call(A.AllocTensorOp, que_in[i], result=l_t), f"x{i}_in")
+            src = kb.call(A.AtOp, globals_[i], off, result=g_t)
+            _copy(kb, aligned, t, src, n)
+            kb.call(A.EnQueOp, que_in[i], t)
+        for j, i in enumerate(tensors):  # Compute
+            locals_[f"x{i}"] = kb.name(kb.call(A.DeQueOp, que_in[i], result=l_t), f"x{i}_ub")
+        locals_["y"] = kb.name(kb.call(A.AllocTensorOp, que_out, result=l_t), "y_ub")
+        for t, b in bufs.items():
+            locals_[t] = kb.name(kb.call(A.BufGetOp, b, result=l_t), t)
+        for step in recipe:
+            _emit_step(kb, step, locals_, scalars, n)
+        kb.call(A.EnQueOp, que_out, locals_["y"])
+        for i in tensors:
+            kb.call(A.FreeTensorOp, que_in[i], locals_[f"x{i}"])
+        y = kb.name(kb.call(A.DeQueOp, que_out, result=l_t), "y_out")  # CopyOut
+        dst = kb.call(A.AtOp, out_g, off, result=g_t)
+        _copy(kb, aligned, dst, y, n)
+        kb.call(A.FreeTensorOp, que_out, y)
+
+    k.loop(zero, length, tile_v, tile_body)
+    return Launch(kernel, block_dim, {"total": total, "per_block": per_block, "tile": tile})
+
+
+def _copy(kb: KB, aligned: SSAValue, dst: SSAValue, src: SSAValue, n: SSAValue) -> None:
+    """DataCopy when the byte count is a multiple of 32, else DataCopyPad (the tail)."""
+    kb.when(aligned, lambda k: k.call(A.DataCopyOp, dst, src, n),
+            lambda k: k.call(A.DataCopyPadOp, dst, src, n))
+
+
+_BINARY = {"Add", "Sub", "Mul", "Div", "Max", "Min"}
+_SCALAR = {"Adds", "Muls", "Maxs", "Mins"}
+
+
+def _emit_step(kb: KB, step: Sequence[Any], bufs: dict[str, SSAValue],
+               scalars: dict[str, SSAValue], n: SSAValue) -> None:
+    fn, dst, *srcs = step
+    if fn in _BINARY:
+        kb.call(A.VecBinaryOp, bufs[dst], bufs[srcs[0]], bufs[srcs[1]], n, fn=fn)
+    elif fn in _SCALAR:
+        sc = scalars[srcs[1]] if isinstance(srcs[1], str) else kb.f(float(srcs[1]))
+        kb.call(A.VecScalarOp, bufs[dst], bufs[srcs[0]], sc, n, fn=fn)
+    else:
+        kb.call(A.VecUnaryOp, bufs[dst], bufs[srcs[0]], n, fn=fn)
+    kb.call(A.PipeBarrierOp, pipe="PIPE_V")
+
+
+FAMILIES: dict[str, Callable[[str, Operation, Soc, str], Launch]] = {
+    name.split(".scalar")[0].replace(".tanh", ""): elementwise_kernel for name in tomllib.loads(RECIPES.read_text())
+}
+SKIP = (cir_ops.WeightOp, cir_ops.ConstantOp, func.ReturnOp)
+
+
+def _comment(op: Operation) -> str:
+    where = describe_location(op.location)
+    return f"circ kernel for {op.name}" + (f" at {where}" if where else "")
+
+
+@dataclass(frozen=True)
+class LowerToAscendCPass(ModulePass):
+    """Generate an AscendC kernel for every CIR op of ``@main`` (see the module docstring)."""
+
+    name = "lower-to-ascendc"
+
+    soc: str = "Ascend910B1"
+    partial: bool = False
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        chip = lookup_soc(self.soc)
+        fns = [f for f in op.ops if isinstance(f, func.FuncOp)]
+        missing: dict[str, list[Operation]] = {}
+        kernels: list[A.KernelOp] = []
+        for f in fns:
+            for i, cop in enumerate(list(f.body.block.ops)):
+                if isinstance(cop, SKIP):
+                    continue
+                name = f"{cop.name.removeprefix('cir.')}_{i}"
+                gen = FAMILIES.get(cop.name)
+                try:
+                    if gen is None:
+                        raise NotImplementedError(cop.name)
+                    launch = gen(name, cop, chip, _comment(cop))
+                except NotImplementedError as e:
+                    missing.setdefault(str(e), []).append(cop)
+                    continue
+                kernels.append(launch.kernel)
+                cop.attributes["cir.kernel"] = StringAttr(name)
+                cop.attributes["cir.block_dim"] = IntegerAttr(launch.block_dim, i64)
+                cop.attributes["cir.tiling"] = DictionaryAttr(
+                    {k: IntegerAttr(v, i64) for k, v in launch.tiling.items()})
+        if missing and not self.partial:
+            lines = [f"lower-to-ascendc: no kernel yet for {len(missing)} kind(s) of op:"]
+            lines += [f"  {k} x{len(v)}, first at {describe_location(v[0].location) or '?'}"
+                      for k, v in missing.items()]
+            raise CircError("\n".join(lines))
+        for kop in kernels:
+            op.body.block.add_op(kop)
