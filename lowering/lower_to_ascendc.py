@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import tomllib
+
+import numpy as np
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -47,6 +49,7 @@ from cir.lowering import ascendc as A
 from cir.lowering.soc import Soc
 from cir.lowering.soc import soc as lookup_soc
 from cir.types import dtype_of, numel
+from cir.weights import WeightStore, attach, weights_of
 
 RECIPES = Path(__file__).parent / "recipes.toml"
 ALIGN = 32
@@ -116,6 +119,9 @@ class Launch:
     kernel: A.KernelOp
     block_dim: int
     tiling: dict[str, int]
+    # what each GM argument (before workspace, tiling) is: "operand:i", "result:i", "weight:name"
+    args: list[str] | None = None
+    weights: dict[str, np.ndarray] | None = None  # compile-time tables the kernel reads
 
 
 def _split(total: int, elem_bytes: int, soc: Soc, min_per_block: int = 4096) -> tuple[int, int]:
@@ -248,9 +254,92 @@ def _emit_step(kb: KB, step: Sequence[Any], bufs: dict[str, SSAValue],
     kb.call(A.PipeBarrierOp, pipe="PIPE_V")
 
 
+# --- data movement: one gather kernel driven by a compile-time index map ------------------
+#
+# The op's own reference kernel, run on an array of element indices instead of data, says for
+# every output element which input element it copies (-1: padding). The kernel streams that
+# map and gathers; one kernel covers transpose, slice, broadcast, tile, pad, nearest upsample
+# and split, and is exactly as correct as the reference interpreter.
+
+GATHER_OPS = ("cir.transpose", "cir.slice", "cir.broadcast_to", "cir.tile", "cir.pad",
+              "cir.upsample")
+
+
+def index_maps(op: Operation) -> list[np.ndarray]:
+    from cir.interpreter import _PAD_MODES, KERNELS
+
+    x = op.operands[0].type
+    assert isinstance(x, TensorType)
+    idx = np.arange(numel(x.get_shape()), dtype=np.float64).reshape(x.get_shape())
+    if op.name == "cir.upsample" and op.p["mode"] != "nearest":  # type: ignore[attr-defined]
+        raise NotImplementedError("cir.upsample bilinear")
+    if op.name == "cir.pad":
+        p = op.p  # type: ignore[attr-defined]
+        widths = list(zip(p["low"], p["high"]))
+        out = (np.pad(idx, widths, constant_values=-1) if p["mode"] == "constant"
+               else np.pad(idx, widths, mode=_PAD_MODES[p["mode"]]))
+        return [out.astype(np.int32)]
+    outs = KERNELS[type(op)](op, idx)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    return [np.asarray(o).astype(np.int32) for o in outs]
+
+
+def gather_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
+    if len(op.results) != 1:
+        raise NotImplementedError(f"{op.name} with several results")
+    out_t = op.results[0].type
+    assert isinstance(out_t, TensorType)
+    (imap,) = index_maps(op)
+    ty = ctype(out_t)
+    total = numel(out_t.get_shape())
+    block_dim, per_block = _split(total, 4, soc)
+    pad = float(op.p["value"]) if op.name == "cir.pad" else 0.0  # type: ignore[attr-defined]
+    args = ["x0", "map", "y", "workspace", "tiling"]
+    kernel = A.KernelOp.build(
+        properties={
+            "sym_name": StringAttr(name),
+            "arg_names": ArrayAttr([StringAttr(a) for a in args]),
+            "tiling_fields": A.attr_list([("total", "int64_t"), ("per_block", "int64_t"),
+                                          ("in_total", "int64_t")]),
+            "comment": StringAttr(comment + "\n(gather through a compile-time index map)"),
+        },
+        regions=[Region(Block(arg_types=[A.GmPtrType()] * len(args)))],
+    )
+    gm = dict(zip(args, kernel.body.block.args))
+    k = KB(kernel.body.block)
+    g_t = A.GlobalType(StringAttr(ty))
+    m_t = A.GlobalType(StringAttr("int32_t"))
+    total_v, per_block_v, in_total = k.field("total"), k.field("per_block"), k.field("in_total")
+    zero = k.c(0)
+    block = k.call(A.BlockIdxOp, result=i64)
+    begin = k.name(k.binop(arith.MuliOp, block, per_block_v), "begin")
+    rest = k.name(k.binop(arith.SubiOp, total_v, begin), "rest")
+    length = k.name(k.add(arith.MinSIOp(per_block_v, rest)), "length")
+    k.when(k.name(k.add(arith.CmpiOp(length, zero, "sle")), "idle"),
+           lambda kb: kb.add(A.ReturnOp.build()))
+    x_g = k.name(k.call(A.GlobalTensorOp, gm["x0"], zero, in_total, result=g_t), "x_gm")
+    m_g = k.name(k.call(A.GlobalTensorOp, gm["map"], begin, length, result=m_t), "map_gm")
+    y_g = k.name(k.call(A.GlobalTensorOp, gm["y"], begin, length, result=g_t), "y_gm")
+    pad_v = k.name(k.f(pad), "pad_value")
+
+    def body(kb: KB, i: SSAValue) -> None:
+        src = kb.name(kb.call(A.GetValueOp, m_g, i, result=i64), "src")
+        inside = kb.name(kb.add(arith.CmpiOp(src, kb.c(0), "sge")), "inside")
+        kb.when(inside,
+                lambda k2: k2.call(A.SetValueOp, y_g, i, k2.name(k2.call(A.GetValueOp, x_g, src, result=f32), "v")),
+                lambda k2: k2.call(A.SetValueOp, y_g, i, pad_v))
+
+    k.loop(zero, length, k.c(1), body)
+    in_t = op.operands[0].type
+    return Launch(kernel, block_dim,
+                  {"total": total, "per_block": per_block, "in_total": numel(in_t.get_shape())},  # type: ignore[attr-defined]
+                  args=["operand:0", f"weight:_map.{name}", "result:0"],
+                  weights={f"_map.{name}": imap.reshape(-1)})
+
+
 FAMILIES: dict[str, Callable[[str, Operation, Soc, str], Launch]] = {
     name.split(".scalar")[0].replace(".tanh", ""): elementwise_kernel for name in tomllib.loads(RECIPES.read_text())
-}
+} | {name: gather_kernel for name in GATHER_OPS}
 SKIP = (cir_ops.WeightOp, cir_ops.ConstantOp, func.ReturnOp)
 
 
@@ -270,6 +359,11 @@ class LowerToAscendCPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         chip = lookup_soc(self.soc)
+        try:
+            store = weights_of(op)
+            attach(op, store)
+        except CircError:
+            store = WeightStore()
         fns = [f for f in op.ops if isinstance(f, func.FuncOp)]
         missing: dict[str, list[Operation]] = {}
         kernels: list[A.KernelOp] = []
@@ -287,6 +381,13 @@ class LowerToAscendCPass(ModulePass):
                     missing.setdefault(str(e), []).append(cop)
                     continue
                 kernels.append(launch.kernel)
+                if launch.weights:
+                    for wname, arr in launch.weights.items():
+                        store[wname] = arr
+                binding = launch.args or (
+                    [f"operand:{j}" for j in range(len(cop.operands))]
+                    + [f"result:{j}" for j in range(len(cop.results))])
+                cop.attributes["cir.kernel_args"] = ArrayAttr([StringAttr(a) for a in binding])
                 cop.attributes["cir.kernel"] = StringAttr(name)
                 cop.attributes["cir.block_dim"] = IntegerAttr(launch.block_dim, i64)
                 cop.attributes["cir.tiling"] = DictionaryAttr(
