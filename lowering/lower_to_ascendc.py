@@ -210,7 +210,7 @@ def elementwise_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Laun
         for j, i in enumerate(tensors):  # CopyIn
             t = kb.name(kb.call(A.AllocTensorOp, que_in[i], result=l_t), f"x{i}_in")
             src = kb.call(A.AtOp, globals_[i], off, result=g_t)
-            _copy(kb, aligned, t, src, n)
+            _copy(kb, aligned, t, src, n, soc, elem_bytes)
             kb.call(A.EnQueOp, que_in[i], t)
         for j, i in enumerate(tensors):  # Compute
             locals_[f"x{i}"] = kb.name(kb.call(A.DeQueOp, que_in[i], result=l_t), f"x{i}_ub")
@@ -224,17 +224,34 @@ def elementwise_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Laun
             kb.call(A.FreeTensorOp, que_in[i], locals_[f"x{i}"])
         y = kb.name(kb.call(A.DeQueOp, que_out, result=l_t), "y_out")  # CopyOut
         dst = kb.call(A.AtOp, out_g, off, result=g_t)
-        _copy(kb, aligned, dst, y, n)
+        _copy(kb, aligned, dst, y, n, soc, elem_bytes)
         kb.call(A.FreeTensorOp, que_out, y)
 
     k.loop(zero, length, tile_v, tile_body)
     return Launch(kernel, block_dim, {"total": total, "per_block": per_block, "tile": tile})
 
 
-def _copy(kb: KB, aligned: SSAValue, dst: SSAValue, src: SSAValue, n: SSAValue) -> None:
-    """DataCopy when the byte count is a multiple of 32, else DataCopyPad (the tail)."""
-    kb.when(aligned, lambda k: k.call(A.DataCopyOp, dst, src, n),
-            lambda k: k.call(A.DataCopyPadOp, dst, src, n))
+def _copy(kb: KB, aligned: SSAValue, dst: SSAValue, src: SSAValue, n: SSAValue,
+          soc: Soc, elem_bytes: int) -> None:
+    """DataCopy when the byte count is a multiple of 32; otherwise DataCopyPad where the SoC
+    has it (arch 220), else DataCopy of the 32-byte-aligned part and the tail element by
+    element (arch 200 has no DataCopyPad)."""
+    if soc.arch >= 220:
+        kb.when(aligned, lambda k: k.call(A.DataCopyOp, dst, src, n),
+                lambda k: k.call(A.DataCopyPadOp, dst, src, n))
+        return
+
+    def split(k: KB) -> None:
+        per_block = k.c(ALIGN // elem_bytes)
+        body = k.name(k.binop(arith.SubiOp, n, k.binop(arith.RemSIOp, n, per_block)), "n_aligned")
+        k.when(k.add(arith.CmpiOp(body, k.c(0), "sgt")), lambda k2: k2.call(A.DataCopyOp, dst, src, body))
+
+        def tail(k2: KB, j: SSAValue) -> None:
+            k2.call(A.SetValueOp, dst, j, k2.name(k2.call(A.GetValueOp, src, j, result=f32), "e"))
+
+        k.loop(body, n, k.c(1), tail)
+
+    kb.when(aligned, lambda k: k.call(A.DataCopyOp, dst, src, n), split)
 
 
 _BINARY = {"Add", "Sub", "Mul", "Div", "Max", "Min"}

@@ -1,0 +1,27 @@
+"""Host-side launchers: a C entry per kernel that the runtime calls through ctypes.
+
+    extern "C" int circ_launch_silu_0(uint8_t** args, uint32_t block_dim)
+
+runs ``ICPU_RUN_KF(silu_0, block_dim, args...)`` with the kernel's GM arguments (tensors, then
+workspace and tiling). The same kernel source builds for the NPU with the CANN toolchain; this
+file is only for circ's CPU layer.
+"""
+
+from __future__ import annotations
+
+from cir.lowering import ascendc as A
+
+
+def launcher_source(kernel: A.KernelOp, kernel_file: str) -> str:
+    name = kernel.sym_name.data
+    n = len(kernel.arg_names.data)  # type: ignore[attr-defined]
+    params = ", ".join("GM_ADDR" for _ in range(n))
+    args = ", ".join(f"args[{i}]" for i in range(n))
+    return (
+        f'#include "tikicpulib.h"\n'
+        f'#include "{kernel_file}"\n\n'
+        f'extern "C" int circ_launch_{name}(uint8_t** args, uint32_t block_dim)\n{{\n'
+        f"    ICPU_RUN_KF({name}, block_dim, {args});\n"
+        f"    return 0;\n}}\n"
+        f"// kernel signature: void {name}({params})\n"
+    )
