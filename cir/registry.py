@@ -37,13 +37,18 @@ def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
 
         return Scf
 
+    def math() -> Dialect:
+        from xdsl.dialects.math import Math
+
+        return Math
+
     def ascendc() -> Dialect:
         from cir.lowering.ascendc import ASCENDC
 
         return ASCENDC
 
     return {"builtin": builtin, "func": func, "cir": cir, "arith": arith, "scf": scf,
-            "ascendc": ascendc}
+            "math": math, "ascendc": ascendc}
 
 
 def get_circ_passes() -> dict[str, Callable[[], type[ModulePass]]]:
@@ -84,10 +89,32 @@ def get_circ_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return NormalizeOnnxPass
 
+    def normalize_tf() -> type[ModulePass]:
+        from cir.passes.normalize_tf import NormalizeTfPass
+
+        return NormalizeTfPass
+
+    def normalize_ms() -> type[ModulePass]:
+        from cir.passes.normalize_ms import NormalizeMsPass
+
+        return NormalizeMsPass
+
+    def recompose() -> type[ModulePass]:
+        from cir.passes.recompose import RecomposePass
+
+        return RecomposePass
+
+    def cancel_transposes() -> type[ModulePass]:
+        from cir.passes.cancel_transposes import CancelTransposesPass
+
+        return CancelTransposesPass
+
     return {"canonicalize": canonicalize, "aigc-fusion": aigc_fusion, "layout": layout,
             "plan-memory": plan_memory, "lower-to-ascendc": lower_to_ascendc,
             "normalize-torch": normalize_torch,
-            "normalize-onnx": normalize_onnx}
+            "normalize-onnx": normalize_onnx, "normalize-tf": normalize_tf,
+            "normalize-ms": normalize_ms, "recompose": recompose,
+            "cancel-transposes": cancel_transposes}
 
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:

@@ -6,9 +6,12 @@ naming the CIR op(s) and their source location. Every API name comes from ``api.
 from __future__ import annotations
 
 import re
+
+import numpy as np
 from io import StringIO
 
 from xdsl.dialects import arith, scf
+from xdsl.dialects import math as xmath
 from xdsl.dialects.builtin import (
     FloatAttr,
     IndexType,
@@ -128,8 +131,8 @@ class KernelPrinter:
                 v = op.value
                 if isinstance(v, IntegerAttr):
                     self.names[op.result] = str(v.value.data)
-                elif isinstance(v, FloatAttr):
-                    self.names[op.result] = f"{float(v.value.data)!r}f"
+                elif isinstance(v, FloatAttr):  # shortest text that is the same f32
+                    self.names[op.result] = f"{float(str(np.float32(v.value.data)))!r}f"
             case arith.CmpiOp():
                 pred = arith.CMPI_COMPARISON_OPERATIONS[op.predicate.value.data]
                 self.let(op.result, "bool", f"{self.expr(op.lhs)} {_CMP[pred]} {self.expr(op.rhs)}")
@@ -144,6 +147,26 @@ class KernelPrinter:
                 self.let(op.results[0], self.ctype(op.results[0].type), f"{a} {_BINOPS[type(op)]} {b}")
             case arith.IndexCastOp():
                 self.names[op.result] = self.expr(op.input)
+            case arith.SIToFPOp():
+                self.names[op.result] = f"static_cast<float>({self.expr(op.input)})"
+            case xmath.SqrtOp():
+                self.let(op.result, "float", f"sqrtf({self.expr(op.operand)})")
+            case scf.ForOp() if op.iter_args:
+                # a loop-carried value: a mutable variable updated by the body's yield
+                acc = self.fresh(op.results[0], "acc")
+                self.line(f"{self.ctype(op.results[0].type)} {acc} = {self.expr(op.iter_args[0])};")
+                self.names[op.body.block.args[1]] = acc
+                iv = self.fresh(op.body.block.args[0], "off")
+                self.line(f"for (int64_t {iv} = {self.expr(op.lb)}; {iv} < {self.expr(op.ub)}; "
+                          f"{iv} += {self.expr(op.step)}) {{")
+                self.depth += 1
+                for inner in op.body.block.ops:
+                    if isinstance(inner, scf.YieldOp):
+                        self.line(f"{acc} = {self.expr(inner.operands[0])};")
+                    else:
+                        self.op(inner)
+                self.depth -= 1
+                self.line("}")
             case scf.ForOp():
                 iv = op.body.block.args[0]
                 i = self.fresh(iv, "i")

@@ -354,9 +354,227 @@ def gather_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
                   weights={f"_map.{name}": imap.reshape(-1)})
 
 
+# --- norms: two-pass (mean, variance) then normalise, fp32 accumulation ------------------
+#
+# A "row" is what one normalisation covers: the trailing dims from `axis` (layer/rms norm) or
+# one group of channels (group norm). Each core takes whole rows; a row streams through UB in
+# tiles three times: sum (mean), sum of squared deviations (variance), normalise + affine
+# (+ SiLU). fp16 tiles are widened to fp32 for every reduction and the arithmetic.
+
+NORM_OPS = ("cir.layer_norm", "cir.rms_norm", "cir.group_norm", "cir.group_norm_silu")
+
+
+def norm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
+    from xdsl.dialects import math as xmath
+
+    x_t = op.operands[0].type
+    assert isinstance(x_t, TensorType)
+    shape = x_t.get_shape()
+    p = op.p  # type: ignore[attr-defined]
+    grouped = op.name in ("cir.group_norm", "cir.group_norm_silu")
+    if grouped:
+        n, c = shape[0], shape[1]
+        groups = p["num_groups"]
+        hw = numel(shape[2:])
+        rows, row_len, ch_per_group = n * groups, (c // groups) * hw, c // groups
+    else:
+        axis = p["axis"] % len(shape)
+        rows, row_len = numel(shape[:axis]), numel(shape[axis:])
+        hw, ch_per_group, groups = row_len, 1, 1
+    has_w = len(op.operands) > 1
+    has_b = len(op.operands) > 2
+    silu = op.name == "cir.group_norm_silu" and p["activate_silu"]
+    centred = op.name != "cir.rms_norm"
+    ty = ctype(x_t)
+    elem_bytes = dtype_of(x_t).itemsize
+    wide = ty != "float"
+    f32_t, l_t = A.LocalType(StringAttr("float")), A.LocalType(StringAttr(ty))
+    g_t = A.GlobalType(StringAttr(ty))
+    # UB: input queue x2, output queue x2 (native type), 3 fp32 scratch tiles (+ gamma tile)
+    per_elem = 4 * elem_bytes + 4 * (3 + (has_w and not grouped) + (has_b and not grouped))
+    tile = max(ALIGN // elem_bytes, (soc.ub_bytes - 4 * ALIGN) // per_elem // 16 * 16)
+    tile = min(tile, 8192)
+    blocks = max(1, min(soc.vector_cores, rows))
+    rows_per_block = math.ceil(rows / blocks)
+    block_dim = math.ceil(rows / rows_per_block)
+    args = ["x0"] + [f"x{i}" for i in range(1, len(op.operands))] + ["y", "workspace", "tiling"]
+    fields = [("rows", "int64_t"), ("rows_per_block", "int64_t"), ("row_len", "int64_t"),
+              ("tile", "int64_t"), ("hw", "int64_t"), ("ch_per_group", "int64_t"),
+              ("groups", "int64_t")]
+    kernel = A.KernelOp.build(
+        properties={
+            "sym_name": StringAttr(name),
+            "arg_names": ArrayAttr([StringAttr(a) for a in args]),
+            "tiling_fields": A.attr_list(fields),
+            "comment": StringAttr(comment + "\n(two-pass norm, fp32 accumulation)"),
+        },
+        regions=[Region(Block(arg_types=[A.GmPtrType()] * len(args)))],
+    )
+    gm = dict(zip(args, kernel.body.block.args))
+    k = KB(kernel.body.block)
+    rows_v, rpb, row_len_v, tile_v, hw_v, cpg, groups_v = (k.field(f) for f, _ in fields)
+    zero, one = k.c(0), k.c(1)
+    block = k.call(A.BlockIdxOp, result=i64)
+    first = k.name(k.binop(arith.MuliOp, block, rpb), "first_row")
+    last = k.name(k.add(arith.MinSIOp(k.binop(arith.AddiOp, first, rpb), rows_v)), "end_row")
+    total = k.name(k.binop(arith.MuliOp, rows_v, row_len_v), "total")
+    x_g = k.name(k.call(A.GlobalTensorOp, gm["x0"], zero, total, result=g_t), "x_gm")
+    y_g = k.name(k.call(A.GlobalTensorOp, gm["y"], zero, total, result=g_t), "y_gm")
+    w_len = k.binop(arith.MuliOp, groups_v, cpg) if grouped else row_len_v
+    w_g = k.name(k.call(A.GlobalTensorOp, gm["x1"], zero, w_len, result=g_t), "gamma_gm") if has_w else None
+    b_g = k.name(k.call(A.GlobalTensorOp, gm["x2"], zero, w_len, result=g_t), "beta_gm") if has_b else None
+    pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
+    qin = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECIN"), IntAttr(2))), "in_que")
+    qout = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECOUT"), IntAttr(2))), "out_que")
+    native_bytes = k.name(k.binop(arith.MuliOp, tile_v, k.c(elem_bytes)), "tile_bytes")
+    f32_bytes = k.name(k.binop(arith.MuliOp, tile_v, k.c(4)), "tile_f32_bytes")
+    k.call(A.InitBufferOp, pipe, qin, native_bytes, num=2)
+    k.call(A.InitBufferOp, pipe, qout, native_bytes, num=2)
+    scratch = {}
+    for nm in ["xf", "tmp", "work"] + (["wf"] if has_w and not grouped else []) + (["bf"] if has_b and not grouped else []):
+        b = k.name(k.call(A.BufOp, result=A.BufType()), f"{nm}_buf")
+        k.call(A.InitBufferOp, pipe, b, f32_bytes, num=1)
+        scratch[nm] = b
+    inv_len = k.name(k.add(arith.DivfOp(k.f(1.0), k.add(arith.SIToFPOp(row_len_v, f32)))), "inv_len")
+    eps = k.name(k.f(float(p["epsilon"])), "eps")
+
+    def load(kb: KB, src_g: Any, off: SSAValue, n: SSAValue, dst_f32: SSAValue) -> None:
+        """GM tile -> fp32 UB tile (through the input queue)."""
+        t = kb.name(kb.call(A.AllocTensorOp, qin, result=l_t), "x_in")
+        aligned = kb.add(arith.CmpiOp(kb.binop(arith.RemSIOp, kb.binop(arith.MuliOp, n, kb.c(elem_bytes)), kb.c(ALIGN)), kb.c(0), "eq"))
+        _copy(kb, aligned, t, kb.call(A.AtOp, src_g, off, result=g_t), n, soc, elem_bytes)
+        kb.call(A.EnQueOp, qin, t)
+        u = kb.name(kb.call(A.DeQueOp, qin, result=l_t), "x_ub")
+        if wide:
+            kb.call(A.CastOp, dst_f32, u, n, round="none")
+        else:  # a count-form vector copy: DataCopy would need a 32-byte multiple
+            kb.call(A.VecScalarOp, dst_f32, u, kb.f(0.0), n, fn="Adds")
+        kb.call(A.PipeBarrierOp, pipe="PIPE_V")
+        kb.call(A.FreeTensorOp, qin, u)
+
+    def reduce_sum(kb: KB, src: SSAValue, n: SSAValue) -> SSAValue:
+        work = kb.name(kb.call(A.BufGetOp, scratch["work"], result=f32_t), "work")
+        kb.call(A.ReduceOp, work, src, work, n, fn="ReduceSum")
+        kb.call(A.PipeBarrierOp, pipe="PIPE_V")
+        return kb.name(kb.call(A.GetValueOp, work, kb.c(0), result=f32), "part")
+
+    def row_body(kb: KB, row: SSAValue) -> None:
+        base = kb.name(kb.binop(arith.MuliOp, row, row_len_v), "base")
+        xf = kb.name(kb.call(A.BufGetOp, scratch["xf"], result=f32_t), "xf")
+        tmp = kb.name(kb.call(A.BufGetOp, scratch["tmp"], result=f32_t), "tmp")
+        # pass 1: mean (rms norm: no centring)
+        mean = kb.f(0.0)
+        if centred:
+            acc = _accumulate(kb, row_len_v, tile_v, lambda k2, off, n: (
+                load(k2, x_g, k2.binop(arith.AddiOp, base, off), n, xf), reduce_sum(k2, xf, n))[1])
+            mean = kb.name(kb.add(arith.MulfOp(acc, inv_len)), "mean")
+        neg_mean = kb.name(kb.add(arith.SubfOp(kb.f(0.0), mean)), "neg_mean")
+
+        def sq(k2: KB, off: SSAValue, n: SSAValue) -> SSAValue:
+            load(k2, x_g, k2.binop(arith.AddiOp, base, off), n, xf)
+            k2.call(A.VecScalarOp, tmp, xf, neg_mean, n, fn="Adds")
+            k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+            k2.call(A.VecBinaryOp, tmp, tmp, tmp, n, fn="Mul")
+            k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+            return reduce_sum(k2, tmp, n)
+
+        var = kb.name(kb.add(arith.MulfOp(_accumulate(kb, row_len_v, tile_v, sq), inv_len)), "var")
+        rstd = kb.name(kb.add(arith.DivfOp(kb.f(1.0), kb.add(xmath.SqrtOp(kb.add(arith.AddfOp(var, eps)))))), "rstd")
+        shift = kb.name(kb.add(arith.MulfOp(neg_mean, rstd)), "shift")
+
+        def normalise(k2: KB, off: SSAValue, n: SSAValue, scale: SSAValue | None, bias: SSAValue | None,
+                      woff: SSAValue | None) -> None:
+            load(k2, x_g, k2.binop(arith.AddiOp, base, off), n, xf)
+            k2.call(A.VecScalarOp, xf, xf, rstd, n, fn="Muls")
+            k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+            k2.call(A.VecScalarOp, xf, xf, shift, n, fn="Adds")
+            k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+            if scale is not None:
+                k2.call(A.VecScalarOp, xf, xf, scale, n, fn="Muls")
+                k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+            if bias is not None:
+                k2.call(A.VecScalarOp, xf, xf, bias, n, fn="Adds")
+                k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+            if woff is not None:  # per-element affine (layer / rms norm)
+                for key, g in (("wf", w_g), ("bf", b_g)):
+                    if g is None:
+                        continue
+                    buf = k2.name(k2.call(A.BufGetOp, scratch[key], result=f32_t), key)
+                    load(k2, g, k2.binop(arith.AddiOp, woff, off), n, buf)
+                    k2.call(A.VecBinaryOp, xf, xf, buf, n, fn="Mul" if key == "wf" else "Add")
+                    k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+            if silu:
+                k2.call(A.VecScalarOp, tmp, xf, k2.f(-1.0), n, fn="Muls")
+                k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+                k2.call(A.VecUnaryOp, tmp, tmp, n, fn="Exp")
+                k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+                k2.call(A.VecScalarOp, tmp, tmp, k2.f(1.0), n, fn="Adds")
+                k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+                k2.call(A.VecBinaryOp, xf, xf, tmp, n, fn="Div")
+                k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+            out = k2.name(k2.call(A.AllocTensorOp, qout, result=l_t), "y_ub")
+            if wide:
+                k2.call(A.CastOp, out, xf, n, round="rint")
+            else:
+                k2.call(A.VecScalarOp, out, xf, k2.f(0.0), n, fn="Adds")
+            k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+            k2.call(A.EnQueOp, qout, out)
+            y = k2.name(k2.call(A.DeQueOp, qout, result=l_t), "y_out")
+            aligned = k2.add(arith.CmpiOp(k2.binop(arith.RemSIOp, k2.binop(arith.MuliOp, n, k2.c(elem_bytes)), k2.c(ALIGN)), k2.c(0), "eq"))
+            _copy(k2, aligned, k2.call(A.AtOp, y_g, k2.binop(arith.AddiOp, base, off), result=g_t), y, n, soc, elem_bytes)
+            k2.call(A.FreeTensorOp, qout, y)
+
+        if grouped:  # per-channel affine: walk the group's channels, each a run of hw elements
+            group = kb.name(kb.binop(arith.RemSIOp, row, groups_v), "group")
+
+            def channel(k2: KB, ci: SSAValue) -> None:
+                ch = k2.name(k2.binop(arith.AddiOp, k2.binop(arith.MuliOp, group, cpg), ci), "channel")
+                scale = k2.name(_scalar(k2, w_g, ch, wide), "gamma") if w_g is not None else None
+                bias = k2.name(_scalar(k2, b_g, ch, wide), "beta") if b_g is not None else None
+                start = k2.name(k2.binop(arith.MuliOp, ci, hw_v), "start")
+
+                def tile_fn(k3: KB, t0: SSAValue) -> None:
+                    n = k3.name(k3.add(arith.MinSIOp(tile_v, k3.binop(arith.SubiOp, hw_v, t0))), "n")
+                    normalise(k3, k3.binop(arith.AddiOp, start, t0), n, scale, bias, None)
+
+                k2.loop(k2.c(0), hw_v, tile_v, tile_fn)
+
+            kb.loop(kb.c(0), cpg, one, channel)
+        else:
+            def tile_fn(k3: KB, t0: SSAValue) -> None:
+                n = k3.name(k3.add(arith.MinSIOp(tile_v, k3.binop(arith.SubiOp, row_len_v, t0))), "n")
+                normalise(k3, t0, n, None, None, k3.c(0))
+
+            kb.loop(kb.c(0), row_len_v, tile_v, tile_fn)
+
+    k.loop(first, last, one, row_body)
+    return Launch(kernel, block_dim, {"rows": rows, "rows_per_block": rows_per_block,
+                                      "row_len": row_len, "tile": tile, "hw": hw,
+                                      "ch_per_group": ch_per_group, "groups": groups})
+
+
+def _scalar(kb: KB, g: Any, index: SSAValue, wide: bool) -> SSAValue:
+    v = kb.call(A.GetValueOp, g, index, result=f32)
+    return v
+
+
+def _accumulate(kb: KB, length: SSAValue, tile: SSAValue,
+                part: Callable[[KB, SSAValue, SSAValue], SSAValue]) -> SSAValue:
+    """Sum part(off, n) over the tiles of [0, length): a loop-carried fp32 accumulator."""
+    block = Block(arg_types=[i64, f32])
+    inner = KB(block)
+    off, acc = block.args
+    n = inner.name(inner.add(arith.MinSIOp(tile, inner.binop(arith.SubiOp, length, off))), "n")
+    total = inner.add(arith.AddfOp(acc, part(inner, off, n)))
+    inner.add(scf.YieldOp(total))
+    loop = scf.ForOp(kb.c(0), length, tile, [kb.f(0.0)], Region(block))
+    kb.b.insert(loop)
+    return loop.results[0]
+
+
 FAMILIES: dict[str, Callable[[str, Operation, Soc, str], Launch]] = {
     name.split(".scalar")[0].replace(".tanh", ""): elementwise_kernel for name in tomllib.loads(RECIPES.read_text())
-} | {name: gather_kernel for name in GATHER_OPS}
+} | {name: gather_kernel for name in GATHER_OPS} | {name: norm_kernel for name in NORM_OPS}
 SKIP = (cir_ops.WeightOp, cir_ops.ConstantOp, func.ReturnOp)
 
 

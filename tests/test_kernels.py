@@ -10,6 +10,7 @@ fp16 where the interpreter computes in fp32 and rounds once).
 from __future__ import annotations
 
 import ctypes
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,8 @@ def run_kernels(module, inputs: dict[str, np.ndarray], tmp: Path) -> dict[str, n
         src.write_text(print_kernel(k))
         launch = tmp / f"{name}_launch.cpp"
         launch.write_text(launcher_source(k, src.name))
-        lib = ascendc_cpu.compile_shared([launch], tmp / f"{name}.so",
+        digest = hashlib.sha256(src.read_bytes()).hexdigest()[:12]  # dlopen caches by path
+        lib = ascendc_cpu.compile_shared([launch], tmp / f"{name}-{digest}.so",
                                          ascendc_cpu.soc_defines(SOC), depends=[src])
         buffers = []
         for binding in (a.data for a in op.attributes["cir.kernel_args"].data):
@@ -122,3 +124,15 @@ def test_scalar_operand_and_gather_kernels(tmp_path):
           tmp=tmp_path, tol=0)
     check(lambda v: ops.UpsampleOp(v, size=[10, 14]), y, tmp=tmp_path, tol=0)
     check(lambda v: ops.BroadcastToOp(v, shape=[4, 2, 3, 5, 7]), y, tmp=tmp_path, tol=0)
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float16, 4e-3)])
+def test_norm_kernels(tmp_path, dtype, tol):
+    x = RNG.standard_normal((2, 16, 9, 11)).astype(dtype)
+    g, b = (RNG.standard_normal(16).astype(dtype) for _ in range(2))
+    check(lambda *a: ops.GroupNormSiluOp(*a, num_groups=4, epsilon=1e-5), x, g, b, tmp=tmp_path, tol=tol)
+    check(lambda *a: ops.GroupNormOp(*a, num_groups=8), x, g, b, tmp=tmp_path, tol=tol)
+    t = RNG.standard_normal((3, 7, 40)).astype(dtype)
+    w, c = (RNG.standard_normal(40).astype(dtype) for _ in range(2))
+    check(lambda *a: ops.LayerNormOp(*a), t, w, c, tmp=tmp_path, tol=tol)
+    check(lambda *a: ops.RmsNormOp(*a, epsilon=1e-6), t, w, tmp=tmp_path, tol=tol)
