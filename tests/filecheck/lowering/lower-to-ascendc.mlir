@@ -1,12 +1,13 @@
 // lower-to-ascendc: elementwise kernels, printed as AscendC C++ (-t ascendc-cpp).
-// RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend310P3}' -t ascendc-cpp | filecheck %s
+// RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend910B1}' -t ascendc-cpp | filecheck %s
+// RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend310P3}' -t ascendc-cpp | filecheck %s --check-prefix=ARCH200
 // RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend310P3}' | filecheck %s --check-prefix=IR
 
 // IR: %s = cir.silu %x {cir.kernel_args = ["operand:0", "result:0"], cir.kernel = "silu_0", cir.block_dim = 1 : i64, cir.tiling = {total = 3000 : i64, per_block = 3000 : i64, tile = 13104 : i64}}
 // IR: "ascendc.kernel"()
 
 // CHECK-LABEL: // ----- kernel silu_0 -----
-// CHECK-NEXT: // circ kernel for cir.silu at {{.*}}lower-to-ascendc.mlir:21:3
+// CHECK-NEXT: // circ kernel for cir.silu at {{.*}}lower-to-ascendc.mlir:27:3
 // CHECK-NEXT: #include "kernel_operator.h"
 // CHECK: struct silu_0_tiling {
 // CHECK-NEXT:     int64_t total;
@@ -17,6 +18,11 @@
 // CHECK:     pipe.InitBuffer(in_que0, 2, tile_bytes);
 // CHECK:         AscendC::DataCopyPad(x0_in, x0_gm[i], AscendC::DataCopyExtParams{1, static_cast<uint32_t>(n * sizeof(float)), 0, 0, 0}, AscendC::DataCopyPadExtParams<float>{false, 0, 0, 0});
 // CHECK:         AscendC::Exp(t0, t0, n);
+// Ascend310P (arch 200) has no DataCopyPad: the aligned part by DataCopy, the tail by element
+// ARCH200: const int64_t n_aligned = n - {{.*}};
+// ARCH200: AscendC::DataCopy(x0_in, x0_gm[i], n_aligned);
+// ARCH200: x0_in.SetValue({{.*}}, e);
+// ARCH200-NOT: DataCopyPad
 func.func @main(%x: tensor<3x1000xf32>, %y: tensor<3x1000xf16>, %h: tensor<3x1000xf16>) -> (tensor<3x1000xf32>, tensor<3x1000xf16>) {
   %s = cir.silu %x : tensor<3x1000xf32>
   // CHECK-LABEL: // ----- kernel add_1 -----
