@@ -12,6 +12,7 @@ from xdsl.dialects.builtin import (
     FileLineColLoc,
     FusedLoc,
     NameLoc,
+    NoneAttr,
     UnknownLoc,
 )
 from xdsl.ir import Attribute, Operation
@@ -42,7 +43,7 @@ def describe_location(loc: Attribute | None) -> str:
         case FusedLoc():
             parts = (describe_location(x) for x in loc.locations.data)  # type: ignore[attr-defined]
             return ", ".join(p for p in parts if p)
-        case UnknownLoc() | None:
+        case UnknownLoc() | NoneAttr() | None:  # NoneAttr: a NameLoc without a child
             return ""
         case _:
             return str(loc)

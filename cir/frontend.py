@@ -27,6 +27,9 @@ class Framework:
 
 FRAMEWORKS = {
     "pytorch": Framework("pytorch", "normalize-torch", (".pt2",)),
+    "onnx": Framework("onnx", "normalize-onnx", (".onnx",)),
+    "tensorflow": Framework("tensorflow", "normalize-tf", (".pb", ".keras")),  # + SavedModel dirs
+    "mindspore": Framework("mindspore", "normalize-ms", (".mindir",)),
 }
 _PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl")
 
@@ -34,6 +37,8 @@ _PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl")
 def detect_framework(model: Any) -> str:
     if isinstance(model, str | os.PathLike):
         path = Path(model)
+        if path.is_dir() and (path / "saved_model.pb").is_file():
+            return "tensorflow"
         for fw in FRAMEWORKS.values():
             if path.suffix in fw.suffixes:
                 return fw.name
@@ -42,8 +47,15 @@ def detect_framework(model: Any) -> str:
         raise CircError(f"{path}: cannot tell which framework made this file "
                         f"(known: {', '.join(s for f in FRAMEWORKS.values() for s in f.suffixes)})")
     mod = type(model).__module__
+    if mod.startswith("onnx"):  # a ModelProto
+        return "onnx"
     if mod.startswith("torch") or _is_torch_module(model):
         return "pytorch"
+    bases = {c.__module__.split(".")[0] for c in type(model).__mro__}  # user subclasses too
+    if bases & {"keras", "tensorflow", "tf_keras"}:
+        return "tensorflow"
+    if "mindspore" in bases:
+        return "mindspore"
     raise CircError(f"cannot import a {type(model).__name__}: not a model circ knows")
 
 
@@ -62,9 +74,10 @@ def import_model(
     stage: str = "cir",
     framework: str | None = None,
     custom_ops: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    signature: str = "serving_default",
 ) -> ModuleOp:
     """Import a model; returns verified CIR with its weights attached (``stage="import"``
-    gives the framework's import dialect).
+    gives the framework's import dialect). `signature` picks a TensorFlow SavedModel's.
 
     >>> m = cir.import_model(unet, (sample, timestep, context))
     >>> outs = cir.interpret(m, {"sample": x, ...})
@@ -81,6 +94,18 @@ def import_model(
         from cir.dialects.torch.importer import import_torch
 
         module = import_torch(model, example_inputs, custom=custom)
+    elif fw == "onnx":  # example_inputs: input shapes (or arrays) for symbolic dimensions
+        from cir.dialects.onnx.importer import import_onnx
+
+        module = import_onnx(model, example_inputs)
+    elif fw == "tensorflow":  # example_inputs: arrays / TensorSpecs / shapes for the inputs
+        from cir.dialects.tf.importer import import_tf
+
+        module = import_tf(model, example_inputs, signature)
+    elif fw == "mindspore":  # example_inputs: arrays, to export an nn.Cell
+        from cir.dialects.ms.importer import import_ms
+
+        module = import_ms(model, example_inputs)
     else:  # pragma: no cover - other frameworks arrive with their issues
         raise CircError(f"the {fw} frontend is not available yet")
     if stage == "cir":
@@ -92,13 +117,18 @@ def normalize_module(module: ModuleOp, framework: str, custom: Any = None) -> Mo
     """Run the framework's normalisation (with any custom mappings) and verify."""
     from cir.io import verify
     from cir.passes.normalize import normalize
+    from cir.passes.normalize_ms import ms_table, normalize_ms
+    from cir.passes.normalize_onnx import normalize_onnx, onnx_table
+    from cir.passes.normalize_tf import normalize_tf, tf_table
     from cir.passes.normalize_torch import torch_table
 
     weights = weights_of(module)
-    table = torch_table()
+    run, make_table = {"onnx": (normalize_onnx, onnx_table), "tensorflow": (normalize_tf, tf_table),
+                       "mindspore": (normalize_ms, ms_table)}.get(framework, (normalize, torch_table))
+    table = make_table()
     if custom is not None:
         table = custom.extend(table)
-    normalize(module, table, FRAMEWORKS[framework].normalize_pass)
+    run(module, table, FRAMEWORKS[framework].normalize_pass)
     verify(module)
     attach(module, weights)
     return module

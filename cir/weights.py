@@ -93,6 +93,11 @@ def attach(module: ModuleOp, store: WeightStore | Mapping[str, np.ndarray]) -> M
     return module
 
 
+def attached(module: ModuleOp) -> WeightStore | None:
+    """The weights attached to `module` in memory, if any; never opens a file."""
+    return _ATTACHED.get(module)
+
+
 def weights_of(module: ModuleOp, base_dir: str | os.PathLike[str] | None = None) -> WeightStore:
     """The weights of `module`: attached in memory, else the file named by ``cir.weights``."""
     if module in _ATTACHED:

@@ -36,6 +36,10 @@ def _slice_bound(v: int | None, size: int, default: int) -> int:
     return min(max(v, 0), size)
 
 
+# Helpers a framework's normaliser adds for its own table: name -> factory(env) -> helper.
+EXTRA_HELPERS: dict[str, Callable[[Mapping[str, Any]], Callable[..., Any]]] = {}
+
+
 def make_helpers(env: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
     """Helpers that see the op (its input rank and shapes) through `env`."""
     rank = env.get("rank", 0)
@@ -118,7 +122,7 @@ def make_helpers(env: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
         "arange": arange, "norm_index": norm_index,
         "len": len, "min": min, "max": max, "list": list, "int": int, "float": float,
         "abs": abs, "sum": sum, "range": lambda *a: list(range(*a)),
-    }  # fmt: skip
+    } | {name: make(env) for name, make in EXTRA_HELPERS.items()}  # fmt: skip
 
 
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {

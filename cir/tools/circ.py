@@ -102,7 +102,7 @@ def cmd_import(args: argparse.Namespace) -> None:
     if not Path(args.model).exists():
         raise CircError(f"{args.model}: no such file")
     module = import_model(args.model, stage=args.stage, framework=args.framework,
-                          custom_ops=args.custom_ops)
+                          custom_ops=args.custom_ops, signature=args.signature)
     ir, weights = save_module(module, args.output)
     n_ops = sum(1 for op in module.walk() if op.name not in ("builtin.module", "func.func"))
     print(f"wrote {ir} ({n_ops} ops) and {weights}")
@@ -110,9 +110,14 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 def cmd_ops(args: argparse.Namespace) -> None:
     from cir.passes.normalize import MappingTable
+    from cir.passes.normalize_ms import ms_table
+    from cir.passes.normalize_onnx import onnx_table
+    from cir.passes.normalize_tf import tf_table
     from cir.passes.normalize_torch import torch_table
 
-    tables: dict[str, Callable[[], MappingTable]] = {"pytorch": torch_table}
+    tables: dict[str, Callable[[], MappingTable]] = {"pytorch": torch_table,
+                                                     "tensorflow": tf_table, "mindspore": ms_table,
+                                                     "onnx": onnx_table}
     if args.framework not in tables:
         raise UsageError(f"--framework must be one of {', '.join(tables)}, got '{args.framework}'")
     table = tables[args.framework]()
@@ -159,7 +164,10 @@ def _add_import(sub: argparse.ArgumentParser) -> None:
                      "(its weights go beside it as .safetensors)")
     sub.add_argument("--stage", choices=["import", "cir"], default="import",
                      help="import: the framework's import dialect; cir: normalised CIR")
-    sub.add_argument("--framework", choices=["pytorch"], help="default: from the file")
+    sub.add_argument("--framework", choices=["pytorch", "tensorflow", "mindspore", "onnx"],
+                     help="default: from the file")
+    sub.add_argument("--signature", default="serving_default",
+                     help="the signature of a TensorFlow SavedModel to import")
     sub.add_argument("--custom-ops", metavar="MAP.toml", help="extra op / module mappings")
 
 
@@ -172,12 +180,26 @@ def _add_demo(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--output-dir", default="out/demo", help="where the demo writes its files")
 
 
+def _add_ascendc_cpu(sub: argparse.ArgumentParser) -> None:
+    from cir.runtime.ascendc_cpu import add_cli_arguments
+
+    add_cli_arguments(sub)
+
+
+def cmd_ascendc_cpu(args: argparse.Namespace) -> None:
+    from cir.runtime.ascendc_cpu import cli_main
+
+    cli_main(args)
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
                           Callable[[argparse.Namespace], None]]] = {
     "import": ("import a framework model into its import dialect or CIR", _add_import, cmd_import),
     "ops": ("list the operator mapping table of a framework", _add_ops, cmd_ops),
     "run": ("run a model with the reference interpreter", _add_run, cmd_run),
     "demo": ("compile and run the bundled example, compared with PyTorch", _add_demo, cmd_demo),
+    "ascendc-cpu": ("print the g++ flags of circ's AscendC CPU layer", _add_ascendc_cpu,
+                    cmd_ascendc_cpu),
 }
 
 
