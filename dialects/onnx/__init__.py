@@ -1,0 +1,1 @@
+"""The ONNX frontend: ``importer`` builds the ``onnx`` import dialect from a ModelProto."""
