@@ -1,0 +1,16 @@
+// circ's AscendC CPU layer: the kernel-side header, `#include "kernel_operator.h"` as on the NPU.
+//
+// Compile kernels with `circ ascendc-cpu --cflags` (g++ -std=c++17 -O2 -Wall -Werror
+// -DASCENDC_CPU_DEBUG=1 -D__CCE_KT_TEST__=1 -I<this directory>). What it implements, and how
+// strictly, is described in runtime/ascendc_cpu.py and runtime/ascendc_cpu/README.md.
+#pragma once
+
+#include "circ_ascendc_cpu/core.h"
+#include "circ_ascendc_cpu/fp16.h"
+#include "circ_ascendc_cpu/tensor.h"
+#include "circ_ascendc_cpu/tpipe.h"
+#include "circ_ascendc_cpu/datacopy.h"
+#include "circ_ascendc_cpu/vector.h"
+#include "circ_ascendc_cpu/sync.h"
+#include "circ_ascendc_cpu/matmul.h"
+#include "circ_ascendc_cpu/launch.h"
