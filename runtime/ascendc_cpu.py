@@ -63,6 +63,12 @@ Strictness — what makes a passing CPU run evidence for the NPU. A violation pr
   GlobalTensor / GmAlloc bounds; DataCopyPad on arch 200 (310P has none);
 - fresh UB (InitBuffer, every AllocTensor) and GmAlloc memory hold 0xFF bytes: NaN for
   float types, -1 for integers, so reading what was never written shows.
+
+A kernel library loaded with ctypes calls ``circ_ascendc_cpu_set_exit_on_error(0)`` first:
+ICPU_RUN_KF then returns 1 on a kernel error and ``circ_ascendc_cpu_last_error()`` has the
+message. Each program or library keeps its own copy of the layer's state, so libraries built
+for different SoCs can share a process. Examples: ``runtime/ascendc_cpu/examples``; the
+README section: ``runtime/ascendc_cpu/README.md``.
 """
 
 from __future__ import annotations
@@ -217,7 +223,10 @@ def _build(
 
 
 def compile_shared(
-    sources: Sequence[Path], out: Path, extra_flags: Sequence[str] = (), depends: Iterable[Path] = ()
+    sources: Sequence[Path],
+    out: Path,
+    extra_flags: Sequence[str] = (),
+    depends: Iterable[Path] = (),
 ) -> Path:
     """Build a shared library (-shared -fPIC) from AscendC sources with the strict flags.
 
@@ -229,7 +238,10 @@ def compile_shared(
 
 
 def compile_executable(
-    sources: Sequence[Path], out: Path, extra_flags: Sequence[str] = (), depends: Iterable[Path] = ()
+    sources: Sequence[Path],
+    out: Path,
+    extra_flags: Sequence[str] = (),
+    depends: Iterable[Path] = (),
 ) -> Path:
     """Build an executable (kernel + host ``main``) with the strict flags, through the cache."""
     return _build(sources, out, list(extra_flags), depends, "exe")
@@ -246,7 +258,8 @@ def add_cli_arguments(sub) -> None:  # argparse.ArgumentParser
     what = sub.add_mutually_exclusive_group(required=True)
     what.add_argument("--cflags", action="store_true", help="compile flags (g++ ... -c kernel.cpp)")
     what.add_argument("--libs", action="store_true", help="link flags (threads, OpenBLAS)")
-    what.add_argument("--include-dir", action="store_true", help="the directory of kernel_operator.h")
+    what.add_argument("--include-dir", action="store_true",
+                      help="the directory of kernel_operator.h")
     sub.add_argument("--soc", help="add the -D flags of this SoC (from lowering/socs.toml)")
 
 

@@ -117,7 +117,7 @@ def test_matmul(build, tmp_path: Path, kind: str) -> None:
     np.testing.assert_allclose(c, ref, rtol=1e-5, atol=1e-4)
 
 
-# --- every vector op, Cast and reduction against numpy ---------------------------------------------
+# --- every vector op, Cast and reduction against numpy ----------------------------------------
 
 
 def _table(dtype) -> np.ndarray:
@@ -171,15 +171,21 @@ def _vector_rows(x: np.ndarray, y: np.ndarray) -> list[tuple[str, np.ndarray, fl
                  ("muls", r(af * f32(dt(-1.5))), tol), ("maxs", np.maximum(a, dt(0.25)), tol),
                  ("mins", np.minimum(a, dt(0.25)), tol),
                  ("exp", r(np.exp(af.astype(np.float64))), 2e-7 if dt == np.float32 else 1e-3),
-                 ("ln", r(np.log(np.abs(af).astype(np.float64))), 2e-7 if dt == np.float32 else 1e-3),
+                 ("ln", r(np.log(np.abs(af).astype(np.float64))),
+                  2e-7 if dt == np.float32 else 1e-3),
                  ("abs", np.abs(a), tol), ("relu", np.maximum(a, dt(0)), tol),
                  ("sqrt", r(np.sqrt(np.abs(af))), tol),
-                 ("rsqrt", r(f32(1) / np.sqrt(np.abs(af))), tol), ("reciprocal", r(f32(1) / af), tol)]
+                 ("rsqrt", r(f32(1) / np.sqrt(np.abs(af))), tol),
+                 ("reciprocal", r(f32(1) / af), tol)]
     for mode in ("none", "rint", "floor", "ceil", "round", "trunc", "odd"):
         rows.append((f"float->half {mode}", _round(x, f16, mode), 0.0))
     x3 = (x * np.float32(3)).astype(np.float64)
+
+    def away(v):  # CAST_ROUND: halves away from zero
+        return np.sign(v) * np.floor(np.abs(v) + 0.5)
+
     for mode, fn in (("rint", np.rint), ("floor", np.floor), ("ceil", np.ceil),
-                     ("round", lambda v: np.sign(v) * np.floor(np.abs(v) + 0.5)), ("trunc", np.trunc)):
+                     ("round", away), ("trunc", np.trunc)):
         rows.append((f"float->int32 {mode}", fn(x3), 0.0))
     for mode in ("rint", "floor", "ceil", "round", "trunc"):
         rows.append((f"float->bf16 {mode}", _round(x, ml_dtypes.bfloat16, mode), 0.0))
@@ -212,8 +218,10 @@ def test_vector_ops_match_numpy(build, tmp_path: Path, flags) -> None:
     assert proc.returncode == 0, proc.stderr
     rows = _vector_rows(x, y)
     by_name = {name: want for name, want, _ in rows}
-    for a, b in (("float->int32 rint", "float->int32 round"), ("float->half rint", "float->half round"),
-                 ("float->bf16 rint", "float->bf16 round"), ("float->half floor", "float->half ceil")):
+    for a, b in (("float->int32 rint", "float->int32 round"),
+                 ("float->half rint", "float->half round"),
+                 ("float->bf16 rint", "float->bf16 round"),
+                 ("float->half floor", "float->half ceil")):
         assert (by_name[a] != by_name[b]).any()  # the data tells the modes apart
     out = np.fromfile(tmp_path / "out.bin", np.float32).reshape(len(rows), n)
     for k, (name, want, rtol) in enumerate(rows):
@@ -242,7 +250,7 @@ MISUSE = {
     "alloc_exhausted": ["TQue::AllocTensor: all 1 buffers of TQue<VECIN, 1>", "are in use"],
     "gm_out_of_bounds": ["touches 512 bytes of the GlobalTensor", "SetGlobalBuffer size is 64"],
     "cast_mode": ["Cast: float -> int32_t does not support RoundMode::CAST_NONE"],
-    "view_past_end": ["Duplicate: dst is a view t[72] past the end of a LocalTensor of 64 elements"],
+    "view_past_end": ["Duplicate: dst is a view t[72] past the end of a LocalTensor of 64"],
     "second_pipe": ["a second TPipe while another one is alive"],
 }
 
@@ -306,8 +314,8 @@ def gn_lib(build):
     return lib
 
 
-@pytest.mark.parametrize("shape,groups,tile", [((2, 64, 8, 8), 8, 0),     # group resident in UB
-                                               ((1, 32, 7, 9), 4, 24)])   # streamed, unaligned tails
+@pytest.mark.parametrize("shape,groups,tile", [((2, 64, 8, 8), 8, 0),  # group resident in UB
+                                               ((1, 32, 7, 9), 4, 24)])  # streamed, ragged tails
 def test_group_norm_silu_shared_library(gn_lib, shape, groups, tile) -> None:
     rng = np.random.default_rng(3)
     x = rng.standard_normal(shape).astype(np.float32)
@@ -319,6 +327,24 @@ def test_group_norm_silu_shared_library(gn_lib, shape, groups, tile) -> None:
                                     y.ctypes.data, n, c, h * w, groups, 1e-5, 6, tile, 196608)
     assert rc == 0, gn_lib.circ_ascendc_cpu_last_error()
     np.testing.assert_allclose(y, _gn_reference(x, gamma, beta, groups, 1e-5), rtol=1e-4, atol=1e-5)
+
+
+def test_libraries_for_different_socs_share_a_process(build, gn_lib) -> None:
+    """Each kernel library keeps its own SoC configuration (the layer's state is hidden)."""
+    small = ctypes.CDLL(str(build("group_norm_silu", shared=True,
+                                  flags=("-DCIRC_NO_MAIN", "-DCIRC_SOC_UB_BYTES=65536"))))
+    p, i = ctypes.c_void_p, ctypes.c_int
+    small.run_group_norm_silu.argtypes = [p, p, p, p, i, i, i, i, ctypes.c_float, i, i, i]
+    small.circ_ascendc_cpu_last_error.restype = ctypes.c_char_p
+    small.circ_ascendc_cpu_set_exit_on_error(0)
+    x = np.random.default_rng(4).standard_normal((1, 32, 32, 32)).astype(np.float32)
+    g = np.ones(32, np.float32)
+    y = np.empty_like(x)
+    args = (x.ctypes.data, g.ctypes.data, g.ctypes.data, y.ctypes.data,
+            1, 32, 1024, 2, 1e-5, 2, 0, 196608)  # the host plans a 64 KB group + 24 KB of tiles
+    assert small.run_group_norm_silu(*args) == 1
+    assert b"the UB of the SoC has 65536 bytes" in small.circ_ascendc_cpu_last_error()
+    assert gn_lib.run_group_norm_silu(*args) == 0, gn_lib.circ_ascendc_cpu_last_error()
 
 
 def test_library_mode_returns_the_error(gn_lib) -> None:

@@ -3,7 +3,13 @@
 // Compile kernels with `circ ascendc-cpu --cflags` (g++ -std=c++17 -O2 -Wall -Werror
 // -DASCENDC_CPU_DEBUG=1 -D__CCE_KT_TEST__=1 -I<this directory>). What it implements, and how
 // strictly, is described in runtime/ascendc_cpu.py and runtime/ascendc_cpu/README.md.
+//
+// The layer's state (SoC configuration, launcher, GM registry, ...) has hidden visibility:
+// every program or shared library gets its own, even when several kernel libraries built for
+// different SoCs share one process.
 #pragma once
+
+#include "circ_ascendc_cpu/system.h"
 
 #include "circ_ascendc_cpu/core.h"
 #include "circ_ascendc_cpu/fp16.h"

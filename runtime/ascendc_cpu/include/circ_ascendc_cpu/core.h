@@ -196,6 +196,10 @@ constexpr uint32_t DEFAULT_BLK_NUM = 8;         // DataBlocks in a repeat
 
 namespace cpu {
 
+// Functions and variables holding the layer's state are hidden: GCC would otherwise bind their
+// static locals process-wide (STB_GNU_UNIQUE) across kernel libraries built with other flags.
+#define CIRC_HIDDEN __attribute__((visibility("hidden")))
+
 // ---- where an API was called from (filled in by default arguments) -----------------------
 struct LocTag {};
 struct Loc {
@@ -289,7 +293,7 @@ inline bool EnvFlag(const char* name) {
     return v != nullptr && v[0] != '\0' && std::strcmp(v, "0") != 0;
 }
 
-inline Config& Cfg() {
+CIRC_HIDDEN inline Config& Cfg() {
     static Config c = [] {
         Config k;
         k.lenient = EnvFlag("CIRC_ASCENDC_LENIENT");
@@ -319,7 +323,7 @@ struct RunState {
     std::string firstError;
     std::string lastError;
 };
-inline RunState& Run() {
+CIRC_HIDDEN inline RunState& Run() {
     static RunState r;
     return r;
 }
@@ -335,7 +339,7 @@ struct ArenaPool {
     std::mutex mu;
     std::vector<std::pair<uint8_t*, uint32_t>> free;
 };
-inline ArenaPool& Arenas() {
+CIRC_HIDDEN inline ArenaPool& Arenas() {
     static ArenaPool* p = new ArenaPool();  // never destroyed: worker threads may outlive statics
     return *p;
 }
@@ -406,9 +410,9 @@ struct BlockState {
     }
 };
 
-inline thread_local BlockState* tlsBlock = nullptr;
+CIRC_HIDDEN inline thread_local BlockState* tlsBlock = nullptr;
 
-inline BlockState& Block() {
+CIRC_HIDDEN inline BlockState& Block() {
     if (tlsBlock == nullptr) {  // a kernel called directly, outside ICPU_RUN_KF: block 0 of 1
         static thread_local BlockState standalone;
         tlsBlock = &standalone;
@@ -494,7 +498,7 @@ struct GmRegistry {
     std::map<uintptr_t, size_t> ranges;  // start -> bytes
     std::map<uintptr_t, size_t> owned;   // what GmAlloc allocated (GmFree frees these)
 };
-inline GmRegistry& Gm() {
+CIRC_HIDDEN inline GmRegistry& Gm() {
     static GmRegistry g;
     return g;
 }
@@ -595,7 +599,7 @@ inline void SetKernelMode(KernelMode mode) { cpu::Cfg().mode = mode; }
 
 // System workspace (the Matmul API needs none on the CPU; kept for source compatibility).
 inline void SetSysWorkspace(GM_ADDR workspace) { cpu::Block().sysWorkspace = workspace; }
-inline GM_ADDR GetSysWorkSpacePtr() {
+CIRC_HIDDEN inline GM_ADDR GetSysWorkSpacePtr() {
     static thread_local uint8_t dummy[64];
     uint8_t* w = cpu::Block().sysWorkspace;
     return w != nullptr ? w : dummy;
@@ -603,7 +607,7 @@ inline GM_ADDR GetSysWorkSpacePtr() {
 
 namespace cpu {
 inline KernelMode Mode() { return Cfg().mode; }
-inline uint64_t& TilingKey() {
+CIRC_HIDDEN inline uint64_t& TilingKey() {
     static uint64_t key = 0;
     return key;
 }

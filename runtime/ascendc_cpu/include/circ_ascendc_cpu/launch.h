@@ -38,7 +38,7 @@ struct Pool {
     int size = 0;     // helpers started
 };
 
-inline Pool*& PoolPtr() {
+CIRC_HIDDEN inline Pool*& PoolPtr() {
     static Pool* p = [] {
         pthread_atfork(nullptr, nullptr, [] { PoolPtr() = new Pool(); });
         return new Pool();
@@ -64,7 +64,7 @@ inline void Helper(Pool* p, int index, uint64_t seen) {
 }
 
 // Run job on `helpers` pool threads and on the calling thread; return when all are done.
-inline void RunOnPool(int helpers, std::function<void(BlockState&)>& job) {
+CIRC_HIDDEN inline void RunOnPool(int helpers, std::function<void(BlockState&)>& job) {
     Pool* p = PoolPtr();
     {
         std::lock_guard<std::mutex> g(p->mu);
@@ -171,8 +171,16 @@ CIRC_C_API void circ_ascendc_cpu_set_threads(int n) { AscendC::cpu::SetThreads(n
 CIRC_C_API void circ_ascendc_cpu_set_ub_bytes(unsigned n) { AscendC::cpu::SetSocUbBytes(n); }
 CIRC_C_API void circ_ascendc_cpu_register_gm(void* p, size_t bytes) { AscendC::cpu::GmRegister(p, bytes); }
 CIRC_C_API void circ_ascendc_cpu_unregister_gm(void* p) { AscendC::cpu::GmUnregister(p); }
-CIRC_C_API const char* circ_ascendc_cpu_last_error() {
+namespace AscendC {
+namespace cpu {
+CIRC_HIDDEN inline std::string& LastErrorBuffer() {
     static thread_local std::string s;
+    return s;
+}
+}  // namespace cpu
+}  // namespace AscendC
+CIRC_C_API const char* circ_ascendc_cpu_last_error() {
+    std::string& s = AscendC::cpu::LastErrorBuffer();
     s = AscendC::cpu::LastError();
     return s.c_str();
 }

@@ -10,10 +10,11 @@
 
 extern "C" {
 // scipy_openblas32 cblas (blasint = int32); order 101 = row major, trans 111 = no, 112 = yes.
-void scipy_cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float* a, int lda,
-                       const float* b, int ldb, float beta, float* c, int ldc);
-void scipy_openblas_set_num_threads(int n) __attribute__((weak));
-int scipy_openblas_get_num_threads(void) __attribute__((weak));
+__attribute__((visibility("default"))) void scipy_cblas_sgemm(int order, int transA, int transB, int m, int n, int k,
+                                                              float alpha, const float* a, int lda, const float* b,
+                                                              int ldb, float beta, float* c, int ldc);
+__attribute__((weak, visibility("default"))) void scipy_openblas_set_num_threads(int n);
+__attribute__((weak, visibility("default"))) int scipy_openblas_get_num_threads(void);
 }
 
 namespace AscendC {
@@ -100,11 +101,11 @@ namespace cpu {
 
 // OpenBLAS runs single-threaded once a kernel has used Matmul: every simulated core is a
 // worker thread already. (Only circ's CPU layer uses this OpenBLAS build in the process.)
-inline std::atomic<bool>& BlasPinned() {
+CIRC_HIDDEN inline std::atomic<bool>& BlasPinned() {
     static std::atomic<bool> pinned{false};
     return pinned;
 }
-inline void PinBlasThreads() {
+CIRC_HIDDEN inline void PinBlasThreads() {
     static std::once_flag once;
     std::call_once(once, [] {
         if (scipy_openblas_set_num_threads != nullptr) scipy_openblas_set_num_threads(1);

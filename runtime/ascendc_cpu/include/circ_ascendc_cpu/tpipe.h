@@ -242,7 +242,7 @@ private:
 
 // ---- TPipe ---------------------------------------------------------------------------------------
 class TPipe;
-inline TPipe*& CurrentPipe() {
+CIRC_HIDDEN inline TPipe*& CurrentPipe() {
     static thread_local TPipe* p = nullptr;
     return p;
 }

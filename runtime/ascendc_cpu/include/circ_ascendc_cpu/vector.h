@@ -138,7 +138,7 @@ inline void Map2Sse(float* d, const float* a, const float* b, int64_t n, F& f) {
 
 #if defined(__x86_64__) && !defined(CIRC_ASCENDC_NO_AVX2)
 // 8 lanes need AVX2 and FMA (every AVX2 CPU has FMA; Exp uses it on this path).
-inline bool HasAvx2() {
+CIRC_HIDDEN inline bool HasAvx2() {
     static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     return yes;
 }
