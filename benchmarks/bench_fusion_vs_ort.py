@@ -7,6 +7,13 @@ fuses there, plus Conv+GroupNorm+SiLU.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the bundled examples
+
+from examples.diffusers_models import TINY_UNET  # noqa: E402
+
 import collections
 import logging
 import os
@@ -38,11 +45,7 @@ def tiny_unet():
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
-        block_out_channels=(32, 64), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
-        attention_head_dim=8, norm_num_groups=16,
-    ).eval()
+        **TINY_UNET).eval()
     return unet, (torch.randn(1, 4, 8, 8), torch.tensor([10.0]), torch.randn(1, 7, 32))
 
 

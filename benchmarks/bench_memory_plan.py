@@ -4,6 +4,13 @@ Goal: the arena within 10% of the lower bound and at most half of the naive sum.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the bundled examples
+
+from examples.diffusers_models import TINY_UNET  # noqa: E402
+
 import time
 
 import torch
@@ -17,10 +24,7 @@ PIPELINE = "canonicalize,aigc-fusion{preset=sd_optimized},layout{soc=Ascend910B1
 def models():
     from diffusers import UNet2DConditionModel
 
-    tiny = dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
-                block_out_channels=(32, 64), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
-                attention_head_dim=8, norm_num_groups=16)
+    tiny = dict(**TINY_UNET)
     yield "tiny UNet", tiny, (1, 4, 8, 8), (1, 7, 32)
     yield "SD1.5-size UNet", dict(cross_attention_dim=768), (1, 4, 64, 64), (1, 77, 768)
 

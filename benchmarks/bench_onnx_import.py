@@ -10,6 +10,13 @@ load/check/shape inference/folding (``prepare``), building the onnx dialect (``b
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the bundled examples
+
+from examples.diffusers_models import TINY_UNET  # noqa: E402
+
 import contextlib
 import io
 import tempfile
@@ -24,10 +31,7 @@ from cir.frontend import normalize_module
 
 MODELS = {
     "tiny UNet": (
-        dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
-             block_out_channels=(32, 64), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-             up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
-             attention_head_dim=8, norm_num_groups=16),
+        dict(**TINY_UNET),
         (1, 4, 8, 8), (1, 7, 32),
     ),
     "SD1.5-size UNet": (dict(cross_attention_dim=768), (1, 4, 64, 64), (1, 77, 768)),

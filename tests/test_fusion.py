@@ -23,6 +23,7 @@ from cir.passes.fusion.rules import parse_rules
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from examples.sd_block.torch_block import example_inputs, make_model  # noqa: E402
+from examples.diffusers_models import TINY_UNET  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -120,11 +121,7 @@ def test_tiny_unet_fusion_keeps_numerics():
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
-        block_out_channels=(32, 64), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
-        attention_head_dim=8, norm_num_groups=16,
-    ).eval()
+        **TINY_UNET).eval()
     args = (torch.randn(1, 4, 8, 8), torch.tensor([10.0]), torch.randn(1, 7, 32))
     module = cir.import_model(unet, args)
     inputs = {"sample": args[0].numpy(), "timestep": args[1].numpy(),

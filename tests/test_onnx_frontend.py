@@ -26,13 +26,11 @@ from onnx import TensorProto, helper, numpy_helper
 
 import cir
 from cir.errors import CircError
+from examples.diffusers_models import TINY_UNET  # noqa: E402
 
 BIN = Path(sys.executable).parent
 TINY_UNET = dict(
-    sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
-    block_out_channels=(32, 64), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
-    attention_head_dim=8, norm_num_groups=16,
+    **TINY_UNET,
 )  # fmt: skip
 
 

@@ -1,0 +1,6 @@
+"""Tests import the bundled example models (``examples/``) from the repository root."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
