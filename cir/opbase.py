@@ -244,7 +244,7 @@ class CirOp(IRDLOperation):
             pdef = op_def.properties.get(name)
             if pdef is not None and pdef.default_value == attr:
                 continue
-            entries.append(f"{name} = {_print_value(attr)}")
+            entries.append(f"{name} = {format_value(attr)}")
         for name, attr in self.attributes.items():  # discardable: MLIR's own syntax
             entries.append(f"{name} = {attr}")
         if entries:
@@ -296,7 +296,8 @@ def _check_dtypes(op_name: str, kind: str, types: Sequence[Attribute]) -> None:
             raise VerifyException(f"operand #{i} must be numeric, got {t}")
 
 
-def _print_value(attr: Attribute) -> str:
+def format_value(attr: Attribute) -> str:
+    """A property value as the custom formats print it: bare i64 / f64, `[1, 2]` arrays."""
     if isinstance(attr, IntegerAttr) and attr.type == i64:
         return str(attr.value.data)
     if isinstance(attr, IntegerAttr) and attr.type == i1:

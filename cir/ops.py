@@ -940,14 +940,7 @@ class GroupNormOp(CirOp):
 
     @classmethod
     def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
-        shape = ins[0].get_shape()
-        if len(shape) < 2:
-            raise VerifyException(f"group_norm input must have rank >= 2, got {shape}")
-        g = p["num_groups"]
-        _positive("num_groups", [g])
-        if shape[1] % g:
-            raise VerifyException(f"channels {shape[1]} are not divisible by num_groups {g}")
-        _check_affine(ins, (shape[1],), "weight and bias")
+        _gn_check(ins[0], ins[1:], p["num_groups"], "weight and bias")
         return [_like(ins[0])]
 
 
@@ -1098,14 +1091,14 @@ class AttentionOp(CirOp):
 # === fused operators (made by aigc-fusion, modelled on CANN's) ============================
 
 
-def _gn_check(x: TensorType, affine: list[TensorType], g: int) -> None:
+def _gn_check(x: TensorType, affine: list[TensorType], g: int, what: str = "gamma and beta") -> None:
     shape = x.get_shape()
     if len(shape) < 2:
         raise VerifyException(f"group_norm input must have rank >= 2, got {shape}")
     _positive("num_groups", [g])
     if shape[1] % g:
         raise VerifyException(f"channels {shape[1]} are not divisible by num_groups {g}")
-    _check_affine([x, *affine], (shape[1],), "gamma and beta")
+    _check_affine([x, *affine], (shape[1],), what)
 
 
 @irdl_op_definition

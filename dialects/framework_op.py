@@ -12,7 +12,6 @@ with any framework operator parses::
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
@@ -22,7 +21,6 @@ from xdsl.dialects.builtin import (
     DenseArrayBase,
     FloatAttr,
     IntegerAttr,
-    IntegerType,
     StringAttr,
     f64,
     i1,
@@ -41,7 +39,9 @@ from xdsl.printer import Printer
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from cir.opbase import _format_float, _parse_signature
+from cir.opbase import _parse_signature
+from cir.opbase import format_value
+from cir.opbase import to_python as prop_to_python
 
 ARG_NAMES = "operand_names"  # attribute: the schema name of each operand, in order
 
@@ -105,7 +105,7 @@ class FrameworkOp(IRDLOperation):
             lambda nv: (printer.print_string(f"{nv[0]}="), printer.print_operand(nv[1])),
         )
         printer.print_string(")")
-        entries = [f"{k} = {_print_value(v)}" for k, v in self.attributes.items() if k != ARG_NAMES]
+        entries = [f"{k} = {format_value(v)}" for k, v in self.attributes.items() if k != ARG_NAMES]
         if entries:
             printer.print_string(" {" + ", ".join(entries) + "}")
         printer.print_string(" : (")
@@ -171,19 +171,11 @@ def to_attr(value: Any) -> Attribute:
 
 
 def to_python(attr: Attribute) -> Any:
-    if isinstance(attr, IntegerAttr):
-        if isinstance(attr.type, IntegerType) and attr.type.width.data == 1:
-            return bool(attr.value.data)
-        return attr.value.data
-    if isinstance(attr, FloatAttr):
-        return attr.value.data
-    if isinstance(attr, StringAttr):
-        return attr.data
-    if isinstance(attr, DenseArrayBase):
-        return list(attr.get_values())
+    """An argument as a Python value; lists stay lists (the frameworks' own spelling)."""
     if isinstance(attr, ArrayAttr):
         return [to_python(a) for a in attr.data]
-    return attr
+    value = prop_to_python(attr)
+    return list(value) if isinstance(attr, DenseArrayBase) else value
 
 
 def _normalise(attr: Attribute) -> Attribute:
@@ -193,15 +185,3 @@ def _normalise(attr: Attribute) -> Attribute:
     ):
         return DenseArrayBase.from_list(i64, [a.value.data for a in attr.data])
     return attr
-
-
-def _print_value(attr: Attribute) -> str:
-    if isinstance(attr, IntegerAttr) and attr.type == i64:
-        return str(attr.value.data)
-    if isinstance(attr, IntegerAttr) and attr.type == i1:
-        return "true" if attr.value.data else "false"
-    if isinstance(attr, FloatAttr) and attr.type == f64 and math.isfinite(attr.value.data):
-        return _format_float(attr.value.data)
-    if isinstance(attr, DenseArrayBase) and attr.elt_type == i64:
-        return "[" + ", ".join(str(v) for v in attr.get_values()) + "]"
-    return str(attr)

@@ -132,6 +132,33 @@ def _split(total: int, elem_bytes: int, soc: Soc, min_per_block: int = 4096) -> 
     return math.ceil(total / per_block), per_block
 
 
+def new_kernel(name: str, args: list[str], fields: list[tuple[str, str]],
+               comment: str) -> tuple[A.KernelOp, dict[str, SSAValue], KB]:
+    """An empty ``ascendc.kernel`` with GM arguments `args` (``workspace, tiling`` last) and
+    tiling struct `fields`; returns it, its arguments by name, and a builder for its body."""
+    kernel = A.KernelOp.build(
+        properties={
+            "sym_name": StringAttr(name),
+            "arg_names": ArrayAttr([StringAttr(a) for a in args]),
+            "tiling_fields": A.attr_list(fields),
+            "comment": StringAttr(comment),
+        },
+        regions=[Region(Block(arg_types=[A.GmPtrType()] * len(args)))],
+    )
+    return kernel, dict(zip(args, kernel.body.block.args)), KB(kernel.body.block)
+
+
+def block_slice(k: KB, total: SSAValue, per_block: SSAValue) -> tuple[SSAValue, SSAValue]:
+    """This core's slice [begin, begin + length) of `total` elements; idle cores return."""
+    block = k.call(A.BlockIdxOp, result=i64)
+    begin = k.name(k.binop(arith.MuliOp, block, per_block), "begin")
+    rest = k.name(k.binop(arith.SubiOp, total, begin), "rest")
+    length = k.name(k.add(arith.MinSIOp(per_block, rest)), "length")
+    k.when(k.name(k.add(arith.CmpiOp(length, k.c(0), "sle")), "idle"),
+           lambda kb: kb.add(A.ReturnOp.build()))
+    return begin, length
+
+
 def elementwise_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     out_t = op.results[0].type
     assert isinstance(out_t, TensorType)
@@ -160,27 +187,12 @@ def elementwise_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Laun
     tile = max(ALIGN // elem_bytes, min(tile, 16384))
     block_dim, per_block = _split(total, elem_bytes, soc)
     args = [f"x{i}" for i in range(len(op.operands))] + ["y", "workspace", "tiling"]
-    kernel = A.KernelOp.build(
-        properties={
-            "sym_name": StringAttr(name),
-            "arg_names": ArrayAttr([StringAttr(a) for a in args]),
-            "tiling_fields": A.attr_list([("total", "int64_t"), ("per_block", "int64_t"),
-                                          ("tile", "int64_t")]),
-            "comment": StringAttr(comment),
-        },
-        regions=[Region(Block(arg_types=[A.GmPtrType()] * len(args)))],
-    )
-    gm = dict(zip(args, kernel.body.block.args))
-    k = KB(kernel.body.block)
+    kernel, gm, k = new_kernel(
+        name, args, [("total", "int64_t"), ("per_block", "int64_t"), ("tile", "int64_t")], comment)
     g_t, l_t = A.GlobalType(StringAttr(ty)), A.LocalType(StringAttr(ty))
     total_v, per_block_v, tile_v = k.field("total"), k.field("per_block"), k.field("tile")
     zero = k.c(0)
-    block = k.call(A.BlockIdxOp, result=i64)
-    begin = k.name(k.binop(arith.MuliOp, block, per_block_v), "begin")
-    rest = k.name(k.binop(arith.SubiOp, total_v, begin), "rest")
-    length = k.name(k.add(arith.MinSIOp(per_block_v, rest)), "length")
-    k.when(k.name(k.add(arith.CmpiOp(length, zero, "sle")), "idle"),
-           lambda kb: kb.add(A.ReturnOp.build()))
+    begin, length = block_slice(k, total_v, per_block_v)
     globals_ = {i: k.name(k.call(A.GlobalTensorOp, gm[f"x{i}"], begin, length, result=g_t), f"x{i}_gm")
                 for i in tensors}
     out_g = k.name(k.call(A.GlobalTensorOp, gm["y"], begin, length, result=g_t), "y_gm")
@@ -312,28 +324,14 @@ def gather_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     block_dim, per_block = _split(total, 4, soc)
     pad = float(op.p["value"]) if op.name == "cir.pad" else 0.0  # type: ignore[attr-defined]
     args = ["x0", "map", "y", "workspace", "tiling"]
-    kernel = A.KernelOp.build(
-        properties={
-            "sym_name": StringAttr(name),
-            "arg_names": ArrayAttr([StringAttr(a) for a in args]),
-            "tiling_fields": A.attr_list([("total", "int64_t"), ("per_block", "int64_t"),
-                                          ("in_total", "int64_t")]),
-            "comment": StringAttr(comment + "\n(gather through a compile-time index map)"),
-        },
-        regions=[Region(Block(arg_types=[A.GmPtrType()] * len(args)))],
-    )
-    gm = dict(zip(args, kernel.body.block.args))
-    k = KB(kernel.body.block)
+    kernel, gm, k = new_kernel(
+        name, args, [("total", "int64_t"), ("per_block", "int64_t"), ("in_total", "int64_t")],
+        comment + "\n(gather through a compile-time index map)")
     g_t = A.GlobalType(StringAttr(ty))
     m_t = A.GlobalType(StringAttr("int32_t"))
     total_v, per_block_v, in_total = k.field("total"), k.field("per_block"), k.field("in_total")
     zero = k.c(0)
-    block = k.call(A.BlockIdxOp, result=i64)
-    begin = k.name(k.binop(arith.MuliOp, block, per_block_v), "begin")
-    rest = k.name(k.binop(arith.SubiOp, total_v, begin), "rest")
-    length = k.name(k.add(arith.MinSIOp(per_block_v, rest)), "length")
-    k.when(k.name(k.add(arith.CmpiOp(length, zero, "sle")), "idle"),
-           lambda kb: kb.add(A.ReturnOp.build()))
+    begin, length = block_slice(k, total_v, per_block_v)
     x_g = k.name(k.call(A.GlobalTensorOp, gm["x0"], zero, in_total, result=g_t), "x_gm")
     m_g = k.name(k.call(A.GlobalTensorOp, gm["map"], begin, length, result=m_t), "map_gm")
     y_g = k.name(k.call(A.GlobalTensorOp, gm["y"], begin, length, result=g_t), "y_gm")
@@ -401,17 +399,7 @@ def norm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     fields = [("rows", "int64_t"), ("rows_per_block", "int64_t"), ("row_len", "int64_t"),
               ("tile", "int64_t"), ("hw", "int64_t"), ("ch_per_group", "int64_t"),
               ("groups", "int64_t")]
-    kernel = A.KernelOp.build(
-        properties={
-            "sym_name": StringAttr(name),
-            "arg_names": ArrayAttr([StringAttr(a) for a in args]),
-            "tiling_fields": A.attr_list(fields),
-            "comment": StringAttr(comment + "\n(two-pass norm, fp32 accumulation)"),
-        },
-        regions=[Region(Block(arg_types=[A.GmPtrType()] * len(args)))],
-    )
-    gm = dict(zip(args, kernel.body.block.args))
-    k = KB(kernel.body.block)
+    kernel, gm, k = new_kernel(name, args, fields, comment + "\n(two-pass norm, fp32 accumulation)")
     rows_v, rpb, row_len_v, tile_v, hw_v, cpg, groups_v = (k.field(f) for f, _ in fields)
     zero, one = k.c(0), k.c(1)
     block = k.call(A.BlockIdxOp, result=i64)
@@ -529,8 +517,10 @@ def norm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
 
             def channel(k2: KB, ci: SSAValue) -> None:
                 ch = k2.name(k2.binop(arith.AddiOp, k2.binop(arith.MuliOp, group, cpg), ci), "channel")
-                scale = k2.name(_scalar(k2, w_g, ch, wide), "gamma") if w_g is not None else None
-                bias = k2.name(_scalar(k2, b_g, ch, wide), "beta") if b_g is not None else None
+                scale = (k2.name(k2.call(A.GetValueOp, w_g, ch, result=f32), "gamma")
+                         if w_g is not None else None)
+                bias = (k2.name(k2.call(A.GetValueOp, b_g, ch, result=f32), "beta")
+                        if b_g is not None else None)
                 start = k2.name(k2.binop(arith.MuliOp, ci, hw_v), "start")
 
                 def tile_fn(k3: KB, t0: SSAValue) -> None:
@@ -553,11 +543,6 @@ def norm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
                                       "ch_per_group": ch_per_group, "groups": groups})
 
 
-def _scalar(kb: KB, g: Any, index: SSAValue, wide: bool) -> SSAValue:
-    v = kb.call(A.GetValueOp, g, index, result=f32)
-    return v
-
-
 def _accumulate(kb: KB, length: SSAValue, tile: SSAValue,
                 part: Callable[[KB, SSAValue, SSAValue], SSAValue]) -> SSAValue:
     """Sum part(off, n) over the tiles of [0, length): a loop-carried fp32 accumulator."""
@@ -573,7 +558,7 @@ def _accumulate(kb: KB, length: SSAValue, tile: SSAValue,
 
 
 FAMILIES: dict[str, Callable[[str, Operation, Soc, str], Launch]] = {
-    name.split(".scalar")[0].replace(".tanh", ""): elementwise_kernel for name in tomllib.loads(RECIPES.read_text())
+    name.split(".scalar")[0].replace(".tanh", ""): elementwise_kernel for name in recipes()
 } | {name: gather_kernel for name in GATHER_OPS} | {name: norm_kernel for name in NORM_OPS}
 SKIP = (cir_ops.WeightOp, cir_ops.ConstantOp, func.ReturnOp)
 

@@ -168,8 +168,10 @@ class FoldBatchNormIntoConv(RewritePattern):
             return
         w = value_of(conv.weight, self.store)
         params = [value_of(v, self.store) for v in (op.scale, op.bias, op.mean, op.var)]
-        b = value_of(conv.bias, self.store) if conv.bias is not None else np.zeros(w.shape[0] if w is not None else 0)
-        if w is None or b is None or any(p is None for p in params):
+        if w is None or any(p is None for p in params):
+            return
+        b = value_of(conv.bias, self.store) if conv.bias is not None else np.zeros(w.shape[0])
+        if b is None:
             return
         scale, beta, mean, var = (np.asarray(p, np.float64) for p in params)  # type: ignore[arg-type]
         s = scale / np.sqrt(var + op.p["epsilon"])
