@@ -22,7 +22,6 @@ PIPELINE = "canonicalize,aigc-fusion{preset=sd_optimized},layout{soc=Ascend910B1
 
 
 def models():
-    from diffusers import UNet2DConditionModel
 
     tiny = dict(**TINY_UNET)
     yield "tiny UNet", tiny, (1, 4, 8, 8), (1, 7, 32)

@@ -81,8 +81,6 @@ def run_through_arena(module, inputs) -> dict[str, np.ndarray]:
             env[id(op.result)] = constant_array(op)
             continue
         if isinstance(op, ops.WeightOp):
-            from cir.interpreter import CirFunctions
-
             env[id(op.result)] = CirFunctions(store).run_weight(None, op, ()).values[0]  # type: ignore[call-arg]
             continue
         results = _run(KERNELS[type(op)], op, tuple(read(v) for v in op.operands))

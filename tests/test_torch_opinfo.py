@@ -17,7 +17,6 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 import cir
