@@ -14,8 +14,10 @@ from cir.lowering import ascendc as A
 
 
 def launcher_source(kernel: A.KernelOp, kernel_file: str) -> str:
-    name = kernel.sym_name.data
-    n = len(kernel.arg_names.data)  # type: ignore[attr-defined]
+    return launcher_text(kernel.sym_name.data, len(kernel.arg_names.data), kernel_file)  # type: ignore[attr-defined]
+
+
+def launcher_text(name: str, n: int, kernel_file: str) -> str:
     params = ", ".join("GM_ADDR" for _ in range(n))
     args = ", ".join(f"args[{i}]" for i in range(n))
     return (

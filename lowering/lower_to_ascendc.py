@@ -1,8 +1,12 @@
 """``lower-to-ascendc{soc=...}``: a kernel (``ascendc.kernel``) for every CIR op.
 
-Each CIR op in ``@main`` gets a kernel at module level, and the attributes ``cir.kernel``
-(its name), ``cir.block_dim`` and ``cir.tiling`` (the tiling struct's values) that the launch
-graph and the runtime read. Kernel families:
+Each CIR op in ``@main`` gets the kernels it launches at module level (``ascendc.kernel``), and
+an attribute ``cir.launches``: one dictionary per launch, in order, with ``kernel`` (its name),
+``block_dim``, ``tiling`` (the tiling struct's values, in field order), ``args`` (what each GM
+argument before ``workspace, tiling`` is: ``operand:i``, ``result:i`` or ``weight:NAME``) and
+``workspace`` (GM scratch bytes). The launch graph and the runtime read only that. Views
+(``cir.reshape`` of an ND tensor) launch nothing. Ops whose kernels print the same C++ up to
+the kernel's name share one kernel. Kernel families:
 
 - elementwise (``recipes.toml``): the work is split over ``blockDim`` cores in 32-byte-aligned
   slices; each core streams its slice through UB in tiles sized for the SoC's UB, with
@@ -119,9 +123,11 @@ class Launch:
     kernel: A.KernelOp
     block_dim: int
     tiling: dict[str, int]
-    # what each GM argument (before workspace, tiling) is: "operand:i", "result:i", "weight:name"
+    # what each GM argument (before workspace, tiling) is: "operand:i", "result:i", "weight:name";
+    # None: the op's operands then its results
     args: list[str] | None = None
     weights: dict[str, np.ndarray] | None = None  # compile-time tables the kernel reads
+    workspace: int = 0  # GM scratch bytes the kernel needs (all blocks together)
 
 
 def _split(total: int, elem_bytes: int, soc: Soc, min_per_block: int = 4096) -> tuple[int, int]:
@@ -557,10 +563,18 @@ def _accumulate(kb: KB, length: SSAValue, tile: SSAValue,
     return loop.results[0]
 
 
-FAMILIES: dict[str, Callable[[str, Operation, Soc, str], Launch]] = {
+Generator = Callable[[str, Operation, Soc, str], "Launch | list[Launch]"]
+FAMILIES: dict[str, Generator] = {
     name.split(".scalar")[0].replace(".tanh", ""): elementwise_kernel for name in recipes()
 } | {name: gather_kernel for name in GATHER_OPS} | {name: norm_kernel for name in NORM_OPS}
+VIEWS = ("cir.reshape",)  # same bytes, new shape: no kernel
 SKIP = (cir_ops.WeightOp, cir_ops.ConstantOp, func.ReturnOp)
+
+
+def register(names: Sequence[str], gen: Generator) -> None:
+    """Add a kernel family (lowering modules call this for the ops they cover)."""
+    for n in names:
+        FAMILIES[n] = gen
 
 
 def _comment(op: Operation) -> str:
@@ -568,9 +582,34 @@ def _comment(op: Operation) -> str:
     return f"circ kernel for {op.name}" + (f" at {where}" if where else "")
 
 
+def _body_key(kernel: A.KernelOp) -> str:
+    """The kernel's C++ with its name and comment left out: equal keys, interchangeable kernels."""
+    from cir.lowering.cpp import print_kernel
+
+    text = print_kernel(kernel)
+    name = kernel.sym_name.data
+    body = "\n".join(ln for ln in text.splitlines() if not ln.startswith("// "))
+    return body.replace(name, "@K")
+
+
+def launches_attr(launches: Sequence[Launch], op: Operation) -> ArrayAttr:
+    out = []
+    for ln in launches:
+        binding = ln.args or ([f"operand:{j}" for j in range(len(op.operands))]
+                              + [f"result:{j}" for j in range(len(op.results))])
+        out.append(DictionaryAttr({
+            "kernel": StringAttr(ln.kernel.sym_name.data),
+            "block_dim": IntegerAttr(ln.block_dim, i64),
+            "tiling": DictionaryAttr({k: IntegerAttr(v, i64) for k, v in ln.tiling.items()}),
+            "args": ArrayAttr([StringAttr(a) for a in binding]),
+            "workspace": IntegerAttr(ln.workspace, i64),
+        }))
+    return ArrayAttr(out)
+
+
 @dataclass(frozen=True)
 class LowerToAscendCPass(ModulePass):
-    """Generate an AscendC kernel for every CIR op of ``@main`` (see the module docstring)."""
+    """Generate the AscendC kernels of every CIR op of ``@main`` (see the module docstring)."""
 
     name = "lower-to-ascendc"
 
@@ -578,6 +617,7 @@ class LowerToAscendCPass(ModulePass):
     partial: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        _load_families()
         chip = lookup_soc(self.soc)
         try:
             store = weights_of(op)
@@ -586,36 +626,60 @@ class LowerToAscendCPass(ModulePass):
             store = WeightStore()
         fns = [f for f in op.ops if isinstance(f, func.FuncOp)]
         missing: dict[str, list[Operation]] = {}
-        kernels: list[A.KernelOp] = []
+        kernels: dict[str, A.KernelOp] = {}  # body key -> the kernel ops share
         for f in fns:
             for i, cop in enumerate(list(f.body.block.ops)):
                 if isinstance(cop, SKIP):
+                    continue
+                if cop.name in VIEWS and _is_view(cop):
+                    cop.attributes["cir.launches"] = ArrayAttr([])
                     continue
                 name = f"{cop.name.removeprefix('cir.')}_{i}"
                 gen = FAMILIES.get(cop.name)
                 try:
                     if gen is None:
                         raise NotImplementedError(cop.name)
-                    launch = gen(name, cop, chip, _comment(cop))
+                    made = gen(name, cop, chip, _comment(cop))
                 except NotImplementedError as e:
                     missing.setdefault(str(e), []).append(cop)
                     continue
-                kernels.append(launch.kernel)
-                if launch.weights:
-                    for wname, arr in launch.weights.items():
+                launches = made if isinstance(made, list) else [made]
+                for ln in launches:
+                    key = _body_key(ln.kernel)
+                    shared = kernels.setdefault(key, ln.kernel)
+                    if shared is not ln.kernel:
+                        ln.kernel = shared
+                        note = f"also for {cop.name} at {describe_location(cop.location) or '?'}"
+                        old = shared.comment.data if shared.comment else ""
+                        if old.count("\nalso for ") < 3:
+                            shared.properties["comment"] = StringAttr(old + "\n" + note)
+                    for wname, arr in (ln.weights or {}).items():
                         store[wname] = arr
-                binding = launch.args or (
-                    [f"operand:{j}" for j in range(len(cop.operands))]
-                    + [f"result:{j}" for j in range(len(cop.results))])
-                cop.attributes["cir.kernel_args"] = ArrayAttr([StringAttr(a) for a in binding])
-                cop.attributes["cir.kernel"] = StringAttr(name)
-                cop.attributes["cir.block_dim"] = IntegerAttr(launch.block_dim, i64)
-                cop.attributes["cir.tiling"] = DictionaryAttr(
-                    {k: IntegerAttr(v, i64) for k, v in launch.tiling.items()})
+                cop.attributes["cir.launches"] = launches_attr(launches, cop)
         if missing and not self.partial:
             lines = [f"lower-to-ascendc: no kernel yet for {len(missing)} kind(s) of op:"]
             lines += [f"  {k} x{len(v)}, first at {describe_location(v[0].location) or '?'}"
                       for k, v in missing.items()]
             raise CircError("\n".join(lines))
-        for kop in kernels:
+        for kop in kernels.values():
             op.body.block.add_op(kop)
+        op.attributes["cir.soc"] = StringAttr(chip.name)
+
+
+def _is_view(op: Operation) -> bool:
+    from cir.types import format_of
+
+    return all(format_of(v.type) == "ND" for v in (*op.operands, *op.results))
+
+
+@cache
+def _load_families() -> None:
+    """Import the modules that register further kernel families."""
+    import importlib
+
+    for mod in FAMILY_MODULES:
+        importlib.import_module(mod)
+
+
+# modules that call register(): cube (matmul/conv), attention/softmax/reductions, misc ops
+FAMILY_MODULES: tuple[str, ...] = ()

@@ -178,7 +178,7 @@ def _layer_digest() -> str:
 
 
 def _build(
-    sources: Sequence[Path], out: Path, flags: list[str], depends: Iterable[Path], kind: str
+    sources: Sequence[Path], out: Path | None, flags: list[str], depends: Iterable[Path], kind: str
 ) -> Path:
     sources = [Path(s) for s in sources]
     if not sources:
@@ -188,7 +188,7 @@ def _build(
             raise CircError(f"{s}: no such file")
     cxx = compiler()
     cmd_flags = [*cflags(), *flags]
-    link = libs()
+    link = [] if kind == "object" else libs()
     key = hashlib.sha256()
     for part in (kind, _compiler_id(cxx), _layer_digest(), *cmd_flags, *link):
         key.update(part.encode() + b"\0")
@@ -197,7 +197,7 @@ def _build(
     digest = key.hexdigest()[:24]
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    suffix = ".so" if kind == "shared" else ""
+    suffix = {"shared": ".so", "object": ".o"}.get(kind, "")
     cached = cache / f"{sources[0].stem}-{digest}{suffix}"
     if not cached.exists():
         fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=suffix, dir=cache)
@@ -213,6 +213,8 @@ def _build(
             raise CircError(f"g++ failed on {', '.join(s.name for s in sources)}:\n{msg}")
         os.chmod(tmp, 0o755)
         os.replace(tmp, cached)  # atomic: concurrent builds of the same key are harmless
+    if out is None:
+        return cached
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.resolve() != cached.resolve():
@@ -235,6 +237,19 @@ def compile_shared(
     CircError with g++'s messages.
     """
     return _build(sources, out, ["-shared", "-fPIC", *extra_flags], depends, "shared")
+
+
+def compile_object(source: Path, extra_flags: Sequence[str] = (),
+                   depends: Iterable[Path] = ()) -> Path:
+    """Compile one source to a position-independent object in the cache; returns its path
+    (kernels compile separately, in parallel, and are linked by link_shared)."""
+    source = Path(source)
+    return _build([source], None, ["-c", "-fPIC", *extra_flags], depends, "object")
+
+
+def link_shared(objects: Sequence[Path], out: Path) -> Path:
+    """Link cached objects into one shared library (cached by the objects' content)."""
+    return _build(objects, out, ["-shared"], (), "shared")
 
 
 def compile_executable(

@@ -9,8 +9,6 @@ fp16 where the interpreter computes in fp32 and rounds once).
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -19,59 +17,17 @@ import pytest
 import cir
 from cir import ops
 from cir.build import build_module
-from cir.lowering.ascendc import KernelOp
-from cir.lowering.cpp import print_kernel
-from cir.lowering.launcher import launcher_source
-from cir.runtime import ascendc_cpu
+from cir.runtime.kernels import run_lowered
 from cir.types import dtype_from_numpy, tensor
-from cir.weights import weights_of
 
 RNG = np.random.default_rng(7)
 SOC = "Ascend310P3"
 
 
 def run_kernels(module, inputs: dict[str, np.ndarray], tmp: Path) -> dict[str, np.ndarray]:
-    """Execute @main op by op: every CIR op through its generated kernel."""
-    from cir.interpreter import entry_function, output_names
-
+    """Execute @main op by op: every CIR op through its generated kernels."""
     cir.apply_pipeline(module, f"lower-to-ascendc{{soc={SOC}}}")
-    kernels = {op.sym_name.data: op for op in module.ops if isinstance(op, KernelOp)}
-    store = weights_of(module)
-    f = entry_function(module)
-    env = {id(a): np.ascontiguousarray(inputs[a.name_hint]) for a in f.body.block.args}
-    for op in f.body.block.ops:
-        if op.name == "func.return":
-            return dict(zip(output_names(f), (env[id(v)] for v in op.operands)))
-        name = op.attributes["cir.kernel"].data
-        k = kernels[name]
-        src = tmp / f"{name}.cpp"
-        src.write_text(print_kernel(k))
-        launch = tmp / f"{name}_launch.cpp"
-        launch.write_text(launcher_source(k, src.name))
-        digest = hashlib.sha256(src.read_bytes()).hexdigest()[:12]  # dlopen caches by path
-        lib = ascendc_cpu.compile_shared([launch], tmp / f"{name}-{digest}.so",
-                                         ascendc_cpu.soc_defines(SOC), depends=[src])
-        buffers = []
-        for binding in (a.data for a in op.attributes["cir.kernel_args"].data):
-            kind, _, what = binding.partition(":")
-            if kind == "operand":
-                buffers.append(env[id(op.operands[int(what)])])
-            elif kind == "weight":
-                buffers.append(np.ascontiguousarray(store[what]))
-            else:
-                t = op.results[int(what)].type
-                out = np.full(t.get_shape(), np.nan, dtype=cir.types.dtype_of(t).np)
-                env[id(op.results[int(what)])] = out
-                buffers.append(out)
-        tiling = np.array([v.value.data for v in op.attributes["cir.tiling"].data.values()], np.int64)
-        workspace = np.zeros(64, np.uint8)
-        buffers += [workspace, tiling]
-        ptrs = (ctypes.c_void_p * len(buffers))(*[b.ctypes.data for b in buffers])
-        so = ctypes.CDLL(str(lib))
-        fn = getattr(so, f"circ_launch_{name}")
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
-        assert fn(ptrs, op.attributes["cir.block_dim"].value.data) == 0
-    raise AssertionError("no return")
+    return run_lowered(module, inputs, tmp)
 
 
 def check(make, *arrays: np.ndarray, tmp: Path, tol: float) -> None:

@@ -3,7 +3,7 @@
 // RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend310P3}' -t ascendc-cpp | filecheck %s --check-prefix=ARCH200
 // RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend310P3}' | filecheck %s --check-prefix=IR
 
-// IR: %s = cir.silu %x {cir.kernel_args = ["operand:0", "result:0"], cir.kernel = "silu_0", cir.block_dim = 1 : i64, cir.tiling = {total = 3000 : i64, per_block = 3000 : i64, tile = 13104 : i64}}
+// IR: %s = cir.silu %x {cir.launches = [{kernel = "silu_0", block_dim = 1 : i64, tiling = {total = 3000 : i64, per_block = 3000 : i64, tile = 13104 : i64}, args = ["operand:0", "result:0"], workspace = 0 : i64}]}
 // IR: "ascendc.kernel"()
 
 // CHECK-LABEL: // ----- kernel silu_0 -----

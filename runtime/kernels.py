@@ -1,0 +1,171 @@
+"""Compiled kernels of a lowered module, and an op-by-op executor over them.
+
+``KernelLibrary.build`` prints every ``ascendc.kernel`` of a module with its host launcher,
+compiles each to an object through the CPU layer's cache (in parallel; a kernel compiled once
+is never compiled again, whatever model it came from) and links them into one shared library.
+``run_lowered`` executes ``@main`` by launching each op's kernels on numpy buffers: the
+reference for the runtime's arena-based executor and what the kernel tests use.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp, TensorType
+
+from cir.errors import CircError
+from cir.runtime import ascendc_cpu
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """One kernel launch of an op (the ``cir.launches`` entries, as Python values)."""
+
+    kernel: str
+    block_dim: int
+    tiling: tuple[int, ...]
+    args: tuple[str, ...]
+    workspace: int
+
+    @staticmethod
+    def of(op: Any) -> list[LaunchSpec]:
+        attr = op.attributes.get("cir.launches")
+        if attr is None:
+            raise CircError(f"{op.name} has no kernels: run lower-to-ascendc first")
+        out = []
+        for d in attr.data:
+            f = d.data
+            out.append(LaunchSpec(
+                kernel=f["kernel"].data,
+                block_dim=f["block_dim"].value.data,
+                tiling=tuple(v.value.data for v in f["tiling"].data.values()),
+                args=tuple(a.data for a in f["args"].data),
+                workspace=f["workspace"].value.data,
+            ))
+        return out
+
+
+def kernel_sources(module: ModuleOp) -> dict[str, str]:
+    """Kernel name -> its AscendC C++ (one file per kernel)."""
+    from cir.lowering.ascendc import KernelOp
+    from cir.lowering.cpp import print_kernel
+
+    return {k.sym_name.data: print_kernel(k) for k in module.ops if isinstance(k, KernelOp)}
+
+
+def kernel_arities(module: ModuleOp) -> dict[str, int]:
+    from cir.lowering.ascendc import KernelOp
+
+    return {k.sym_name.data: len(k.arg_names.data) for k in module.ops if isinstance(k, KernelOp)}
+
+
+def launcher(name: str, n_args: int, kernel_file: str) -> str:
+    from cir.lowering.launcher import launcher_text
+
+    return launcher_text(name, n_args, kernel_file)
+
+
+class KernelLibrary:
+    """One shared library holding a set of kernels, each callable as ``launch(name, ...)``."""
+
+    def __init__(self, path: Path, names: Sequence[str]):
+        self.path = path
+        self._lib = ctypes.CDLL(str(path))
+        self._fns = {}
+        for n in names:
+            fn = getattr(self._lib, f"circ_launch_{n}")
+            fn.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+            fn.restype = ctypes.c_int
+            self._fns[n] = fn
+
+    @classmethod
+    def build(cls, sources: Mapping[str, str], arities: Mapping[str, int], soc: str,
+              workdir: Path, jobs: int | None = None) -> KernelLibrary:
+        """Write, compile (cached, in parallel) and link `sources` (kernel name -> C++)."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        flags = ascendc_cpu.soc_defines(soc)
+        launchers = []
+        for name, text in sources.items():
+            src = workdir / f"{name}.cpp"
+            if not src.exists() or src.read_text() != text:
+                src.write_text(text)
+            ln = workdir / f"{name}_launch.cpp"
+            lt = launcher(name, arities[name], src.name)
+            if not ln.exists() or ln.read_text() != lt:
+                ln.write_text(lt)
+            launchers.append((ln, src))
+        jobs = jobs or os.cpu_count() or 2
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            objects = list(pool.map(
+                lambda pair: ascendc_cpu.compile_object(pair[0], flags, depends=[pair[1]]), launchers))
+        digest = hashlib.sha256(b"".join(o.name.encode() for o in objects)).hexdigest()[:16]
+        lib = ascendc_cpu.link_shared(objects, workdir / f"kernels-{digest}.so")  # dlopen caches by path
+        return cls(lib, list(sources))
+
+    def launch(self, name: str, buffers: Sequence[int], block_dim: int) -> None:
+        ptrs = (ctypes.c_void_p * len(buffers))(*buffers)
+        if self._fns[name](ptrs, block_dim) != 0:
+            raise CircError(f"kernel {name} stopped (the AscendC CPU layer's message is above)")
+
+
+def build_module_library(module: ModuleOp, workdir: Path) -> KernelLibrary:
+    soc = module.attributes.get("cir.soc")
+    if soc is None:
+        raise CircError("the module has no kernels: run lower-to-ascendc first")
+    return KernelLibrary.build(kernel_sources(module), kernel_arities(module), soc.data, workdir)
+
+
+def run_lowered(module: ModuleOp, inputs: Mapping[str, np.ndarray], workdir: Path,
+                library: KernelLibrary | None = None) -> dict[str, np.ndarray]:
+    """Execute a lowered module's ``@main`` op by op through its kernels on numpy buffers."""
+    from cir.interpreter import CirFunctions, check_inputs, constant_array, entry_function, output_names
+    from cir.types import dtype_of
+    from cir.weights import weights_of
+
+    lib = library or build_module_library(module, workdir)
+    store = weights_of(module)
+    f = entry_function(module)
+    args = check_inputs(f, inputs)
+    env: dict[int, np.ndarray] = {id(a): np.ascontiguousarray(x) for a, x in zip(f.body.block.args, args)}
+    weights = CirFunctions(store)  # type: ignore[call-arg]
+    for op in f.body.block.ops:
+        if op.name == "func.return":
+            return dict(zip(output_names(f), (env[id(v)] for v in op.operands)))
+        if op.name == "cir.weight":
+            env[id(op.results[0])] = np.ascontiguousarray(weights.run_weight(None, op, ())[0])
+            continue
+        if op.name == "cir.constant":
+            env[id(op.results[0])] = np.ascontiguousarray(constant_array(op))
+            continue
+        specs = LaunchSpec.of(op)
+        if not specs:  # a view
+            t = op.results[0].type
+            assert isinstance(t, TensorType)
+            env[id(op.results[0])] = env[id(op.operands[0])].reshape(t.get_shape())
+            continue
+        for r in op.results:
+            t = r.type
+            assert isinstance(t, TensorType)
+            env[id(r)] = np.full(t.get_shape(), np.nan, dtype=dtype_of(t).np)
+        for spec in specs:
+            buffers: list[np.ndarray] = []
+            for binding in spec.args:
+                kind, _, what = binding.partition(":")
+                if kind == "operand":
+                    buffers.append(env[id(op.operands[int(what)])])
+                elif kind == "result":
+                    buffers.append(env[id(op.results[int(what)])])
+                else:
+                    buffers.append(np.ascontiguousarray(store[what]))
+            buffers.append(np.zeros(max(spec.workspace, 64), np.uint8))
+            buffers.append(np.array(spec.tiling, np.int64))
+            lib.launch(spec.kernel, [b.ctypes.data for b in buffers], spec.block_dim)
+    raise CircError("@main has no return")
