@@ -369,13 +369,23 @@ NORM_OPS = ("cir.layer_norm", "cir.rms_norm", "cir.group_norm", "cir.group_norm_
 
 
 def norm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
-    from xdsl.dialects import math as xmath
-
     x_t = op.operands[0].type
     assert isinstance(x_t, TensorType)
+    kind = op.name.removeprefix("cir.")
+    if kind == "group_norm_silu" and not op.p["activate_silu"]:  # type: ignore[attr-defined]
+        kind = "group_norm"
+    return norm_launch(name, kind, x_t, op.p, len(op.operands) > 1, len(op.operands) > 2,  # type: ignore[attr-defined]
+                       soc, comment)
+
+
+def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w: bool,
+                has_b: bool, soc: Soc, comment: str) -> Launch:
+    """A norm kernel: `kind` is layer_norm, rms_norm, group_norm or group_norm_silu; `p` holds
+    axis or num_groups, and epsilon. GM arguments: x0, (x1 gamma, (x2 beta)), y."""
+    from xdsl.dialects import math as xmath
+
     shape = x_t.get_shape()
-    p = op.p  # type: ignore[attr-defined]
-    grouped = op.name in ("cir.group_norm", "cir.group_norm_silu")
+    grouped = kind in ("group_norm", "group_norm_silu")
     if grouped:
         n, c = shape[0], shape[1]
         groups = p["num_groups"]
@@ -385,10 +395,8 @@ def norm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
         axis = p["axis"] % len(shape)
         rows, row_len = numel(shape[:axis]), numel(shape[axis:])
         hw, ch_per_group, groups = row_len, 1, 1
-    has_w = len(op.operands) > 1
-    has_b = len(op.operands) > 2
-    silu = op.name == "cir.group_norm_silu" and p["activate_silu"]
-    centred = op.name != "cir.rms_norm"
+    silu = kind == "group_norm_silu"
+    centred = kind != "rms_norm"
     ty = ctype(x_t)
     elem_bytes = dtype_of(x_t).itemsize
     wide = ty != "float"
@@ -401,7 +409,7 @@ def norm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     blocks = max(1, min(soc.vector_cores, rows))
     rows_per_block = math.ceil(rows / blocks)
     block_dim = math.ceil(rows / rows_per_block)
-    args = ["x0"] + [f"x{i}" for i in range(1, len(op.operands))] + ["y", "workspace", "tiling"]
+    args = ["x0"] + ["x1"] * has_w + ["x2"] * has_b + ["y", "workspace", "tiling"]
     fields = [("rows", "int64_t"), ("rows_per_block", "int64_t"), ("row_len", "int64_t"),
               ("tile", "int64_t"), ("hw", "int64_t"), ("ch_per_group", "int64_t"),
               ("groups", "int64_t")]
