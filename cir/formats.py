@@ -58,9 +58,10 @@ def physical_bytes(shape: Sequence[int], fmt: str, itemsize: int) -> int:
     return n * itemsize
 
 
-def pack(a: np.ndarray, fmt: str) -> np.ndarray:
-    """Logical array -> its stored layout in `fmt` (padding with zeros)."""
-    c0 = c0_for(a.dtype.itemsize)
+def pack(a: np.ndarray, fmt: str, itemsize: int | None = None) -> np.ndarray:
+    """Logical array -> its stored layout in `fmt` (padding with zeros); `itemsize` sets C0 when
+    `a` stands for a tensor of another element type (index maps)."""
+    c0 = c0_for(itemsize or a.dtype.itemsize)
     if fmt == "NC1HWC0":
         n, c, h, w = a.shape
         c1 = _ceil(c, c0)

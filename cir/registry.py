@@ -109,7 +109,13 @@ def get_circ_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return CancelTransposesPass
 
+    def convert_precision() -> type[ModulePass]:
+        from cir.passes.precision import ConvertPrecisionPass
+
+        return ConvertPrecisionPass
+
     return {"canonicalize": canonicalize, "aigc-fusion": aigc_fusion, "layout": layout,
+            "convert-precision": convert_precision,
             "plan-memory": plan_memory, "lower-to-ascendc": lower_to_ascendc,
             "normalize-torch": normalize_torch,
             "normalize-onnx": normalize_onnx, "normalize-tf": normalize_tf,

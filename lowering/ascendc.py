@@ -100,6 +100,13 @@ class MatmulType(ParametrizedAttribute, TypeAttribute):
     elem: StringAttr = param_def(StringAttr)
 
 
+@irdl_attr_definition
+class CubeTilingType(ParametrizedAttribute, TypeAttribute):
+    """A ``TCubeTiling`` struct (the Matmul object's tiling), filled in the kernel."""
+
+    name = "ascendc.cube_tiling"
+
+
 # --- ops -----------------------------------------------------------------------------------
 
 
@@ -160,12 +167,31 @@ VecUnaryOp = _simple("ascendc.vunary", 3, props=("fn",), doc="Exp/Ln/Abs/Relu/Sq
 DuplicateOp = _simple("ascendc.duplicate", 3, doc="Duplicate(dst, scalar, count)")
 CastOp = _simple("ascendc.cast", 3, props=("round",), doc="Cast(dst, src, RoundMode, count)")
 ReduceOp = _simple("ascendc.reduce", 4, props=("fn",), doc="ReduceSum/Max/Min(dst, src, work, count)")
+ReduceIndexOp = _simple("ascendc.reduce_index", 4, props=("fn",),
+                        doc="ReduceMax/Min(dst, src, work, count, true): the value in dst[0], its index's "
+                            "bits in dst[1]")
 PipeBarrierOp = _simple("ascendc.pipe_barrier", props=("pipe",), doc="PipeBarrier<PIPE_V>()")
 GetValueOp = _simple("ascendc.get_value", 2, True, doc="t.GetValue(index)")
 SetValueOp = _simple("ascendc.set_value", 3, doc="t.SetValue(index, value)")
-MatmulOp = _simple("ascendc.matmul", variadic=True, props=("trans_a", "trans_b", "has_bias"),
-                   doc="matmul::Matmul object: SetTensorA/B(, SetBias), SetTail, IterateAll, End")
+ReinterpretOp = _simple("ascendc.reinterpret", 1, True, doc="t.ReinterpretCast<U>(): the same bytes as U")
+MatmulOp = _simple("ascendc.matmul", variadic=True, props=("trans_a", "trans_b", "has_bias", "atomic"),
+                   doc="matmul::Matmul object: SetTensorA/B(, SetBias), SetTail, IterateAll, End; "
+                       "operands mm, a, b, [bias], c, tailM, tailN, tailK; atomic=1: C += A B")
 ReturnOp = _simple("ascendc.return", doc="return from the kernel")
+# cube (Matmul high-level API): see cube.py
+CubeTilingOp = _simple("ascendc.cube_tiling", variadic=True, results=True, props=("fields",),
+                       doc="TCubeTiling cube_tiling{}; cube_tiling.FIELD = value; ... (fields: comma list)")
+MatmulObjOp = _simple("ascendc.matmul_obj", 2, True, props=("a", "b", "c", "bias"),
+                      doc="matmul::Matmul<MatmulType<GM, ND, T[, trans]> A, B, C, Bias> mm; "
+                          "REGIST_MATMUL_OBJ(&pipe, GetSysWorkSpacePtr(), mm, &cube_tiling) (operands: "
+                          "pipe, cube tiling; props: element type, ',trans' when transposable)")
+MatmulOrgShapeOp = _simple("ascendc.matmul_org_shape", variadic=True,
+                           doc="mm.SetOrgShape(orgM, orgN, orgKa, orgKb, orgKc)")
+DataCopyPad2dOp = _simple("ascendc.data_copy_pad_2d", 8,
+                          doc="DataCopyPad(dst, src, {blockCount, blockLen * sizeof(T), srcStride, "
+                              "dstStride, 0}[, {true, leftPad, rightPad, 0}]): operands dst, src, "
+                              "blockCount, blockLen (elements), srcStride, dstStride (API units: "
+                              "bytes on the GM side, 32-byte blocks on the UB side), leftPad, rightPad")
 
 
 def attr_list(fields: list[tuple[str, str]]) -> ArrayAttr:
@@ -178,9 +204,10 @@ ASCENDC = Dialect(
         KernelOp, TilingFieldOp, BlockIdxOp, BlockNumOp, GlobalTensorOp, PipeOp, QueOp, BufOp,
         InitBufferOp, AllocTensorOp, EnQueOp, DeQueOp, FreeTensorOp, BufGetOp, AtOp, DataCopyOp,
         DataCopyPadOp, VecBinaryOp, VecScalarOp, VecUnaryOp, DuplicateOp, CastOp, ReduceOp,
-        PipeBarrierOp, GetValueOp, SetValueOp, MatmulOp, ReturnOp,
+        PipeBarrierOp, GetValueOp, SetValueOp, ReinterpretOp, ReduceIndexOp, MatmulOp, ReturnOp,
+        CubeTilingOp, MatmulObjOp, MatmulOrgShapeOp, DataCopyPad2dOp,
     ],  # fmt: skip
-    [GlobalType, LocalType, GmPtrType, QueType, BufType, PipeType, MatmulType],
+    [GlobalType, LocalType, GmPtrType, QueType, BufType, PipeType, MatmulType, CubeTilingType],
 )
 
 

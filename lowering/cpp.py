@@ -104,7 +104,10 @@ class KernelPrinter:
         if k.comment is not None:
             for ln in k.comment.data.splitlines():
                 self.out.write(f"// {ln}\n")
-        self.out.write(f'#include "{A.api()["header"]}"\n\n')
+        self.out.write(f'#include "{A.api()["header"]}"\n')
+        if any(isinstance(o, A.MatmulObjOp) for o in k.walk()):
+            self.out.write(f'#include "{A.api()["matmul"]["header"]}"\n')
+        self.out.write("\n")
         self.out.write(f"struct {struct} {{\n")
         for pair in k.tiling_fields.data:  # type: ignore[attr-defined]
             fname, ftype = (_s(x) for x in pair.data)
@@ -142,6 +145,19 @@ class KernelPrinter:
             case arith.MaxSIOp():
                 a, b = self.expr(op.lhs), self.expr(op.rhs)
                 self.let(op.result, "int64_t", f"{a} > {b} ? {a} : {b}")
+            case arith.SelectOp():
+                self.let(op.result, self.ctype(op.result.type),
+                         f"{self.expr(op.cond)} ? {self.expr(op.lhs)} : {self.expr(op.rhs)}")
+            case arith.MaximumfOp() | arith.MinimumfOp():  # (reductions: the running max / min)
+                a, b = self.expr(op.lhs), self.expr(op.rhs)
+                cmp = ">" if isinstance(op, arith.MaximumfOp) else "<"
+                self.let(op.result, "float", f"{a} {cmp} {b} ? {a} : {b}")
+            case arith.CmpfOp():
+                pred = {"ogt": ">", "oge": ">=", "olt": "<", "ole": "<=", "oeq": "==", "one": "!="}[
+                    arith.CMPF_COMPARISON_OPERATIONS[op.predicate.value.data]]
+                self.let(op.result, "bool", f"{self.expr(op.lhs)} {pred} {self.expr(op.rhs)}")
+            case arith.AndIOp():
+                self.let(op.result, self.ctype(op.result.type), f"{self.expr(op.lhs)} && {self.expr(op.rhs)}")
             case _ if type(op) in _BINOPS:
                 a, b = self.expr(op.operands[0]), self.expr(op.operands[1])
                 self.let(op.results[0], self.ctype(op.results[0].type), f"{a} {_BINOPS[type(op)]} {b}")
@@ -152,24 +168,35 @@ class KernelPrinter:
             case xmath.SqrtOp():
                 self.let(op.result, "float", f"sqrtf({self.expr(op.operand)})")
             case scf.ForOp() if op.iter_args:
-                # a loop-carried value: a mutable variable updated by the body's yield
-                acc = self.fresh(op.results[0], "acc")
-                self.line(f"{self.ctype(op.results[0].type)} {acc} = {self.expr(op.iter_args[0])};")
-                self.names[op.body.block.args[1]] = acc
+                # loop-carried values: mutable variables updated by the body's yield
+                accs = []
+                for res, init, arg in zip(op.results, op.iter_args, op.body.block.args[1:]):
+                    acc = self.fresh(res, "acc")
+                    self.line(f"{self.ctype(res.type)} {acc} = {self.expr(init)};")
+                    self.names[arg] = acc
+                    accs.append(acc)
                 iv = self.fresh(op.body.block.args[0], "off")
                 self.line(f"for (int64_t {iv} = {self.expr(op.lb)}; {iv} < {self.expr(op.ub)}; "
                           f"{iv} += {self.expr(op.step)}) {{")
                 self.depth += 1
                 for inner in op.body.block.ops:
-                    if isinstance(inner, scf.YieldOp):
-                        self.line(f"{acc} = {self.expr(inner.operands[0])};")
+                    if isinstance(inner, scf.YieldOp) and len(accs) == 1:
+                        self.line(f"{accs[0]} = {self.expr(inner.operands[0])};")
+                    elif isinstance(inner, scf.YieldOp):  # all new values first, then the update
+                        nxt = [self.expr(v) for v in inner.operands]
+                        tmps = []
+                        for acc, res, e in zip(accs, op.results, nxt):
+                            tmps.append(f"{acc}_next")
+                            self.line(f"{self.ctype(res.type)} {acc}_next = {e};")
+                        for acc, tmp in zip(accs, tmps):
+                            self.line(f"{acc} = {tmp};")
                     else:
                         self.op(inner)
                 self.depth -= 1
                 self.line("}")
             case scf.ForOp():
                 iv = op.body.block.args[0]
-                i = self.fresh(iv, "i")
+                i = self.fresh(iv, iv.name_hint or "i")  # a named induction variable keeps its name
                 self.line(f"for (int64_t {i} = {self.expr(op.lb)}; {i} < {self.expr(op.ub)}; "
                           f"{i} += {self.expr(op.step)}) {{")
                 self.depth += 1
@@ -249,6 +276,9 @@ class KernelPrinter:
             case A.VecBinaryOp() | A.VecUnaryOp() | A.ReduceOp():
                 fn = self.vector[_s(op.fn)]  # type: ignore[attr-defined]
                 self.line(f"{fn}({', '.join(self.expr(v) for v in op.operands)});")
+            case A.ReduceIndexOp():
+                fn = self.vector[_s(op.fn)]  # type: ignore[attr-defined]
+                self.line(f"{fn}({', '.join(self.expr(v) for v in op.operands)}, true);")
             case A.VecScalarOp():
                 fn = self.vector[_s(op.fn)]  # type: ignore[attr-defined]
                 dst, src, sc, n = op.operands
@@ -268,8 +298,59 @@ class KernelPrinter:
                           f"{self.expr(op.a0)}.{c['get_value']}({self.expr(op.a1)});")
             case A.SetValueOp():
                 self.line(f"{self.expr(op.a0)}.{c['set_value']}({self.expr(op.a1)}, {self.expr(op.a2)});")
+            case A.ReinterpretOp():
+                self.names[op.res] = f"{self.expr(op.a0)}.{c['reinterpret_cast']}<{op.res.type.elem.data}>()"  # type: ignore[attr-defined]
+            case A.CubeTilingOp() | A.MatmulObjOp() | A.MatmulOrgShapeOp() | A.MatmulOp() | A.DataCopyPad2dOp():
+                self.cube(op)
             case _:
                 raise ValueError(f"the C++ printer does not know {op.name}")
+
+    def cube(self, op: Operation) -> None:
+        """The Matmul high-level API and the strided DataCopyPad of the cube kernels."""
+        mm = A.api()["matmul"]
+        e = [self.expr(v) for v in op.operands]
+        match op:
+            case A.CubeTilingOp():
+                n = self.fresh(op.res, "cube_tiling")
+                self.line(f"{mm['tiling']} {n}{{}};")
+                for field, v in zip(_s(op.fields).split(","), e):  # type: ignore[attr-defined]
+                    self.line(f"{n}.{field} = static_cast<int32_t>({v});")
+            case A.MatmulObjOp():
+                def mt(prop: str) -> str:
+                    ty, *trans = _s(getattr(op, prop)).split(",")
+                    return f"{mm['type']}<{mm['position']}, {mm['format']}, {ty}{', true' if trans else ''}>"
+
+                n = self.fresh(op.res, "mm")
+                self.line(f"{mm['object']}<{mt('a')}, {mt('b')}, {mt('c')}, {mt('bias')}> {n};")
+                self.line(f"{mm['regist']}(&{e[0]}, {mm['sys_workspace']}, {n}, &{e[1]});")
+            case A.MatmulOrgShapeOp():
+                self.line(f"{e[0]}.{mm['set_org_shape']}({', '.join(e[1:])});")
+            case A.MatmulOp():
+                def flag(prop: str) -> bool:
+                    return isinstance(a := getattr(op, prop), IntegerAttr) and a.value.data != 0
+
+                obj, a, b, *rest = e
+                bias = rest.pop(0) if flag("has_bias") else None
+                c, m, n, k = rest
+                self.line(f"{obj}.{mm['set_tensor_a']}({a}{', true' if flag('trans_a') else ''});")
+                self.line(f"{obj}.{mm['set_tensor_b']}({b}{', true' if flag('trans_b') else ''});")
+                if bias is not None:
+                    self.line(f"{obj}.{mm['set_bias']}({bias});")
+                self.line(f"{obj}.{mm['set_tail']}({m}, {n}, {k});")
+                self.line(f"{obj}.{mm['iterate_all']}({c}{', 1' if flag('atomic') else ''});")
+                self.line(f"{obj}.{mm['end']}();")
+            case A.DataCopyPad2dOp():
+                dst, src, count, length, sstride, dstride, left, right = e
+                ty = self.elem(op.operands[0])
+                params = (f"AscendC::DataCopyExtParams{{static_cast<uint16_t>({count}), "
+                          f"static_cast<uint32_t>({length} * sizeof({ty})), static_cast<uint32_t>({sstride}), "
+                          f"static_cast<uint32_t>({dstride}), 0}}")
+                call = self.calls["data_copy_pad"]
+                if isinstance(op.operands[0].type, A.LocalType):
+                    self.line(f"{call}({dst}, {src}, {params}, AscendC::DataCopyPadExtParams<{ty}>{{true, "
+                              f"static_cast<uint8_t>({left}), static_cast<uint8_t>({right}), 0}});")
+                else:
+                    self.line(f"{call}({dst}, {src}, {params});")
 
 
 def print_kernel(kernel: A.KernelOp) -> str:

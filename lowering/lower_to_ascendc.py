@@ -52,7 +52,8 @@ from cir.errors import CircError, describe_location
 from cir.lowering import ascendc as A
 from cir.lowering.soc import Soc
 from cir.lowering.soc import soc as lookup_soc
-from cir.types import dtype_of, numel
+from cir.formats import physical_shape
+from cir.types import dtype_of, format_of, numel
 from cir.weights import WeightStore, attach, weights_of
 
 RECIPES = Path(__file__).parent / "recipes.toml"
@@ -171,9 +172,7 @@ def elementwise_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Laun
     total = numel(out_t.get_shape())
     scalar_idx = [i for i, v in enumerate(op.operands)
                   if numel(v.type.get_shape()) == 1 and total > 1]  # type: ignore[attr-defined]
-    key = op.name
-    if op.name == "cir.gelu":
-        key = "cir.gelu.tanh" if op.p["approximate"] == "tanh" else "cir.gelu"  # type: ignore[attr-defined]
+    key = recipe_key(op)
     if scalar_idx and len(op.operands) == 2:
         key += ".scalar"
     recipe = recipes().get(key)
@@ -202,10 +201,10 @@ def elementwise_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Laun
     globals_ = {i: k.name(k.call(A.GlobalTensorOp, gm[f"x{i}"], begin, length, result=g_t), f"x{i}_gm")
                 for i in tensors}
     out_g = k.name(k.call(A.GlobalTensorOp, gm["y"], begin, length, result=g_t), "y_gm")
-    scalars = {}
+    scalars = prop_scalars(k, op)
     for i in scalar_idx:  # a single value: read it once from GM
         sg = k.name(k.call(A.GlobalTensorOp, gm[f"x{i}"], zero, k.c(1), result=g_t), f"x{i}_gm")
-        scalars[f"s{len(scalars)}"] = k.name(k.call(A.GetValueOp, sg, zero, result=f32), f"s{len(scalars)}")
+        scalars["s0"] = k.name(k.call(A.GetValueOp, sg, zero, result=f32), "s0")
     pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
     que_in = {i: k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECIN"), IntAttr(2))), f"in_que{i}")
               for i in tensors}
@@ -249,6 +248,26 @@ def elementwise_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Laun
     return Launch(kernel, block_dim, {"total": total, "per_block": per_block, "tile": tile})
 
 
+def recipe_key(op: Operation) -> str:
+    """The recipes.toml entry for an elementwise op (variants by attribute)."""
+    p = op.p  # type: ignore[attr-defined]
+    if op.name == "cir.gelu" and p["approximate"] == "tanh":
+        return "cir.gelu.tanh"
+    if op.name == "cir.clamp" and (p["min"] is None) != (p["max"] is None):
+        return "cir.clamp.min" if p["max"] is None else "cir.clamp.max"
+    return op.name
+
+
+def prop_scalars(k: KB, op: Operation) -> dict[str, SSAValue]:
+    """`p:NAME` recipe operands: the op's float properties as kernel constants."""
+    out = {}
+    for step in recipes().get(recipe_key(op), []):
+        for a in step[2:]:
+            if isinstance(a, str) and a.startswith("p:"):
+                out[a] = k.name(k.f(float(op.p[a[2:]])), a[2:])  # type: ignore[attr-defined]
+    return out
+
+
 def _copy(kb: KB, aligned: SSAValue, dst: SSAValue, src: SSAValue, n: SSAValue,
           soc: Soc, elem_bytes: int) -> None:
     """DataCopy when the byte count is a multiple of 32; otherwise DataCopyPad where the SoC
@@ -272,7 +291,7 @@ def _copy(kb: KB, aligned: SSAValue, dst: SSAValue, src: SSAValue, n: SSAValue,
     kb.when(aligned, lambda k: k.call(A.DataCopyOp, dst, src, n), split)
 
 
-_BINARY = {"Add", "Sub", "Mul", "Div", "Max", "Min"}
+_BINARY = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Power"}
 _SCALAR = {"Adds", "Muls", "Maxs", "Mins"}
 
 
@@ -297,26 +316,39 @@ def _emit_step(kb: KB, step: Sequence[Any], bufs: dict[str, SSAValue],
 # and split, and is exactly as correct as the reference interpreter.
 
 GATHER_OPS = ("cir.transpose", "cir.slice", "cir.broadcast_to", "cir.tile", "cir.pad",
-              "cir.upsample")
+              "cir.upsample", "cir.trans_data")
 
 
 def index_maps(op: Operation) -> list[np.ndarray]:
+    """For each result: the flat index of the input element each output element copies, -1
+    where it copies none (padding). Computed by the op's reference kernel on 1 + indices, so
+    that zero padding (pad, trans_data into C0 blocks) reads as -1."""
     from cir.interpreter import _PAD_MODES, KERNELS
 
     x = op.operands[0].type
     assert isinstance(x, TensorType)
-    idx = np.arange(numel(x.get_shape()), dtype=np.float64).reshape(x.get_shape())
+    idx = np.arange(1, numel(x.get_shape()) + 1, dtype=np.float64).reshape(x.get_shape())
     if op.name == "cir.upsample" and op.p["mode"] != "nearest":  # type: ignore[attr-defined]
         raise NotImplementedError("cir.upsample bilinear")
-    if op.name == "cir.pad":
+    if op.name == "cir.trans_data":  # buffers hold the physical layouts
+        from cir.formats import pack, physical_shape, unpack
+
+        p = op.p  # type: ignore[attr-defined]
+        logical = x.get_shape()
+        if p["src_format"] not in ("ND", "NCHW"):
+            phys = physical_shape(logical, p["src_format"], dtype_of(x).itemsize)
+            idx = np.arange(1, numel(phys) + 1, dtype=np.float64).reshape(phys)
+            idx = unpack(idx, p["src_format"], logical)
+        outs = (pack(idx, p["dst_format"], dtype_of(x).itemsize),)
+    elif op.name == "cir.pad":
         p = op.p  # type: ignore[attr-defined]
         widths = list(zip(p["low"], p["high"]))
-        out = (np.pad(idx, widths, constant_values=-1) if p["mode"] == "constant"
-               else np.pad(idx, widths, mode=_PAD_MODES[p["mode"]]))
-        return [out.astype(np.int32)]
-    outs = KERNELS[type(op)](op, idx)
-    outs = outs if isinstance(outs, tuple) else (outs,)
-    return [np.asarray(o).astype(np.int32) for o in outs]
+        outs = (np.pad(idx, widths, constant_values=0) if p["mode"] == "constant"
+                else np.pad(idx, widths, mode=_PAD_MODES[p["mode"]]),)
+    else:
+        out = KERNELS[type(op)](op, idx)
+        outs = out if isinstance(out, tuple) else (out,)
+    return [(np.asarray(o) - 1).astype(np.int32) for o in outs]
 
 
 def gather_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
@@ -326,7 +358,7 @@ def gather_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     assert isinstance(out_t, TensorType)
     (imap,) = index_maps(op)
     ty = ctype(out_t)
-    total = numel(out_t.get_shape())
+    total = imap.size  # the output buffer's elements (its physical layout for trans_data)
     block_dim, per_block = _split(total, 4, soc)
     pad = float(op.p["value"]) if op.name == "cir.pad" else 0.0  # type: ignore[attr-defined]
     args = ["x0", "map", "y", "workspace", "tiling"]
@@ -352,18 +384,28 @@ def gather_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
 
     k.loop(zero, length, k.c(1), body)
     in_t = op.operands[0].type
+    assert isinstance(in_t, TensorType)
+    in_total = numel(physical_shape(in_t.get_shape(), format_of(in_t), dtype_of(in_t).itemsize))
     return Launch(kernel, block_dim,
-                  {"total": total, "per_block": per_block, "in_total": numel(in_t.get_shape())},  # type: ignore[attr-defined]
+                  {"total": total, "per_block": per_block, "in_total": in_total},
                   args=["operand:0", f"weight:_map.{name}", "result:0"],
                   weights={f"_map.{name}": imap.reshape(-1)})
 
 
-# --- norms: two-pass (mean, variance) then normalise, fp32 accumulation ------------------
+# --- norms: one statistics pass, one normalise pass, fp32 accumulation --------------------
 #
 # A "row" is what one normalisation covers: the trailing dims from `axis` (layer/rms norm) or
-# one group of channels (group norm). Each core takes whole rows; a row streams through UB in
-# tiles three times: sum (mean), sum of squared deviations (variance), normalise + affine
-# (+ SiLU). fp16 tiles are widened to fp32 for every reduction and the arithmetic.
+# one group of channels (group norm). Each core takes whole rows; a row streams through UB
+# twice. Pass 1 reads it in big tiles and keeps (count, mean, M2) per row: each tile's own mean
+# and sum of squared deviations (ReduceSum, Adds, Mul, ReduceSum in UB), combined with the
+# running values by Chan's parallel form of Welford's update (no catastrophic cancellation of a
+# plain sum-of-squares); rms norm needs only the sum of squares. Pass 2 normalises: group norm
+# walks the group's channels, several whole channels per tile when a channel fits UB, with
+# scale = gamma * rstd and shift = beta - mean * scale per channel (one Muls and one Adds over
+# the channel's run); layer / rms norm apply x * rstd - mean * rstd, then gamma and beta
+# element-wise (loaded once per core when the row fits one tile). Then SiLU (z / (1 + e^-z))
+# over the whole tile. fp32 tiles are computed in place in the input buffer; fp16 tiles are
+# widened to fp32 for the statistics and the arithmetic and rounded once at the end.
 
 NORM_OPS = ("cir.layer_norm", "cir.rms_norm", "cir.group_norm", "cir.group_norm_silu")
 
@@ -376,6 +418,16 @@ def norm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
         kind = "group_norm"
     return norm_launch(name, kind, x_t, op.p, len(op.operands) > 1, len(op.operands) > 2,  # type: ignore[attr-defined]
                        soc, comment)
+
+
+def _norm_tiles(hw: int, ch_per_group: int, grouped: bool, tile: int) -> tuple[int, int]:
+    """(channels per pass-2 tile, elements of a channel per tile): whole channels side by side
+    when they fit and each channel's run starts 32-byte aligned in the fp32 buffer."""
+    if not grouped:
+        return 1, min(hw, tile)
+    if hw <= tile and hw % (ALIGN // 4) == 0:
+        return max(1, min(ch_per_group, tile // hw)), hw
+    return 1, min(hw, tile)
 
 
 def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w: bool,
@@ -397,32 +449,37 @@ def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w:
         hw, ch_per_group, groups = row_len, 1, 1
     silu = kind == "group_norm_silu"
     centred = kind != "rms_norm"
+    elementwise_affine = not grouped and (has_w or has_b)
     ty = ctype(x_t)
     elem_bytes = dtype_of(x_t).itemsize
     wide = ty != "float"
     f32_t, l_t = A.LocalType(StringAttr("float")), A.LocalType(StringAttr(ty))
     g_t = A.GlobalType(StringAttr(ty))
-    # UB: input queue x2, output queue x2 (native type), 3 fp32 scratch tiles (+ gamma tile)
-    per_elem = 4 * elem_bytes + 4 * (3 + (has_w and not grouped) + (has_b and not grouped))
-    tile = max(ALIGN // elem_bytes, (soc.ub_bytes - 4 * ALIGN) // per_elem // 16 * 16)
-    tile = min(tile, 8192)
+    # UB per element: input and output queues x2 (native type), fp32 tmp, fp32 copy of an fp16
+    # tile, fp32 gamma / beta tiles of layer / rms norm; plus the ReduceSum work space
+    per_elem = 4 * elem_bytes + 4 * (1 + wide + elementwise_affine * (has_w + has_b))
+    tile = (soc.ub_bytes - 8 * ALIGN) * 64 // (64 * per_elem + 4) // 64 * 64
+    tile = max(64, min(tile, 16384))
+    work_elems = _round_up(tile // 64 + 8, 8)
+    ch_per_tile, piece = _norm_tiles(hw, ch_per_group, grouped, tile)
     blocks = max(1, min(soc.vector_cores, rows))
     rows_per_block = math.ceil(rows / blocks)
     block_dim = math.ceil(rows / rows_per_block)
     args = ["x0"] + ["x1"] * has_w + ["x2"] * has_b + ["y", "workspace", "tiling"]
-    fields = [("rows", "int64_t"), ("rows_per_block", "int64_t"), ("row_len", "int64_t"),
-              ("tile", "int64_t"), ("hw", "int64_t"), ("ch_per_group", "int64_t"),
-              ("groups", "int64_t")]
-    kernel, gm, k = new_kernel(name, args, fields, comment + "\n(two-pass norm, fp32 accumulation)")
-    rows_v, rpb, row_len_v, tile_v, hw_v, cpg, groups_v = (k.field(f) for f, _ in fields)
+    names = ["rows", "rows_per_block", "row_len", "tile", "hw", "ch_per_group", "groups", "ch_per_tile",
+             "piece", "work_elems"]
+    kernel, gm, k = new_kernel(name, args, [(f, "int64_t") for f in names],
+                               comment + "\n(statistics pass + normalise pass, fp32 accumulation)")
+    t = {f: k.field(f) for f in names}
+    rows_v, row_len_v, tile_v, hw_v, cpg = t["rows"], t["row_len"], t["tile"], t["hw"], t["ch_per_group"]
     zero, one = k.c(0), k.c(1)
     block = k.call(A.BlockIdxOp, result=i64)
-    first = k.name(k.binop(arith.MuliOp, block, rpb), "first_row")
-    last = k.name(k.add(arith.MinSIOp(k.binop(arith.AddiOp, first, rpb), rows_v)), "end_row")
+    first = k.name(k.binop(arith.MuliOp, block, t["rows_per_block"]), "first_row")
+    last = k.name(k.add(arith.MinSIOp(k.binop(arith.AddiOp, first, t["rows_per_block"]), rows_v)), "end_row")
     total = k.name(k.binop(arith.MuliOp, rows_v, row_len_v), "total")
     x_g = k.name(k.call(A.GlobalTensorOp, gm["x0"], zero, total, result=g_t), "x_gm")
     y_g = k.name(k.call(A.GlobalTensorOp, gm["y"], zero, total, result=g_t), "y_gm")
-    w_len = k.binop(arith.MuliOp, groups_v, cpg) if grouped else row_len_v
+    w_len = k.binop(arith.MuliOp, t["groups"], cpg) if grouped else row_len_v
     w_g = k.name(k.call(A.GlobalTensorOp, gm["x1"], zero, w_len, result=g_t), "gamma_gm") if has_w else None
     b_g = k.name(k.call(A.GlobalTensorOp, gm["x2"], zero, w_len, result=g_t), "beta_gm") if has_b else None
     pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
@@ -433,147 +490,226 @@ def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w:
     k.call(A.InitBufferOp, pipe, qin, native_bytes, num=2)
     k.call(A.InitBufferOp, pipe, qout, native_bytes, num=2)
     scratch = {}
-    for nm in ["xf", "tmp", "work"] + (["wf"] if has_w and not grouped else []) + (["bf"] if has_b and not grouped else []):
+    for nm in ["tmp"] + ["xf"] * wide + (["wf"] * has_w + ["bf"] * has_b) * elementwise_affine:
         b = k.name(k.call(A.BufOp, result=A.BufType()), f"{nm}_buf")
         k.call(A.InitBufferOp, pipe, b, f32_bytes, num=1)
         scratch[nm] = b
-    inv_len = k.name(k.add(arith.DivfOp(k.f(1.0), k.add(arith.SIToFPOp(row_len_v, f32)))), "inv_len")
+    scratch["work"] = k.name(k.call(A.BufOp, result=A.BufType()), "work_buf")
+    k.call(A.InitBufferOp, pipe, scratch["work"], k.binop(arith.MuliOp, t["work_elems"], k.c(4)), num=1)
+    tmp = k.name(k.call(A.BufGetOp, scratch["tmp"], result=f32_t), "tmp")
+    work = k.name(k.call(A.BufGetOp, scratch["work"], result=f32_t), "work")
+    xf = k.name(k.call(A.BufGetOp, scratch["xf"], result=f32_t), "xf") if wide else None
     eps = k.name(k.f(float(p["epsilon"])), "eps")
+    inv_len = k.name(k.add(arith.DivfOp(k.f(1.0), k.add(arith.SIToFPOp(row_len_v, f32)))), "inv_len")
 
-    def load(kb: KB, src_g: Any, off: SSAValue, n: SSAValue, dst_f32: SSAValue) -> None:
-        """GM tile -> fp32 UB tile (through the input queue)."""
-        t = kb.name(kb.call(A.AllocTensorOp, qin, result=l_t), "x_in")
-        aligned = kb.add(arith.CmpiOp(kb.binop(arith.RemSIOp, kb.binop(arith.MuliOp, n, kb.c(elem_bytes)), kb.c(ALIGN)), kb.c(0), "eq"))
-        _copy(kb, aligned, t, kb.call(A.AtOp, src_g, off, result=g_t), n, soc, elem_bytes)
-        kb.call(A.EnQueOp, qin, t)
-        u = kb.name(kb.call(A.DeQueOp, qin, result=l_t), "x_ub")
+    def v(kb: KB, cls: type[Operation], *operands: SSAValue, **props: Any) -> None:
+        kb.call(cls, *operands, **props)
+        kb.call(A.PipeBarrierOp, pipe="PIPE_V")
+
+    def aligned_n(kb: KB, n: SSAValue) -> SSAValue:
+        return kb.add(arith.CmpiOp(kb.binop(arith.RemSIOp, kb.binop(arith.MuliOp, n, kb.c(elem_bytes)),
+                                            kb.c(ALIGN)), kb.c(0), "eq"))
+
+    def load(kb: KB, src_g: Any, off: SSAValue, n: SSAValue) -> SSAValue:
+        """GM tile -> the input queue; returns the dequeued tile (the caller frees it)."""
+        tin = kb.name(kb.call(A.AllocTensorOp, qin, result=l_t), "x_in")
+        _copy(kb, aligned_n(kb, n), tin, kb.call(A.AtOp, src_g, off, result=g_t), n, soc, elem_bytes)
+        kb.call(A.EnQueOp, qin, tin)
+        return kb.name(kb.call(A.DeQueOp, qin, result=l_t), "x_ub")
+
+    def load_f32(kb: KB, src_g: Any, off: SSAValue, n: SSAValue, dst: SSAValue | None) -> SSAValue:
+        """GM tile as fp32: the input tile itself (fp32; freed by the caller, returned second
+        slot) or widened into `dst` (fp16)."""
+        u = load(kb, src_g, off, n)
+        if dst is None:
+            return u
         if wide:
-            kb.call(A.CastOp, dst_f32, u, n, round="none")
+            v(kb, A.CastOp, dst, u, n, round="none")
         else:  # a count-form vector copy: DataCopy would need a 32-byte multiple
-            kb.call(A.VecScalarOp, dst_f32, u, kb.f(0.0), n, fn="Adds")
-        kb.call(A.PipeBarrierOp, pipe="PIPE_V")
+            v(kb, A.VecScalarOp, dst, u, kb.f(0.0), n, fn="Adds")
         kb.call(A.FreeTensorOp, qin, u)
+        return dst
 
-    def reduce_sum(kb: KB, src: SSAValue, n: SSAValue) -> SSAValue:
-        work = kb.name(kb.call(A.BufGetOp, scratch["work"], result=f32_t), "work")
-        kb.call(A.ReduceOp, work, src, work, n, fn="ReduceSum")
-        kb.call(A.PipeBarrierOp, pipe="PIPE_V")
-        return kb.name(kb.call(A.GetValueOp, work, kb.c(0), result=f32), "part")
+    def reduce_sum(kb: KB, src: SSAValue, n: SSAValue, hint: str) -> SSAValue:
+        v(kb, A.ReduceOp, work, src, work, n, fn="ReduceSum")
+        return kb.name(kb.call(A.GetValueOp, work, kb.c(0), result=f32), hint)
+
+    def affine_tiles(kb: KB, off: SSAValue, n: SSAValue) -> None:
+        for key, g in (("wf", w_g), ("bf", b_g)):
+            if g is not None:
+                buf = kb.name(kb.call(A.BufGetOp, scratch[key], result=f32_t), key)
+                load_f32(kb, g, off, n, buf)
+
+    # layer / rms norm rows that fit one tile: gamma and beta once per core
+    single = None
+    if elementwise_affine:
+        single = k.name(k.add(arith.CmpiOp(row_len_v, tile_v, "sle")), "single_tile")
+        k.when(single, lambda kb: affine_tiles(kb, zero, row_len_v))
 
     def row_body(kb: KB, row: SSAValue) -> None:
         base = kb.name(kb.binop(arith.MuliOp, row, row_len_v), "base")
-        xf = kb.name(kb.call(A.BufGetOp, scratch["xf"], result=f32_t), "xf")
-        tmp = kb.name(kb.call(A.BufGetOp, scratch["tmp"], result=f32_t), "tmp")
-        # pass 1: mean (rms norm: no centring)
-        mean = kb.f(0.0)
-        if centred:
-            acc = _accumulate(kb, row_len_v, tile_v, lambda k2, off, n: (
-                load(k2, x_g, k2.binop(arith.AddiOp, base, off), n, xf), reduce_sum(k2, xf, n))[1])
-            mean = kb.name(kb.add(arith.MulfOp(acc, inv_len)), "mean")
-        neg_mean = kb.name(kb.add(arith.SubfOp(kb.f(0.0), mean)), "neg_mean")
 
-        def sq(k2: KB, off: SSAValue, n: SSAValue) -> SSAValue:
-            load(k2, x_g, k2.binop(arith.AddiOp, base, off), n, xf)
-            k2.call(A.VecScalarOp, tmp, xf, neg_mean, n, fn="Adds")
-            k2.call(A.PipeBarrierOp, pipe="PIPE_V")
-            k2.call(A.VecBinaryOp, tmp, tmp, tmp, n, fn="Mul")
-            k2.call(A.PipeBarrierOp, pipe="PIPE_V")
-            return reduce_sum(k2, tmp, n)
-
-        var = kb.name(kb.add(arith.MulfOp(_accumulate(kb, row_len_v, tile_v, sq), inv_len)), "var")
-        rstd = kb.name(kb.add(arith.DivfOp(kb.f(1.0), kb.add(xmath.SqrtOp(kb.add(arith.AddfOp(var, eps)))))), "rstd")
-        shift = kb.name(kb.add(arith.MulfOp(neg_mean, rstd)), "shift")
-
-        def normalise(k2: KB, off: SSAValue, n: SSAValue, scale: SSAValue | None, bias: SSAValue | None,
-                      woff: SSAValue | None) -> None:
-            load(k2, x_g, k2.binop(arith.AddiOp, base, off), n, xf)
-            k2.call(A.VecScalarOp, xf, xf, rstd, n, fn="Muls")
-            k2.call(A.PipeBarrierOp, pipe="PIPE_V")
-            k2.call(A.VecScalarOp, xf, xf, shift, n, fn="Adds")
-            k2.call(A.PipeBarrierOp, pipe="PIPE_V")
-            if scale is not None:
-                k2.call(A.VecScalarOp, xf, xf, scale, n, fn="Muls")
-                k2.call(A.PipeBarrierOp, pipe="PIPE_V")
-            if bias is not None:
-                k2.call(A.VecScalarOp, xf, xf, bias, n, fn="Adds")
-                k2.call(A.PipeBarrierOp, pipe="PIPE_V")
-            if woff is not None:  # per-element affine (layer / rms norm)
-                for key, g in (("wf", w_g), ("bf", b_g)):
-                    if g is None:
-                        continue
-                    buf = k2.name(k2.call(A.BufGetOp, scratch[key], result=f32_t), key)
-                    load(k2, g, k2.binop(arith.AddiOp, woff, off), n, buf)
-                    k2.call(A.VecBinaryOp, xf, xf, buf, n, fn="Mul" if key == "wf" else "Add")
-                    k2.call(A.PipeBarrierOp, pipe="PIPE_V")
-            if silu:
-                k2.call(A.VecScalarOp, tmp, xf, k2.f(-1.0), n, fn="Muls")
-                k2.call(A.PipeBarrierOp, pipe="PIPE_V")
-                k2.call(A.VecUnaryOp, tmp, tmp, n, fn="Exp")
-                k2.call(A.PipeBarrierOp, pipe="PIPE_V")
-                k2.call(A.VecScalarOp, tmp, tmp, k2.f(1.0), n, fn="Adds")
-                k2.call(A.PipeBarrierOp, pipe="PIPE_V")
-                k2.call(A.VecBinaryOp, xf, xf, tmp, n, fn="Div")
-                k2.call(A.PipeBarrierOp, pipe="PIPE_V")
-            out = k2.name(k2.call(A.AllocTensorOp, qout, result=l_t), "y_ub")
+        # pass 1: (count, mean, M2) by Chan's combination of per-tile statistics
+        def stats(k2: KB, off: SSAValue, n: SSAValue, carried: list[SSAValue]) -> list[SSAValue]:
+            u = load(k2, x_g, k2.binop(arith.AddiOp, base, off), n)
+            src = u
             if wide:
-                k2.call(A.CastOp, out, xf, n, round="rint")
+                v(k2, A.CastOp, xf, u, n, round="none")
+                k2.call(A.FreeTensorOp, qin, u)
+                src = xf
+            nb = k2.name(k2.add(arith.SIToFPOp(n, f32)), "n_tile")
+            if centred:
+                mb = k2.name(k2.add(arith.DivfOp(reduce_sum(k2, src, n, "tile_sum"), nb)), "tile_mean")
+                v(k2, A.VecScalarOp, tmp, src, k2.add(arith.SubfOp(k2.f(0.0), mb)), n, fn="Adds")
+                v(k2, A.VecBinaryOp, tmp, tmp, tmp, n, fn="Mul")
             else:
-                k2.call(A.VecScalarOp, out, xf, k2.f(0.0), n, fn="Adds")
-            k2.call(A.PipeBarrierOp, pipe="PIPE_V")
+                v(k2, A.VecBinaryOp, tmp, src, src, n, fn="Mul")
+            m2b = reduce_sum(k2, tmp, n, "tile_m2")
+            if not wide:
+                k2.call(A.FreeTensorOp, qin, u)
+            na, ma, m2a = carried
+            if not centred:
+                return [na, ma, k2.add(arith.AddfOp(m2a, m2b))]
+            nn = k2.name(k2.add(arith.AddfOp(na, nb)), "count")
+            delta = k2.name(k2.add(arith.SubfOp(mb, ma)), "delta")
+            frac = k2.add(arith.DivfOp(nb, nn))
+            mean = k2.add(arith.AddfOp(ma, k2.add(arith.MulfOp(delta, frac))))
+            corr = k2.add(arith.MulfOp(k2.add(arith.MulfOp(delta, delta)), k2.add(arith.MulfOp(na, frac))))
+            m2 = k2.add(arith.AddfOp(k2.add(arith.AddfOp(m2a, m2b)), corr))
+            return [nn, mean, m2]
+
+        _, mean, m2 = _fold(kb, row_len_v, tile_v, [kb.f(0.0), kb.f(0.0), kb.f(0.0)], stats)
+        mean = kb.name(mean, "mean")
+        var = kb.name(kb.add(arith.MulfOp(m2, inv_len)), "var")
+        rstd = kb.name(kb.add(arith.DivfOp(kb.f(1.0), kb.add(xmath.SqrtOp(kb.add(arith.AddfOp(var, eps)))))), "rstd")
+        neg_mean = kb.name(kb.add(arith.SubfOp(kb.f(0.0), mean)), "neg_mean") if centred else None
+        neg_mean_rstd = kb.name(kb.add(arith.MulfOp(neg_mean, rstd)), "shift") if centred and not grouped else None
+
+        # pass 2: normalise + affine (+ SiLU)
+        def tile_fn(k2: KB, off: SSAValue, n: SSAValue, run: SSAValue, channel0: SSAValue | None,
+                    n_ch: SSAValue | None) -> None:
+            """Elements [off, off + n) of the row: n_ch channels of `run` elements each (group
+            norm) or one run (layer / rms norm)."""
+            if elementwise_affine:
+                k2.when(single, lambda k3: None, lambda k3: affine_tiles(k3, off, n))
+            u = load(k2, x_g, k2.binop(arith.AddiOp, base, off), n)
+            if wide:
+                v(k2, A.CastOp, xf, u, n, round="none")
+                k2.call(A.FreeTensorOp, qin, u)
+                z = xf
+            else:
+                z = u
+            out = k2.name(k2.call(A.AllocTensorOp, qout, result=l_t), "y_ub")
+            # where the last affine step writes: the output tile when nothing follows
+            last_to_out = not wide and not silu
+            if grouped:
+                def channel(k3: KB, ci: SSAValue) -> None:
+                    ch = k3.name(k3.binop(arith.AddiOp, channel0, ci), "channel")
+                    scale = rstd
+                    if w_g is not None:
+                        gamma = k3.name(k3.call(A.GetValueOp, w_g, ch, result=f32), "gamma")
+                        scale = k3.name(k3.add(arith.MulfOp(gamma, rstd)), "scale")
+                    shift = k3.name(k3.add(arith.MulfOp(neg_mean, scale)), "shift_c")
+                    if b_g is not None:
+                        beta = k3.name(k3.call(A.GetValueOp, b_g, ch, result=f32), "beta")
+                        shift = k3.name(k3.add(arith.AddfOp(beta, shift)), "shift_c")
+                    at = k3.binop(arith.MuliOp, ci, run)
+                    zc = k3.call(A.AtOp, z, at, result=f32_t if wide else l_t)
+                    dc = k3.call(A.AtOp, out, at, result=l_t) if last_to_out else zc
+                    v(k3, A.VecScalarOp, zc, zc, scale, run, fn="Muls")
+                    v(k3, A.VecScalarOp, dc, zc, shift, run, fn="Adds")
+
+                k2.loop(k2.c(0), n_ch, one, _named_iv_norm(channel, "ci"))
+            else:
+                steps: list[tuple[Any, ...]] = [(A.VecScalarOp, rstd, "Muls")]
+                if centred:
+                    steps.append((A.VecScalarOp, neg_mean_rstd, "Adds"))
+                if has_w:
+                    steps.append((A.VecBinaryOp, k2.name(k2.call(A.BufGetOp, scratch["wf"], result=f32_t), "wf"), "Mul"))
+                if has_b:
+                    steps.append((A.VecBinaryOp, k2.name(k2.call(A.BufGetOp, scratch["bf"], result=f32_t), "bf"), "Add"))
+                for i, (cls, operand, fn) in enumerate(steps):
+                    dst = out if last_to_out and i == len(steps) - 1 else z
+                    v(k2, cls, dst, z, operand, n, fn=fn)
+            if silu:
+                v(k2, A.VecScalarOp, tmp, z, k2.f(-1.0), n, fn="Muls")
+                v(k2, A.VecUnaryOp, tmp, tmp, n, fn="Exp")
+                v(k2, A.VecScalarOp, tmp, tmp, k2.f(1.0), n, fn="Adds")
+                v(k2, A.VecBinaryOp, z if wide else out, z, tmp, n, fn="Div")
+            if wide:
+                v(k2, A.CastOp, out, z, n, round="rint")
+            else:
+                k2.call(A.FreeTensorOp, qin, u)
             k2.call(A.EnQueOp, qout, out)
             y = k2.name(k2.call(A.DeQueOp, qout, result=l_t), "y_out")
-            aligned = k2.add(arith.CmpiOp(k2.binop(arith.RemSIOp, k2.binop(arith.MuliOp, n, k2.c(elem_bytes)), k2.c(ALIGN)), k2.c(0), "eq"))
-            _copy(k2, aligned, k2.call(A.AtOp, y_g, k2.binop(arith.AddiOp, base, off), result=g_t), y, n, soc, elem_bytes)
+            _copy(k2, aligned_n(k2, n), k2.call(A.AtOp, y_g, k2.binop(arith.AddiOp, base, off), result=g_t),
+                  y, n, soc, elem_bytes)
             k2.call(A.FreeTensorOp, qout, y)
 
-        if grouped:  # per-channel affine: walk the group's channels, each a run of hw elements
-            group = kb.name(kb.binop(arith.RemSIOp, row, groups_v), "group")
+        if grouped:  # chunks of ch_per_tile whole channels, or pieces of one channel
+            group = kb.name(kb.binop(arith.RemSIOp, row, t["groups"]), "group")
+            first_ch = kb.name(kb.binop(arith.MuliOp, group, cpg), "first_channel")
 
-            def channel(k2: KB, ci: SSAValue) -> None:
-                ch = k2.name(k2.binop(arith.AddiOp, k2.binop(arith.MuliOp, group, cpg), ci), "channel")
-                scale = (k2.name(k2.call(A.GetValueOp, w_g, ch, result=f32), "gamma")
-                         if w_g is not None else None)
-                bias = (k2.name(k2.call(A.GetValueOp, b_g, ch, result=f32), "beta")
-                        if b_g is not None else None)
-                start = k2.name(k2.binop(arith.MuliOp, ci, hw_v), "start")
+            def chunk(k2: KB, c0: SSAValue) -> None:
+                n_ch = k2.name(k2.add(arith.MinSIOp(t["ch_per_tile"], k2.binop(arith.SubiOp, cpg, c0))), "n_channels")
 
-                def tile_fn(k3: KB, t0: SSAValue) -> None:
-                    n = k3.name(k3.add(arith.MinSIOp(tile_v, k3.binop(arith.SubiOp, hw_v, t0))), "n")
-                    normalise(k3, k3.binop(arith.AddiOp, start, t0), n, scale, bias, None)
+                def piece_fn(k3: KB, p0: SSAValue) -> None:
+                    run = k3.name(k3.add(arith.MinSIOp(t["piece"], k3.binop(arith.SubiOp, hw_v, p0))), "run")
+                    off = k3.name(k3.binop(arith.AddiOp, k3.binop(arith.MuliOp, c0, hw_v), p0), "off")
+                    n = k3.name(k3.binop(arith.MuliOp, n_ch, run), "n")
+                    tile_fn(k3, off, n, run, k3.binop(arith.AddiOp, first_ch, c0), n_ch)
 
-                k2.loop(k2.c(0), hw_v, tile_v, tile_fn)
+                k2.loop(k2.c(0), hw_v, t["piece"], _named_iv_norm(piece_fn, "p0"))
 
-            kb.loop(kb.c(0), cpg, one, channel)
+            kb.loop(kb.c(0), cpg, t["ch_per_tile"], _named_iv_norm(chunk, "c0"))
         else:
-            def tile_fn(k3: KB, t0: SSAValue) -> None:
+            def whole(k3: KB, t0: SSAValue) -> None:
                 n = k3.name(k3.add(arith.MinSIOp(tile_v, k3.binop(arith.SubiOp, row_len_v, t0))), "n")
-                normalise(k3, t0, n, None, None, k3.c(0))
+                tile_fn(k3, t0, n, n, None, None)
 
-            kb.loop(kb.c(0), row_len_v, tile_v, tile_fn)
+            kb.loop(kb.c(0), row_len_v, tile_v, _named_iv_norm(whole, "t0"))
 
-    k.loop(first, last, one, row_body)
-    return Launch(kernel, block_dim, {"rows": rows, "rows_per_block": rows_per_block,
-                                      "row_len": row_len, "tile": tile, "hw": hw,
-                                      "ch_per_group": ch_per_group, "groups": groups})
+    k.loop(first, last, one, _named_iv_norm(row_body, "row"))
+    return Launch(kernel, block_dim, {"rows": rows, "rows_per_block": rows_per_block, "row_len": row_len,
+                                      "tile": tile, "hw": hw, "ch_per_group": ch_per_group, "groups": groups,
+                                      "ch_per_tile": ch_per_tile, "piece": piece, "work_elems": work_elems})
+
+
+def _round_up(n: int, m: int) -> int:
+    return -(-n // m) * m
+
+
+def _named_iv_norm(body: Callable[[KB, SSAValue], None], hint: str) -> Callable[[KB, SSAValue], None]:
+    def named(kb: KB, iv: SSAValue) -> None:
+        iv.name_hint = hint
+        body(kb, iv)
+
+    return named
+
+
+def _fold(kb: KB, length: SSAValue, tile: SSAValue, init: list[SSAValue],
+          part: Callable[[KB, SSAValue, SSAValue, list[SSAValue]], list[SSAValue]]) -> list[SSAValue]:
+    """Fold part(off, n, carried) over the tiles of [0, length): loop-carried fp32 values."""
+    block = Block(arg_types=[i64] + [f32] * len(init))
+    inner = KB(block)
+    off, *carried = block.args
+    off.name_hint = "off"
+    n = inner.name(inner.add(arith.MinSIOp(tile, inner.binop(arith.SubiOp, length, off))), "n")
+    inner.add(scf.YieldOp(*part(inner, off, n, list(carried))))
+    loop = scf.ForOp(kb.c(0), length, tile, init, Region(block))
+    kb.b.insert(loop)
+    return list(loop.results)
 
 
 def _accumulate(kb: KB, length: SSAValue, tile: SSAValue,
                 part: Callable[[KB, SSAValue, SSAValue], SSAValue]) -> SSAValue:
     """Sum part(off, n) over the tiles of [0, length): a loop-carried fp32 accumulator."""
-    block = Block(arg_types=[i64, f32])
-    inner = KB(block)
-    off, acc = block.args
-    n = inner.name(inner.add(arith.MinSIOp(tile, inner.binop(arith.SubiOp, length, off))), "n")
-    total = inner.add(arith.AddfOp(acc, part(inner, off, n)))
-    inner.add(scf.YieldOp(total))
-    loop = scf.ForOp(kb.c(0), length, tile, [kb.f(0.0)], Region(block))
-    kb.b.insert(loop)
-    return loop.results[0]
+    return _fold(kb, length, tile, [kb.f(0.0)], lambda k, off, n, acc: [k.add(arith.AddfOp(acc[0], part(k, off, n)))])[0]
 
 
 Generator = Callable[[str, Operation, Soc, str], "Launch | list[Launch]"]
 FAMILIES: dict[str, Generator] = {
-    name.split(".scalar")[0].replace(".tanh", ""): elementwise_kernel for name in recipes()
+    ".".join(name.split(".")[:2]): elementwise_kernel for name in recipes()
 } | {name: gather_kernel for name in GATHER_OPS} | {name: norm_kernel for name in NORM_OPS}
 VIEWS = ("cir.reshape",)  # same bytes, new shape: no kernel
 SKIP = (cir_ops.WeightOp, cir_ops.ConstantOp, func.ReturnOp)
@@ -690,4 +826,5 @@ def _load_families() -> None:
 
 
 # modules that call register(): cube (matmul/conv), attention/softmax/reductions, misc ops
-FAMILY_MODULES: tuple[str, ...] = ()
+FAMILY_MODULES: tuple[str, ...] = ("cir.lowering.vector", "cir.lowering.reduce", "cir.lowering.attention",
+                                   "cir.lowering.cube")

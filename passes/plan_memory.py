@@ -5,7 +5,8 @@ elsewhere). Each gets its physical size (its data format's padded shape, see cir
 rounded up to 32 bytes, and a lifetime from its definition to its last use.
 
 - Views share memory: a reshape of an ND tensor is the same bytes, so it joins its operand's
-  buffer (whose lifetime grows to cover both).
+  buffer (whose lifetime grows to cover both); a view of an argument or a weight is not in the
+  arena at all (offset -1, like them).
 - In place: an elementwise op whose operand dies at that op and has the result's size writes
   its result over the operand (``tables/inplace``: the ops in INPLACE_OPS).
 - Buffers are placed greedily, largest first, each at the lowest 32-byte-aligned offset that
@@ -96,6 +97,8 @@ def plan_function(f: func.FuncOp) -> Plan:
             end = last_use(res)
             src = op.operands[0] if op.operands else None
             src_buf = buffer_of.get(id(src)) if src is not None else None
+            if op.name in VIEW_OPS and format_of(res.type) == "ND" and src_buf is None:
+                continue  # a view of an input or a weight: it lives where they do
             if src_buf is not None and op.name in VIEW_OPS and format_of(res.type) == "ND":
                 src_buf.end = max(src_buf.end, end)  # same bytes, read through another shape
                 src_buf.values.append(res)

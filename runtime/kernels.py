@@ -111,7 +111,10 @@ class KernelLibrary:
         return cls(lib, list(sources))
 
     def launch(self, name: str, buffers: Sequence[int], block_dim: int) -> None:
-        ptrs = (ctypes.c_void_p * len(buffers))(*buffers)
+        self.launch_ptrs(name, (ctypes.c_void_p * len(buffers))(*buffers), block_dim)
+
+    def launch_ptrs(self, name: str, ptrs: Any, block_dim: int) -> None:
+        """Launch with a prepared ``(c_void_p * n)`` argument array."""
         if self._fns[name](ptrs, block_dim) != 0:
             raise CircError(f"kernel {name} stopped (the AscendC CPU layer's message is above)")
 
@@ -121,6 +124,15 @@ def build_module_library(module: ModuleOp, workdir: Path) -> KernelLibrary:
     if soc is None:
         raise CircError("the module has no kernels: run lower-to-ascendc first")
     return KernelLibrary.build(kernel_sources(module), kernel_arities(module), soc.data, workdir)
+
+
+def buffer_shape(t: TensorType) -> tuple[int, ...]:
+    """The shape of a tensor's buffer: its physical layout (C0 / fractal padding included)."""
+    from cir.formats import physical_shape
+    from cir.types import dtype_of, format_of
+
+    fmt = format_of(t)
+    return t.get_shape() if fmt in ("ND", "NCHW") else physical_shape(t.get_shape(), fmt, dtype_of(t).itemsize)
 
 
 def run_lowered(module: ModuleOp, inputs: Mapping[str, np.ndarray], workdir: Path,
@@ -154,7 +166,7 @@ def run_lowered(module: ModuleOp, inputs: Mapping[str, np.ndarray], workdir: Pat
         for r in op.results:
             t = r.type
             assert isinstance(t, TensorType)
-            env[id(r)] = np.full(t.get_shape(), np.nan, dtype=dtype_of(t).np)
+            env[id(r)] = np.full(buffer_shape(t), np.nan, dtype=dtype_of(t).np)
         for spec in specs:
             buffers: list[np.ndarray] = []
             for binding in spec.args:

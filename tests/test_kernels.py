@@ -35,7 +35,9 @@ def check(make, *arrays: np.ndarray, tmp: Path, tol: float) -> None:
     types = {n: tensor(a.shape, dtype_from_numpy(a.dtype)) for n, a in zip(names, arrays)}
 
     def body(b, *args):
-        return [b.add(make(*args))]
+        op = make(*args)
+        b.add(op)
+        return list(op.results)  # every result is compared
 
     inputs = dict(zip(names, arrays))
     want = cir.interpret(build_module("main", types, body), inputs)
@@ -92,3 +94,102 @@ def test_norm_kernels(tmp_path, dtype, tol):
     w, c = (RNG.standard_normal(40).astype(dtype) for _ in range(2))
     check(lambda *a: ops.LayerNormOp(*a), t, w, c, tmp=tmp_path, tol=tol)
     check(lambda *a: ops.RmsNormOp(*a, epsilon=1e-6), t, w, tmp=tmp_path, tol=tol)
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float16, 2e-3)])
+def test_more_elementwise_kernels(tmp_path, dtype, tol):
+    x = RNG.standard_normal((7, 45)).astype(dtype)
+    for cls in (ops.TanhOp, ops.SinOp, ops.CosOp, ops.ErfOp, ops.FloorOp):
+        check(cls, x, tmp=tmp_path, tol=tol)
+    check(lambda v: ops.GeluOp(v, approximate="none"), x, tmp=tmp_path, tol=tol)
+    check(lambda v: ops.ClampOp(v, min=-0.5, max=0.75), x, tmp=tmp_path, tol=tol)
+    check(lambda v: ops.ClampOp(v, min=-0.5), x, tmp=tmp_path, tol=tol)
+    base = (np.abs(x) + np.asarray(0.5, dtype)).astype(dtype)
+    check(ops.PowOp, base, RNG.uniform(-2, 2, x.shape).astype(dtype), tmp=tmp_path, tol=tol)
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float16, 2e-3)])
+def test_broadcasting_binary_kernels(tmp_path, dtype, tol):
+    def r(*shape):
+        return RNG.standard_normal(shape).astype(dtype)
+
+    x = r(2, 6, 5, 7)
+    cases = [
+        (x, r(2, 6, 1, 1)),   # per-channel value (bias of a time embedding)
+        (x, r(7)),            # a row vector
+        (x, r(1, 6, 1, 7)),   # broadcast in two separated dimensions
+        (r(6, 1, 7), r(5, 1)),  # both operands broadcast
+        (r(1), x),            # a single value first (sub/div are not commutative)
+    ]
+    for a, b in cases:
+        for cls in (ops.AddOp, ops.SubOp, ops.MulOp, ops.MaximumOp):
+            check(cls, a, b, tmp=tmp_path, tol=tol)
+        check(ops.DivOp, a, (np.abs(b) + np.asarray(0.5, dtype)).astype(dtype), tmp=tmp_path, tol=tol)
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float16, 4e-3)])
+def test_fused_vector_kernels(tmp_path, dtype, tol):
+    x = RNG.standard_normal((2, 5, 2 * 37)).astype(dtype)
+    check(lambda v: ops.GegluOp(v), x, tmp=tmp_path, tol=tol)
+    check(lambda v: ops.GegluOp(v, approximate="tanh", activate_left=True), x, tmp=tmp_path, tol=tol)
+    a, b = (RNG.standard_normal((2, 16, 5, 3)).astype(dtype) for _ in range(2))
+    g, c = (RNG.standard_normal(16).astype(dtype) for _ in range(2))
+    check(lambda *v: ops.AddGroupNormOp(*v, num_groups=4, activate_silu=True), a, b, g, c, tmp=tmp_path, tol=tol)
+    t1, t2 = (RNG.standard_normal((3, 9, 40)).astype(dtype) for _ in range(2))
+    w, d = (RNG.standard_normal(40).astype(dtype) for _ in range(2))
+    check(lambda *v: ops.AddLayerNormOp(*v, epsilon=1e-5), t1, t2, w, d, tmp=tmp_path, tol=tol)
+
+
+def test_data_movement_kernels(tmp_path):
+    a, b = RNG.standard_normal((2, 3, 5)).astype(np.float32), RNG.standard_normal((2, 4, 5)).astype(np.float32)
+    check(lambda *v: ops.ConcatOp(list(v), axis=1), a, b, tmp=tmp_path, tol=0)
+    check(lambda v: ops.SplitOp(v, axis=2, sizes=[2, 3]), b, tmp=tmp_path, tol=0)
+    table = RNG.standard_normal((11, 24)).astype(np.float32)
+    ids = np.array([[3, 0, 10, -1, 3]], np.int64)
+    check(lambda t, i: ops.GatherOp(t, i, axis=0), table, ids, tmp=tmp_path, tol=0)
+    y = RNG.standard_normal((2, 20, 3, 5)).astype(np.float16)
+
+    def round_trip(v):
+        packed = ops.TransDataOp(v, "NC1HWC0")
+        return packed, ops.TransDataOp(packed.results[0], "ND")
+    check_chain(round_trip, y, tmp=tmp_path)
+
+
+def check_chain(make, *arrays: np.ndarray, tmp: Path) -> None:
+    """Like check, for a chain of ops whose last result is the output."""
+    names = [f"a{i}" for i in range(len(arrays))]
+    types = {n: tensor(a.shape, dtype_from_numpy(a.dtype)) for n, a in zip(names, arrays)}
+
+    def body(b, *args):
+        made = make(*args)
+        for o in made:
+            b.add(o)
+        return [made[-1].results[0]]
+
+    inputs = dict(zip(names, arrays))
+    want = cir.interpret(build_module("main", types, body), inputs)
+    got = run_kernels(build_module("main", types, body), inputs, tmp)
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k])
+
+
+def test_fp16_precision_with_cast_kernels(tmp_path):
+    """convert-precision then every kernel (casts at the boundary) against the interpreter of
+    the same fp16 module; and the fp16 result against fp32 within fp16 rounding."""
+    x = RNG.standard_normal((2, 16, 5, 7)).astype(np.float32)
+    g, b = (RNG.standard_normal(16).astype(np.float32) for _ in range(2))
+    types = {n: tensor(a.shape, "f32") for n, a in (("x", x), ("g", g), ("b", b))}
+
+    def body(bld, xv, gv, bv):
+        n = bld.add(ops.GroupNormSiluOp(xv, gv, bv, num_groups=4))
+        return [bld.add(ops.AddOp(n, xv))]
+
+    inputs = {"x": x, "g": g, "b": b}
+    full = cir.interpret(build_module("main", types, body), inputs)["output_0"]
+    module = build_module("main", types, body)
+    cir.apply_pipeline(module, "convert-precision{to=f16}")
+    want = cir.interpret(module, inputs)["output_0"]
+    got = run_kernels(module, inputs, tmp_path)["output_0"]
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=0, atol=4e-3 * np.abs(want).max())
+    np.testing.assert_allclose(want, full, rtol=0, atol=4e-3 * np.abs(full).max())

@@ -53,6 +53,18 @@ class CircOptMain(xDSLOptMain):
 
         self.available_targets["ascendc-cpp"] = ascendc_cpp
 
+        def graph_target(fn_name: str):  # the graphs for ACL/GE (lowering/graph.py)
+            def emit(module: ModuleOp, out) -> None:
+                from cir.lowering import graph
+
+                out.write(getattr(graph, fn_name)(module).rstrip("\n") + "\n")
+
+            return emit
+
+        self.available_targets["onnx-text"] = graph_target("onnx_text")
+        self.available_targets["ge-text"] = graph_target("ge_text")
+        self.available_targets["launch-json"] = graph_target("launch_json")
+
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
         arg_parser.add_argument(

@@ -315,6 +315,15 @@ inline void Lanes(V& out, const V& x) {
 inline float SqrtF(float x) { return std::sqrt(x); }
 inline float LnF(float x) { return std::log(x); }
 inline float RsqrtF(float x) { return 1.0f / std::sqrt(x); }
+inline float TanhF(float x) { return std::tanh(x); }
+inline float SinF(float x) { return std::sin(x); }
+inline float CosF(float x) { return std::cos(x); }
+inline float ErfF(float x) { return std::erf(x); }
+inline float FloorF(float x) { return std::floor(x); }
+template <class V>
+inline void PowLanes(V& out, const V& x, const V& y) {
+    for (int k = 0; k < static_cast<int>(sizeof(V) / sizeof(float)); ++k) out[k] = std::pow(x[k], y[k]);
+}
 
 struct NoInt {
     int64_t operator()(int64_t a) const { return a; }
@@ -438,6 +447,29 @@ template <typename T, bool isSetMask = true>
 inline void Reciprocal(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t& count, CIRC_LOC) {
     CIRC_TYPES_FLOAT(T, "Reciprocal");
     cpu::Unary(dst, src, count, circLoc, "Reciprocal", [](auto& o, const auto& a) { o = 1.0f / a; }, cpu::NoInt());
+}
+// Advanced math API (lib/math in CANN: Tanh, Sin, Cos, Erf, Floor, Power), count form; the
+// NPU versions take an optional sharedTmpBuffer, which the CPU layer does not need.
+#define CIRC_ADV_UNARY(NAME, FN)                                                                         \
+    template <typename T, bool isReuseSource = false>                                                    \
+    inline void NAME(const LocalTensor<T>& dstTensor, const LocalTensor<T>& srcTensor, const uint32_t calCount, \
+                     CIRC_LOC) {                                                                         \
+        CIRC_TYPES_FLOAT(T, #NAME);                                                                      \
+        cpu::Unary(dstTensor, srcTensor, calCount, circLoc, #NAME,                                      \
+                   [](auto& o, const auto& a) { cpu::Lanes<cpu::FN>(o, a); }, cpu::NoInt());            \
+    }
+CIRC_ADV_UNARY(Tanh, TanhF)
+CIRC_ADV_UNARY(Sin, SinF)
+CIRC_ADV_UNARY(Cos, CosF)
+CIRC_ADV_UNARY(Erf, ErfF)
+CIRC_ADV_UNARY(Floor, FloorF)
+#undef CIRC_ADV_UNARY
+template <typename T, bool isReuseSource = false>
+inline void Power(const LocalTensor<T>& dstTensor, const LocalTensor<T>& src0Tensor, const LocalTensor<T>& src1Tensor,
+                  const uint32_t calCount, CIRC_LOC) {
+    CIRC_TYPES_FLOAT(T, "Power");
+    cpu::Binary(dstTensor, src0Tensor, src1Tensor, calCount, circLoc, "Power",
+                [](auto& o, const auto& a, const auto& b) { cpu::PowLanes(o, a, b); }, cpu::NoInt());
 }
 template <typename T, bool isSetMask = true>
 inline void Abs(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t& count, CIRC_LOC) {

@@ -1,0 +1,377 @@
+"""Run a ``model.circ`` package: ``sess = cir.load("unet.circ"); sess.run({"sample": x})``.
+
+A Session reads the package's manifest and kernel-launch graph (``graph/launch.json``) and
+executes it on a backend:
+
+- ``cpu``: the package's AscendC kernels compiled against circ's AscendC CPU layer (in
+  parallel, cached by source hash and flags; each kernel file is first checked against the
+  manifest's sha256), one arena per concurrent request allocated once from the memory plan,
+  weights memory-mapped from ``weights.safetensors``. Each node of the launch graph is one
+  ``ICPU_RUN_KF`` of a kernel with its blockDim, tiling bytes and argument addresses, all
+  resolved when the session loads.
+- ``npu:N``: ACL through pyACL (``cir.runtime.acl``) when it is importable; otherwise the CPU
+  with a warning (``fallback=True``) or a clear error (``fallback=False``).
+
+``run`` validates the inputs (names, shapes, dtypes) and returns named outputs;
+``run_async`` returns a future, several requests may be in flight. A Session is safe to share
+between threads: requests take an execution context (arena, workspace, input buffers) from a
+pool, and kernel launches on one library are serialised (the CPU layer's blocks already use
+every core).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import queue
+import threading
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cir.errors import CircError
+
+ALIGN = 64
+_ST_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32, "I16": np.int16,
+              "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_, "F64": np.float64}
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """An input or output of a compiled model."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str  # CIR element type name: f32, f16, i64, ...
+    format: str = "ND"
+
+    @property
+    def np_dtype(self) -> np.dtype:
+        from cir.types import dtype_named
+
+        return np.dtype(dtype_named(self.dtype).np)
+
+
+def aligned_empty(nbytes: int, align: int = ALIGN) -> np.ndarray:
+    """A uint8 buffer of `nbytes` whose address is a multiple of `align`."""
+    raw = np.empty(nbytes + align, np.uint8)
+    start = (-raw.ctypes.data) % align
+    return raw[start:start + nbytes]
+
+
+def map_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Read-only arrays over a safetensors file (memory-mapped, no pickles; tensors whose data
+    is not 64-byte aligned are copied into aligned memory)."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) != 8:
+            raise CircError(f"{path}: not a safetensors file (too short)")
+        n = int.from_bytes(head, "little")
+        try:
+            header = json.loads(f.read(n))
+        except (ValueError, UnicodeDecodeError):
+            raise CircError(f"{path}: not a safetensors file (bad header)") from None
+    size = path.stat().st_size
+    data = np.memmap(path, np.uint8, mode="r") if size > 8 + n else np.zeros(0, np.uint8)
+    out = {}
+    for name, d in header.items():
+        if name == "__metadata__":
+            continue
+        if d.get("dtype") not in _ST_DTYPES:
+            raise CircError(f"{path}: tensor '{name}' has unsupported dtype {d.get('dtype')}")
+        begin, end = (8 + n + x for x in d["data_offsets"])
+        if not 8 + n <= begin <= end <= size:
+            raise CircError(f"{path}: tensor '{name}' lies outside the file (truncated?)")
+        arr = data[begin:end].view(_ST_DTYPES[d["dtype"]]).reshape(d["shape"])
+        if arr.ctypes.data % ALIGN:
+            copy = aligned_empty(arr.nbytes).view(arr.dtype).reshape(arr.shape)
+            copy[...] = arr
+            arr = copy
+        out[name] = arr
+    return out
+
+
+class _Context:
+    """What one request needs: the arena, workspace, input/output staging, resolved pointers."""
+
+    def __init__(self, graph: dict[str, Any], weights: Mapping[str, np.ndarray],
+                 constants: Mapping[str, np.ndarray], inputs: Sequence[TensorInfo]):
+        self.arena = aligned_empty(max(int(graph["arena_bytes"]), ALIGN))
+        ws = max([n["workspace"] for n in graph["nodes"]] + [0])
+        self.workspace = aligned_empty(max(ws, ALIGN))
+        self.workspace[:] = 0
+        self.inputs = {t.name: aligned_empty(max(int(np.prod(t.shape)) * t.np_dtype.itemsize, ALIGN))
+                       for t in inputs}
+        base = self.arena.ctypes.data
+
+        def address(arg: dict[str, Any]) -> int:
+            kind = arg["kind"]
+            if kind == "arena":
+                return base + int(arg["offset"])
+            if kind == "input":
+                return self.inputs[arg["name"]].ctypes.data
+            if kind == "weight":
+                return weights[arg["name"]].ctypes.data
+            if kind == "constant":
+                return constants[arg["name"]].ctypes.data
+            raise CircError(f"launch graph: unknown argument kind '{kind}'")
+
+        self.tilings = [np.frombuffer(bytes.fromhex(n["tiling_hex"]) or b"\0" * 8, np.uint8).copy()
+                        for n in graph["nodes"]]
+        self.calls = []
+        for node, tiling in zip(graph["nodes"], self.tilings):
+            ptrs = [address(a) for a in node["args"]] + [self.workspace.ctypes.data, tiling.ctypes.data]
+            self.calls.append((node["kernel"], (ctypes.c_void_p * len(ptrs))(*ptrs), node["block_dim"]))
+        self.address = address
+
+
+class Session:
+    """A loaded package (see the module docstring)."""
+
+    def __init__(self, path: str | os.PathLike[str], device: str = "cpu", fallback: bool = True,
+                 max_in_flight: int = 4, jobs: int | None = None):
+        self.path = Path(path)
+        t0 = time.perf_counter()
+        self.manifest = _read_manifest(self.path)
+        self.device = _pick_device(device, fallback)
+        m = self.manifest
+        self.inputs = [TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("format", "ND"))
+                       for t in m["inputs"]]
+        self.outputs = [TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("format", "ND"))
+                        for t in m["outputs"]]
+        graph_file = self.path / m["graphs"]["launch"]
+        try:
+            self.graph = json.loads(graph_file.read_text())
+        except (OSError, ValueError) as e:
+            raise CircError(f"{graph_file}: cannot read the launch graph ({e})") from None
+        self._weights = map_safetensors(self.path / m["weights"]["file"])
+        self._constants = {c["name"]: _aligned_copy(np.frombuffer(bytes.fromhex(c["hex"]), _np(c["dtype"])))
+                           for c in self.graph.get("constants", [])}
+        missing = [w["name"] for w in self.graph["weights"] if w["name"] not in self._weights]
+        missing += [a["name"] for n in self.graph["nodes"] for a in n["args"]
+                    if a["kind"] == "weight" and a["name"] not in self._weights]
+        if missing:
+            raise CircError(f"{self.path}: weights.safetensors lacks {', '.join(sorted(set(missing))[:5])}")
+        self._acl = None
+        if self.device.startswith("npu"):
+            from cir.runtime.acl import AclExecutor
+
+            self._acl = AclExecutor(self.path, self.graph, self._weights, _device_id(self.device))
+        else:
+            self._library = self._load_kernels(jobs)
+        self._lock = threading.Lock()
+        self._pool: queue.SimpleQueue[_Context] = queue.SimpleQueue()
+        self._contexts = 0
+        self._max = max(1, max_in_flight)
+        self._ctx_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=self._max, thread_name_prefix="circ-session")
+        self.load_seconds = time.perf_counter() - t0
+
+    # --- loading -----------------------------------------------------------------------
+
+    def _load_kernels(self, jobs: int | None) -> Any:
+        from cir.runtime.kernels import KernelLibrary
+
+        sources = {}
+        for k in self.manifest["kernels"]:
+            p = self.path / k["file"]
+            try:
+                text = p.read_bytes()
+            except OSError:
+                raise CircError(f"{self.path}: kernel file {k['file']} is missing") from None
+            if hashlib.sha256(text).hexdigest() != k["sha256"]:
+                raise CircError(f"{self.path}: {k['file']} does not match the manifest's sha256 "
+                                "(the package was modified after compilation)")
+            sources[k["name"]] = text.decode()
+        arities = {}
+        for n in self.graph["nodes"]:
+            arities[n["kernel"]] = len(n["args"]) + 2
+        unknown = sorted(set(arities) - set(sources))
+        if unknown:
+            raise CircError(f"{self.path}: the launch graph uses kernels the package lacks: {', '.join(unknown[:5])}")
+        from cir.runtime.ascendc_cpu import cache_dir
+
+        digest = hashlib.sha256("".join(sorted(k["sha256"] for k in self.manifest["kernels"])).encode()).hexdigest()[:16]
+        workdir = cache_dir() / "packages" / digest
+        return KernelLibrary.build({k: sources[k] for k in arities}, arities, self.manifest["soc"], workdir, jobs)
+
+    # --- running -----------------------------------------------------------------------
+
+    def _context(self) -> _Context:
+        try:
+            return self._pool.get_nowait()
+        except queue.Empty:
+            return _Context(self.graph, self._weights, self._constants, self.inputs)
+
+    def _check(self, feeds: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        if not isinstance(feeds, Mapping):
+            raise CircError("inputs must be a mapping of input name -> array")
+        names = [t.name for t in self.inputs]
+        missing = [n for n in names if n not in feeds]
+        unknown = [n for n in feeds if n not in names]
+        if missing or unknown:
+            parts = []
+            if missing:
+                parts.append("missing input(s) " + ", ".join(f"'{n}'" for n in missing))
+            if unknown:
+                parts.append("unknown input(s) " + ", ".join(f"'{n}'" for n in unknown))
+            raise CircError(f"{'; '.join(parts)} (the model takes {', '.join(names)})")
+        out = {}
+        for t in self.inputs:
+            a = np.asarray(feeds[t.name])
+            if a.dtype != t.np_dtype:
+                ok = a.dtype.kind == t.np_dtype.kind == "f" or (a.dtype.kind in "iu" and t.np_dtype.kind == "i")
+                if not ok:
+                    raise CircError(f"input '{t.name}' has dtype {a.dtype}, expected {t.np_dtype} ({t.dtype})")
+                a = a.astype(t.np_dtype)
+            if tuple(a.shape) != t.shape:
+                raise CircError(f"input '{t.name}' has shape {tuple(a.shape)}, expected {t.shape}")
+            out[t.name] = np.ascontiguousarray(a)
+        return out
+
+    def run(self, feeds: Mapping[str, Any], *, profile: list[tuple[int, int, int]] | None = None,
+            capture: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Run the model on named arrays; returns named outputs (new arrays).
+
+        `profile`: a list that receives ``(node index, start ns, end ns)`` per kernel launch.
+        `capture`: a dict that receives every value a kernel writes (launch-graph value name ->
+        array), for op-by-op comparison.
+        """
+        arrays = self._check(feeds)
+        if self._acl is not None:
+            with self._lock:
+                return self._acl.run(arrays)
+        ctx = self._context()
+        clock = time.perf_counter_ns
+        try:
+            for name, a in arrays.items():
+                ctx.inputs[name][:a.nbytes] = a.reshape(-1).view(np.uint8)
+            with self._lock:
+                if profile is None and capture is None:
+                    for kernel, ptrs, block_dim in ctx.calls:
+                        self._library.launch_ptrs(kernel, ptrs, block_dim)
+                else:
+                    for i, (kernel, ptrs, block_dim) in enumerate(ctx.calls):
+                        t0 = clock()
+                        self._library.launch_ptrs(kernel, ptrs, block_dim)
+                        if profile is not None:
+                            profile.append((i, t0, clock()))
+                        if capture is not None:
+                            for a in self.graph["nodes"][i]["args"]:
+                                if a.get("role") == "out" and a["kind"] == "arena":
+                                    capture[a["value"]] = self._read(ctx, a)
+            return {o["name"]: self._output(ctx, o) for o in self.graph["outputs"]}
+        finally:
+            self._pool.put(ctx)
+
+    def _read(self, ctx: _Context, a: dict[str, Any]) -> np.ndarray:
+        raw = ctx.arena[int(a["offset"]):int(a["offset"]) + int(a["nbytes"])]
+        dtype = _np(a["dtype"])
+        n = int(np.prod(a["shape"]))
+        if n * dtype.itemsize != int(a["nbytes"]):  # a physical layout (5HD, fractal): as stored
+            return raw.view(dtype).copy()
+        return raw.view(dtype).reshape(a["shape"]).copy()
+
+    def _output(self, ctx: _Context, o: dict[str, Any]) -> np.ndarray:
+        dtype = _np(o["dtype"])
+        kind = o["kind"]
+        if kind == "arena":
+            raw = ctx.arena[int(o["offset"]):int(o["offset"]) + int(o["nbytes"])]
+        elif kind == "input":
+            raw = ctx.inputs[o["source"]][:int(o["nbytes"])]
+        elif kind == "weight":
+            return np.array(self._weights[o["source"]]).reshape(o["shape"])
+        else:
+            return self._constants[o["source"]].copy().reshape(o["shape"])
+        return raw.view(dtype).reshape(o["shape"]).copy()
+
+    def run_async(self, feeds: Mapping[str, Any]) -> Future[dict[str, np.ndarray]]:
+        """Start a run; the future holds the outputs (or the error)."""
+        arrays = self._check(feeds)  # bad input fails here, not inside the future
+        return self._executor.submit(self.run, arrays)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        if self._acl is not None:
+            self._acl.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{t.name}{list(t.shape)}:{t.dtype}" for t in self.inputs)
+        return f"<circ Session {self.path.name} on {self.device}: ({ins})>"
+
+
+def _np(dtype: str) -> np.dtype:
+    from cir.types import dtype_named
+
+    return np.dtype(dtype_named(dtype).np)
+
+
+def _aligned_copy(a: np.ndarray) -> np.ndarray:
+    out = aligned_empty(max(a.nbytes, 1)).view(np.uint8)[:a.nbytes].view(a.dtype)
+    out[...] = a
+    return out
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    from cir.package import FORMAT_VERSION, MANIFEST
+
+    if not path.is_dir():
+        raise CircError(f"{path}: no such package (a model.circ directory written by `circ compile`)")
+    mf = path / MANIFEST
+    try:
+        m = json.loads(mf.read_text())
+    except OSError:
+        raise CircError(f"{path}: not a circ package (no {MANIFEST})") from None
+    except ValueError as e:
+        raise CircError(f"{mf}: not valid JSON ({e})") from None
+    if not isinstance(m, dict) or m.get("format_version") != FORMAT_VERSION:
+        raise CircError(f"{mf}: unsupported package format version {m.get('format_version') if isinstance(m, dict) else '?'}"
+                        f" (this circ reads version {FORMAT_VERSION})")
+    for key in ("inputs", "outputs", "kernels", "graphs", "weights", "soc"):
+        if key not in m:
+            raise CircError(f"{mf}: the manifest has no '{key}'")
+    return m
+
+
+def _pick_device(device: str, fallback: bool) -> str:
+    if device == "cpu":
+        return "cpu"
+    if not device.startswith("npu"):
+        raise CircError(f"unknown device '{device}' (use 'cpu' or 'npu:N')")
+    from cir.runtime import acl
+
+    _device_id(device)
+    reason = acl.unavailable_reason()
+    if reason is None:
+        return device
+    if not fallback:
+        raise CircError(f"device '{device}' is not available: {reason} (pass fallback=True to run on the CPU)")
+    warnings.warn(f"device '{device}' is not available ({reason}); running on the CPU", RuntimeWarning, stacklevel=3)
+    return "cpu"
+
+
+def _device_id(device: str) -> int:
+    _, _, n = device.partition(":")
+    if not n.isdigit():
+        raise CircError(f"bad device '{device}': use 'npu:N' with N the device number")
+    return int(n)
+
+
+def load(path: str | os.PathLike[str], device: str = "cpu", fallback: bool = True, **kw: Any) -> Session:
+    """Load a package for running. ``device``: "cpu" or "npu:N" (ACL; falls back to the CPU with a
+    warning when ACL is not available and ``fallback`` is true)."""
+    return Session(path, device, fallback, **kw)

@@ -1,0 +1,61 @@
+// lower-to-ascendc: cir.flash_attention / cir.attention as one FlashAttention-2 kernel
+// (lowering/attention.py): Matmul for Q·Kᵀ and P·V, online softmax on the vector unit.
+// RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend910B1}' -t ascendc-cpp | filecheck %s
+// RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend910B1}' | filecheck %s --check-prefix=IR
+
+// BNSD, causal, fp16: S = 77 is not a multiple of the 64-row query block or the 80-key block
+// IR: cir.flash_attention {{.*}}cir.launches = [{kernel = "flash_attention_0", block_dim = 16 : i64, tiling = {tasks = 32 : i64, tasks_per_block = 2 : i64, q_blocks = 2 : i64, length = 77 : i64, keys = 77 : i64, head_dim = 40 : i64, value_dim = 40 : i64, block_q = 64 : i64, block_k = 80 : i64, value_pitch = 40 : i64, ws_block = 40960 : i64, q_row = 40 : i64
+// IR-SAME: workspace = 655360 : i64
+// BSH with an i1 mask broadcast over batch and heads: a head is a 40-wide band of 320-wide rows
+// IR: tiling = {{.*}}q_row = 320 : i64, k_row = 320 : i64, v_row = 320 : i64, o_row = 320 : i64, m_row = 77 : i64{{.*}}q1_stride = 40 : i64{{.*}}m0_stride = 0 : i64{{.*}}args = ["operand:0", "operand:1", "operand:2", "operand:3", "result:0"]
+
+// CHECK-LABEL: // ----- kernel flash_attention_0 -----
+// CHECK: // (FlashAttention-2: Q·Kᵀ and P·V on the cube (Matmul), online softmax on the vector unit, causal)
+// CHECK: #include "lib/matmul_intf.h"
+// CHECK: AscendC::GlobalTensor<float> score_ws;
+// CHECK: AscendC::GlobalTensor<half> prob_ws;
+// CHECK: AscendC::GlobalTensor<float> out_block_ws;
+// CHECK: TCubeTiling cube_tiling{};
+// CHECK: matmul::Matmul<matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, half>, matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, half, true>, matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>, matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>> mm;
+// CHECK: REGIST_MATMUL_OBJ(&pipe, AscendC::GetSysWorkSpacePtr(), mm, &cube_tiling);
+// CHECK: AscendC::Duplicate(row_max, static_cast<float>(-3.4028235e+38f), nq);
+// CHECK: const int64_t key_end = t.keys < v{{[0-9]+}} ? t.keys : v{{[0-9]+}};
+// CHECK: for (int64_t [[K0:i[0-9]*]] = 0; [[K0]] < key_end; [[K0]] += t.block_k) {
+// CHECK: mm.SetOrgShape(t.block_q, t.block_k, t.q_row, t.k_row, t.block_k);
+// CHECK: mm.SetTensorB(k_gm[{{.*}}], true);
+// CHECK: mm.SetTail(nq, nk, t.head_dim);
+// CHECK: mm.IterateAll(score_ws);
+// CHECK: AscendC::DataCopy(score_in, score_ws, {{.*}});
+// CHECK: float m_old = row_max.GetValue(
+// CHECK: if (v{{[0-9]+}}) {
+// CHECK: const float m_new = m_old > block_max ? m_old : block_max;
+// CHECK: AscendC::Exp(
+// CHECK: AscendC::Cast(probs[{{.*}}], scores[{{.*}}], AscendC::RoundMode::CAST_RINT, n);
+// CHECK: } else {
+// CHECK: AscendC::Sub(alpha, row_max, new_max, nq);
+// CHECK-NEXT: AscendC::PipeBarrier<PIPE_V>();
+// CHECK-NEXT: AscendC::Exp(alpha, alpha, nq);
+// CHECK: AscendC::Mul(row_sum, row_sum, alpha, nq);
+// CHECK: AscendC::DataCopy(prob_ws, probs_out, {{.*}});
+// CHECK: AscendC::PipeBarrier<PIPE_ALL>();
+// CHECK: mm.SetOrgShape(t.block_q, t.v_row, t.block_k, t.block_k, t.value_pitch);
+// CHECK: mm.SetTensorA(prob_ws);
+// CHECK: mm.SetTail(nq, t.value_dim, nk);
+// CHECK: mm.IterateAll(out_block_ws);
+// CHECK: AscendC::Muls(acc[{{.*}}], acc[{{.*}}], static_cast<float>(a), t.value_dim);
+// CHECK: const float inv_sum = 1.0f / v{{[0-9]+}};
+// CHECK: AscendC::Cast(o_ub, acc[{{.*}}], AscendC::RoundMode::CAST_RINT, t.value_dim);
+
+// The i1 mask: int8 -> half -> float, then (m - 1) * 1e30 added to the scores
+// CHECK-LABEL: // ----- kernel flash_attention_1 -----
+// CHECK: AscendC::GlobalTensor<int8_t> mask_gm;
+// CHECK: AscendC::Cast(mask_f16, mask_ub, AscendC::RoundMode::CAST_NONE, nk);
+// CHECK: AscendC::Cast(mask_f32, mask_f16, AscendC::RoundMode::CAST_NONE, nk);
+// CHECK: AscendC::Adds(mask_f32, mask_f32, static_cast<float>(-1.0f), nk);
+// CHECK: AscendC::Muls(mask_f32, mask_f32, static_cast<float>(1e+30f), nk);
+// CHECK: AscendC::Add(scores[{{.*}}], scores[{{.*}}], mask_f32, nk);
+func.func @main(%q: tensor<2x8x77x40xf16>, %k: tensor<2x8x77x40xf16>, %h: tensor<2x77x320xf32>, %m: tensor<77x77xi1>) -> (tensor<2x8x77x40xf16>, tensor<2x77x320xf32>) {
+  %fa = cir.flash_attention %q, %k, %k {head_num = 8, scale = 0.158, causal = true} : (tensor<2x8x77x40xf16>, tensor<2x8x77x40xf16>, tensor<2x8x77x40xf16>) -> tensor<2x8x77x40xf16>
+  %fb = cir.flash_attention %h, %h, %h, %m {head_num = 8, input_layout = "BSH"} : (tensor<2x77x320xf32>, tensor<2x77x320xf32>, tensor<2x77x320xf32>, tensor<77x77xi1>) -> tensor<2x77x320xf32>
+  func.return %fa, %fb : tensor<2x8x77x40xf16>, tensor<2x77x320xf32>
+}

@@ -1,0 +1,66 @@
+// lower-to-ascendc: the cube kernels (lowering/cube.py), printed as AscendC C++ (-t ascendc-cpp).
+// RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend910B1}' -t ascendc-cpp | filecheck %s
+// RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend910B1}' | filecheck %s --check-prefix=IR
+
+// conv_gn_silu: two launches, the conv writes result 1, the GroupNorm+SiLU reads it, writes result 0
+// IR: cir.conv_gn_silu {{.*}}cir.launches = [{kernel = "conv_gn_silu_0", block_dim = 6 : i64, tiling = {cin = 4 : i64, h = 6 : i64, w = 6 : i64, cout = 8 : i64, oh = 6 : i64, ow = 6 : i64
+// IR-SAME: args = ["operand:0", "operand:1", "operand:2", "result:1"], workspace = {{[1-9][0-9]*}} : i64}, {kernel = "conv_gn_silu_0_gn", {{.*}} args = ["result:1", "operand:3", "operand:4", "result:0"], workspace = 0 : i64}]
+// IR: cir.linear_act {{.*}}kernel = "linear_act_1"{{.*}}args = ["operand:0", "operand:1", "operand:2", "result:0"]
+// IR: cir.matmul {{.*}}tiling = {m = 7 : i64, n = 5 : i64, k = 9 : i64{{.*}}batch3 = 2 : i64, a_stride0 = 0 : i64, a_stride1 = 0 : i64, a_stride2 = 0 : i64, a_stride3 = 63 : i64, b_stride0 = 0 : i64, b_stride1 = 0 : i64, b_stride2 = 0 : i64, b_stride3 = 0 : i64
+
+// CHECK-LABEL: // ----- kernel conv_gn_silu_0 -----
+// CHECK: // (implicit GEMM, im2col of a tile of output rows into GM workspace, then Matmul with the weight)
+// CHECK-NEXT: #include "kernel_operator.h"
+// CHECK-NEXT: #include "lib/matmul_intf.h"
+// CHECK: struct conv_gn_silu_0_tiling {
+// CHECK: extern "C" __global__ __aicore__ void conv_gn_silu_0(GM_ADDR x, GM_ADDR weight, GM_ADDR bias, GM_ADDR y, GM_ADDR workspace, GM_ADDR tiling)
+// CHECK: ws_gm.SetGlobalBuffer((__gm__ float*)workspace + ws_off, t.ws_block);
+// CHECK: TCubeTiling cube_tiling{};
+// CHECK: cube_tiling.M = static_cast<int32_t>(t.cout_per_group);
+// CHECK: matmul::Matmul<matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>, matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>, matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>, matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>> mm;
+// CHECK-NEXT: REGIST_MATMUL_OBJ(&pipe, AscendC::GetSysWorkSpacePtr(), mm, &cube_tiling);
+// CHECK-NEXT: mm.SetOrgShape(t.cout_per_group, t.tile_pix, t.k, t.k, out_plane);
+// CHECK: for (int64_t unit = block; unit < t.units; unit += blocks) {
+// CHECK: for (int64_t g = 0; g < t.groups; g += 1) {
+// the zero-padded input band: a strided move per band row and chunk of channels
+// CHECK: AscendC::DataCopyPad(band, x_gm[x_off], AscendC::DataCopyExtParams{static_cast<uint16_t>(n_channels), static_cast<uint32_t>(t.w * sizeof(float)), static_cast<uint32_t>(channel_gap_bytes), static_cast<uint32_t>(0), 0}, AscendC::DataCopyPadExtParams<float>{true, static_cast<uint8_t>(t.pad_left), static_cast<uint8_t>(t.pad_right), 0});
+// CHECK: AscendC::PipeBarrier<PIPE_ALL>();
+// im2col: stride 1 moves all channels of a tap and row at once, stride > 1 gathers elements
+// CHECK: if (unit_stride) {
+// CHECK: AscendC::DataCopyPad(cols_gm[dst], taps_ub,
+// CHECK: } else {
+// CHECK: static_cast<uint32_t>(1 * sizeof(float)), static_cast<uint32_t>(col_gap_bytes)
+// the bias is written first, the product accumulated on top
+// CHECK: AscendC::Duplicate(bias_row, static_cast<float>(bias_value), npix);
+// CHECK: mm.SetTensorA(weight_gm[weight_off]);
+// CHECK-NEXT: mm.SetTensorB(cols_gm);
+// CHECK-NEXT: mm.SetTail(t.cout_per_group, npix, t.k);
+// CHECK-NEXT: mm.IterateAll(y_gm[y_off], 1);
+// CHECK-NEXT: mm.End();
+
+// CHECK-LABEL: // ----- kernel conv_gn_silu_0_gn -----
+// CHECK: void conv_gn_silu_0_gn(GM_ADDR x0, GM_ADDR x1, GM_ADDR x2, GM_ADDR y, GM_ADDR workspace, GM_ADDR tiling)
+
+// linear: B is the (out, in) weight, transposed by the Matmul; the bias by SetBias; the act in UB
+// CHECK-LABEL: // ----- kernel linear_act_1 -----
+// CHECK: matmul::Matmul<matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>, matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float, true>,
+// CHECK: mm.SetTensorB(b_gm[b_off], true);
+// CHECK-NEXT: mm.SetBias(bias_gm[n0]);
+// CHECK-NEXT: mm.SetTail(rows, cols, t.k);
+// CHECK-NEXT: mm.IterateAll(c_gm[c_off]);
+// CHECK: AscendC::Exp(t0, t0, count);
+
+// batched matmul, fp16: batch offsets from the tiling's dims and strides (0: broadcast)
+// CHECK-LABEL: // ----- kernel matmul_2 -----
+// CHECK: matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, half>
+// CHECK: const int64_t batch = unit / tiles_per_matrix;
+// CHECK: mm.SetTensorA(a_gm[a_off]);
+// CHECK-NEXT: mm.SetTensorB(b_gm[b_off]);
+// CHECK-NOT: SetBias
+// CHECK: mm.IterateAll(c_gm[c_off]);
+func.func @main(%x: tensor<1x4x6x6xf32>, %w: tensor<8x4x3x3xf32>, %b: tensor<8xf32>, %g: tensor<8xf32>, %be: tensor<8xf32>, %h: tensor<3x12xf32>, %lw: tensor<5x12xf32>, %lb: tensor<5xf32>, %a: tensor<2x7x9xf16>, %m: tensor<9x5xf16>) -> (tensor<1x8x6x6xf32>, tensor<3x5xf32>, tensor<2x7x5xf16>) {
+  %0, %1 = cir.conv_gn_silu %x, %w, %b, %g, %be {pads = [1, 1, 1, 1], num_groups = 2} : (tensor<1x4x6x6xf32>, tensor<8x4x3x3xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<1x8x6x6xf32>, tensor<1x8x6x6xf32>)
+  %2 = cir.linear_act %h, %lw, %lb {activation = "gelu_tanh"} : (tensor<3x12xf32>, tensor<5x12xf32>, tensor<5xf32>) -> tensor<3x5xf32>
+  %3 = cir.matmul %a, %m : (tensor<2x7x9xf16>, tensor<9x5xf16>) -> tensor<2x7x5xf16>
+  func.return %0, %2, %3 : tensor<1x8x6x6xf32>, tensor<3x5xf32>, tensor<2x7x5xf16>
+}

@@ -1,0 +1,152 @@
+"""Cube kernels (lowering/cube.py: matmul, linear, linear_act, conv2d, conv_gn_silu) compiled
+against circ's CPU layer and run through ICPU_RUN_KF, against the reference interpreter.
+
+Tolerances, relative to max|ref|: fp32 1e-5 — kernel and interpreter both accumulate in fp32,
+only the summation order differs (blocked sgemm vs numpy), which for the K <= 300 used here
+stays far below 1e-5; the activations use the elementwise recipes (tested at 1e-5 there).
+fp16 2e-3 — products accumulate in fp32 in both and the result is rounded to fp16 once
+(half an fp16 ulp is 4.9e-4 relative), the im2col copies are exact.
+
+The SoC is Ascend910B1 (arch 220); the convs also run for Ascend310P3 (arch 200: no
+DataCopyPad, the im2col moves whole 32-byte blocks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cir
+import tests.test_kernels as tk
+from cir import ops
+from cir.build import build_module
+from cir.errors import CircError
+from cir.types import tensor
+from tests.test_kernels import check
+
+RNG = np.random.default_rng(11)
+TOLS = [(np.float32, 1e-5), (np.float16, 2e-3)]
+
+
+@pytest.fixture(autouse=True)
+def _soc(monkeypatch):
+    monkeypatch.setattr(tk, "SOC", "Ascend910B1")
+
+
+def rand(*shape, dtype=np.float32):
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype,tol", TOLS)
+def test_matmul(tmp_path, dtype, tol):
+    check(ops.MatmulOp, rand(37, 45, dtype=dtype), rand(45, 29, dtype=dtype), tmp=tmp_path, tol=tol)
+    # batch dims broadcast both ways, and a batched A against a plain B
+    check(ops.MatmulOp, rand(3, 1, 17, 19, dtype=dtype), rand(4, 19, 23, dtype=dtype), tmp=tmp_path, tol=tol)
+    check(ops.MatmulOp, rand(2, 5, 33, 7, dtype=dtype), rand(7, 130, dtype=dtype), tmp=tmp_path, tol=tol)
+    check(ops.MatmulOp, rand(1, 9, 3, dtype=dtype), rand(6, 3, 11, dtype=dtype), tmp=tmp_path, tol=tol)
+
+
+def test_matmul_multi_tile(tmp_path):
+    """Large enough that M and N are both split over the cores, with ragged last tiles."""
+    check(ops.MatmulOp, rand(301, 67), rand(67, 333), tmp=tmp_path, tol=1e-5)
+
+
+@pytest.mark.parametrize("dtype,tol", TOLS)
+def test_linear(tmp_path, dtype, tol):
+    x, w, b = rand(3, 13, 45, dtype=dtype), rand(29, 45, dtype=dtype), rand(29, dtype=dtype)
+    check(ops.LinearOp, x, w, b, tmp=tmp_path, tol=tol)
+    check(ops.LinearOp, x, w, tmp=tmp_path, tol=tol)
+    check(ops.LinearOp, rand(150, 33, dtype=dtype), rand(270, 33, dtype=dtype), rand(270, dtype=dtype),
+          tmp=tmp_path, tol=tol)
+
+
+@pytest.mark.parametrize("dtype,tol", TOLS)
+@pytest.mark.parametrize("act", ops.ACTIVATIONS)
+def test_linear_act(tmp_path, dtype, tol, act):
+    x, w, b = rand(2, 21, 37, dtype=dtype), rand(45, 37, dtype=dtype), rand(45, dtype=dtype)
+    check(lambda *a: ops.LinearActOp(*a, activation=act), x, w, b, tmp=tmp_path, tol=tol)
+    if act == "silu":
+        check(lambda *a: ops.LinearActOp(*a, activation=act), x, w, tmp=tmp_path, tol=tol)
+
+
+CONVS = {
+    "3x3-pad1-bias": ((2, 6, 11, 13), (8, 6, 3, 3), True, {"pads": [1, 1, 1, 1]}),
+    "stride2-pad1": ((1, 5, 13, 10), (7, 5, 3, 3), False, {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    "stride-hw-asym-pad": ((1, 3, 12, 15), (4, 3, 3, 2), True, {"strides": [2, 3], "pads": [0, 2, 1, 1]}),
+    "groups2": ((1, 8, 9, 9), (6, 4, 3, 3), True, {"groups": 2, "pads": [1, 1, 1, 1]}),
+    "depthwise": ((2, 12, 10, 7), (12, 1, 3, 3), True, {"groups": 12, "pads": [1, 1, 1, 1]}),
+    "dilation2": ((1, 4, 14, 14), (5, 4, 3, 3), False, {"dilations": [2, 2], "pads": [2, 2, 2, 2]}),
+    "1x1": ((2, 19, 7, 9), (11, 19, 1, 1), True, {}),
+    "1x1-groups": ((1, 8, 5, 5), (6, 4, 1, 1), False, {"groups": 2}),
+    "1x1-stride2": ((1, 8, 9, 9), (6, 8, 1, 1), True, {"strides": [2, 2]}),
+    "7x7-pad3": ((1, 3, 20, 20), (8, 3, 7, 7), True, {"strides": [2, 2], "pads": [3, 3, 3, 3]}),
+}
+
+
+SOCS = ["Ascend910B1", "Ascend310P3"]
+
+
+@pytest.mark.parametrize("soc", SOCS)
+@pytest.mark.parametrize("dtype,tol", TOLS)
+@pytest.mark.parametrize("case", list(CONVS))
+def test_conv2d(tmp_path, monkeypatch, soc, dtype, tol, case):
+    monkeypatch.setattr(tk, "SOC", soc)
+    xs, ws, bias, props = CONVS[case]
+    arrays = [rand(*xs, dtype=dtype), rand(*ws, dtype=dtype)] + ([rand(ws[0], dtype=dtype)] if bias else [])
+    check(lambda *a: ops.Conv2dOp(*a, **props), *arrays, tmp=tmp_path, tol=tol)
+
+
+def test_conv2d_arch200_edges(tmp_path, monkeypatch):
+    """Arch 200 only: padding wider than a 32-byte block (pads are top, left, bottom, right),
+    rows narrower than a block, stride 3 with dilation, fp16 rows of 16-element blocks."""
+    monkeypatch.setattr(tk, "SOC", "Ascend310P3")
+    check(lambda *a: ops.Conv2dOp(*a, pads=[2, 10, 1, 9]), rand(1, 3, 6, 5), rand(4, 3, 3, 3), rand(4),
+          tmp=tmp_path, tol=1e-5)
+    check(lambda *a: ops.Conv2dOp(*a, strides=[1, 3], dilations=[2, 1], pads=[1, 2, 1, 2]),
+          rand(2, 5, 9, 17, dtype=np.float16), rand(6, 5, 3, 3, dtype=np.float16), tmp=tmp_path, tol=2e-3)
+
+
+@pytest.mark.parametrize("soc", SOCS)
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float16, 4e-3)])
+def test_conv_gn_silu(tmp_path, monkeypatch, soc, dtype, tol):
+    """Two launches: conv -> result 1, GroupNorm + SiLU of it -> result 0 (both compared).
+    fp16: the norm kernel's own tolerance (tests/test_kernels.py)."""
+    monkeypatch.setattr(tk, "SOC", soc)
+    x, w, b = rand(1, 6, 9, 11, dtype=dtype), rand(16, 6, 3, 3, dtype=dtype), rand(16, dtype=dtype)
+    g, beta = rand(16, dtype=dtype), rand(16, dtype=dtype)
+    check(lambda *a: ops.ConvGnSiluOp(*a, pads=[1, 1, 1, 1], num_groups=4), x, w, b, g, beta,
+          tmp=tmp_path, tol=tol)
+    check(lambda *a: ops.ConvGnSiluOp(*a, num_groups=8, activate_silu=False), x, rand(16, 6, 1, 1, dtype=dtype),
+          b, g, beta, tmp=tmp_path, tol=tol)
+
+
+def _lower(make, *shapes, soc="Ascend910B1", dtype="f32"):
+    types = {f"a{i}": tensor(s, dtype) for i, s in enumerate(shapes)}
+    module = build_module("main", types, lambda b, *args: [b.add(make(*args))])
+    cir.apply_pipeline(module, f"lower-to-ascendc{{soc={soc}}}")
+    return module
+
+
+def test_unsupported_configurations_are_listed():
+    with pytest.raises(CircError, match="cir.conv_transpose2d"):
+        _lower(lambda x, w: ops.ConvTranspose2dOp(x, w), (1, 4, 5, 5), (4, 3, 3, 3))
+    with pytest.raises(CircError, match="cir.matmul with i32 operands"):
+        _lower(ops.MatmulOp, (4, 5), (5, 6), dtype="i32")
+
+
+def test_shape_numbers_live_in_the_tiling(tmp_path):
+    """Convs of different shapes share one kernel; matmuls too."""
+    from cir.lowering.ascendc import KernelOp
+
+    def body(b, x, w1, w2, y, v):
+        c1 = b.add(ops.Conv2dOp(x, w1, pads=[1, 1, 1, 1]))
+        c2 = b.add(ops.Conv2dOp(c1, w2, strides=[2, 2], pads=[1, 1, 1, 1]))
+        m1 = b.add(ops.MatmulOp(y, v))
+        m2 = b.add(ops.MatmulOp(v, y))
+        return [c2, m1, m2]
+
+    types = {"x": tensor((1, 4, 9, 9), "f32"), "w1": tensor((6, 4, 3, 3), "f32"),
+             "w2": tensor((5, 6, 3, 3), "f32"), "y": tensor((7, 3), "f32"), "v": tensor((3, 7), "f32")}
+    module = build_module("main", types, body)
+    cir.apply_pipeline(module, "lower-to-ascendc{soc=Ascend910B1}")
+    assert len([k for k in module.ops if isinstance(k, KernelOp)]) == 2
