@@ -7,6 +7,7 @@ The public Python API::
     module = cir.parse_file("block.mlir")                 # CIR text -> verified module
     module = cir.apply_pipeline(module, "canonicalize,cse")
     outs = cir.interpret(module, {"x": x})                # numpy reference interpreter
+    cir.compile(torch_module, "m.circ", example_inputs=args, soc="Ascend310P3")  # -> package
 
 Names are loaded lazily so that ``import cir`` (and the command-line tools) start fast.
 """
@@ -28,6 +29,9 @@ _API = {
     "interpret": "cir.interpreter",
     "import_model": "cir.frontend",
     "save_module": "cir.frontend",
+    "compile": "cir.package",
+    "load": "cir.runtime.session",
+    "report": "cir.report",
     "WeightStore": "cir.weights",
     "attach_weights": "cir.weights",
     "weights_of": "cir.weights",
