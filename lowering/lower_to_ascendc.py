@@ -6,7 +6,9 @@ an attribute ``cir.launches``: one dictionary per launch, in order, with ``kerne
 argument before ``workspace, tiling`` is: ``operand:i``, ``result:i`` or ``weight:NAME``) and
 ``workspace`` (GM scratch bytes). The launch graph and the runtime read only that. Views
 (``cir.reshape`` of an ND tensor) launch nothing. Ops whose kernels print the same C++ up to
-the kernel's name share one kernel. Kernel families:
+the kernel's name share one kernel, named after the op and a hash of its C++
+(``silu_3fa9c2e1``): the same kernel gets the same name, and object file, in every model.
+Kernel families:
 
 - elementwise (``recipes.toml``): the work is split over ``blockDim`` cores in 32-byte-aligned
   slices; each core streams its slice through UB in tiles sized for the SoC's UB, with
@@ -18,7 +20,9 @@ what it can, for tests and inspection).
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 import tomllib
 
 import numpy as np
@@ -459,7 +463,8 @@ def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w:
     # tile, fp32 gamma / beta tiles of layer / rms norm; plus the ReduceSum work space
     per_elem = 4 * elem_bytes + 4 * (1 + wide + elementwise_affine * (has_w + has_b))
     tile = (soc.ub_bytes - 8 * ALIGN) * 64 // (64 * per_elem + 4) // 64 * 64
-    tile = max(64, min(tile, 16384))
+    import os
+    tile = max(64, min(tile, int(os.environ.get('NORM_CAP', 16384))))
     work_elems = _round_up(tile // 64 + 8, 8)
     ch_per_tile, piece = _norm_tiles(hw, ch_per_group, grouped, tile)
     blocks = max(1, min(soc.vector_cores, rows))
@@ -790,6 +795,10 @@ class LowerToAscendCPass(ModulePass):
                 launches = made if isinstance(made, list) else [made]
                 for ln in launches:
                     key = _body_key(ln.kernel)
+                    if key not in kernels:  # named by content: one object file per distinct kernel
+                        base = re.sub(r"_\d+", "", ln.kernel.sym_name.data)
+                        digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+                        ln.kernel.properties["sym_name"] = StringAttr(f"{base}_{digest}")
                     shared = kernels.setdefault(key, ln.kernel)
                     if shared is not ln.kernel:
                         ln.kernel = shared

@@ -152,7 +152,7 @@ def run_lowered(module: ModuleOp, inputs: Mapping[str, np.ndarray], workdir: Pat
         if op.name == "func.return":
             return dict(zip(output_names(f), (env[id(v)] for v in op.operands)))
         if op.name == "cir.weight":
-            env[id(op.results[0])] = np.ascontiguousarray(weights.run_weight(None, op, ())[0])
+            env[id(op.results[0])] = np.ascontiguousarray(weights.run_weight(None, op, ()).values[0])
             continue
         if op.name == "cir.constant":
             env[id(op.results[0])] = np.ascontiguousarray(constant_array(op))

@@ -193,16 +193,19 @@ def test_launch_graph_matches_launches_and_memory_plan():
         for arg, spec in zip(node["args"], [a.data for a in d.data["args"].data]):
             kind, _, i = spec.partition(":")
             if kind == "result":
-                assert arg == {"kind": "arena", "offset": mem[int(i)], "nbytes": arg["nbytes"],
-                               "value": arg["value"]}
+                assert (arg["kind"], arg["offset"], arg["role"]) == ("arena", mem[int(i)], "out")
+                assert arg["shape"] == list(op.results[int(i)].type.get_shape())
+            if kind == "operand":
+                assert arg["role"] == "in"
             if kind == "weight":
-                assert arg["kind"] == "weight"
+                assert arg["kind"] == "weight" and arg["role"] == "in"
     first = lg["nodes"][0]
-    assert first["args"][0] == {"kind": "input", "name": "x", "nbytes": 2 * 4 * 64 * 4, "value": "x"}
+    assert first["args"][0] == {"kind": "input", "name": "x", "nbytes": 2 * 4 * 64 * 4, "value": "x",
+                                "role": "in", "shape": [2, 4, 8, 8], "dtype": "f32"}
     assert first["loc"].endswith(":5:3")
     gn = next(n for n in lg["nodes"] if n["op"] == "cir.group_norm_silu")
-    assert {"kind": "weight", "name": "g", "nbytes": 16} in [
-        {k: v for k, v in a.items() if k != "value"} for a in gn["args"]]
+    assert {"kind": "weight", "name": "g", "nbytes": 16, "role": "in"} in [
+        {k: v for k, v in a.items() if k in ("kind", "name", "nbytes", "role")} for a in gn["args"]]
     assert lg["aliases"][0]["of"] == "group_norm_silu_4" and lg["aliases"][0]["value"] == "reshape_5"
     assert [o["name"] for o in lg["outputs"]] == ["output_0", "output_1"]
     assert all(o["kind"] == "arena" for o in lg["outputs"])

@@ -4,12 +4,12 @@
 // RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend910B1}' | filecheck %s --check-prefix=IR
 
 // BNSD, causal, fp16: S = 77 is not a multiple of the 64-row query block or the 80-key block
-// IR: cir.flash_attention {{.*}}cir.launches = [{kernel = "flash_attention_0", block_dim = 16 : i64, tiling = {tasks = 32 : i64, tasks_per_block = 2 : i64, q_blocks = 2 : i64, length = 77 : i64, keys = 77 : i64, head_dim = 40 : i64, value_dim = 40 : i64, block_q = 64 : i64, block_k = 80 : i64, value_pitch = 40 : i64, ws_block = 40960 : i64, q_row = 40 : i64
+// IR: cir.flash_attention {{.*}}cir.launches = [{kernel = "flash_attention_{{[0-9a-f]+}}", block_dim = 16 : i64, tiling = {tasks = 32 : i64, tasks_per_block = 2 : i64, q_blocks = 2 : i64, length = 77 : i64, keys = 77 : i64, head_dim = 40 : i64, value_dim = 40 : i64, block_q = 64 : i64, block_k = 80 : i64, value_pitch = 40 : i64, ws_block = 40960 : i64, q_row = 40 : i64
 // IR-SAME: workspace = 655360 : i64
 // BSH with an i1 mask broadcast over batch and heads: a head is a 40-wide band of 320-wide rows
 // IR: tiling = {{.*}}q_row = 320 : i64, k_row = 320 : i64, v_row = 320 : i64, o_row = 320 : i64, m_row = 77 : i64{{.*}}q1_stride = 40 : i64{{.*}}m0_stride = 0 : i64{{.*}}args = ["operand:0", "operand:1", "operand:2", "operand:3", "result:0"]
 
-// CHECK-LABEL: // ----- kernel flash_attention_0 -----
+// CHECK-LABEL: // ----- kernel flash_attention_{{[0-9a-f]+}} -----
 // CHECK: // (FlashAttention-2: Q·Kᵀ and P·V on the cube (Matmul), online softmax on the vector unit, causal)
 // CHECK: #include "lib/matmul_intf.h"
 // CHECK: AscendC::GlobalTensor<float> score_ws;
@@ -47,7 +47,7 @@
 // CHECK: AscendC::Cast(o_ub, acc[{{.*}}], AscendC::RoundMode::CAST_RINT, t.value_dim);
 
 // The i1 mask: int8 -> half -> float, then (m - 1) * 1e30 added to the scores
-// CHECK-LABEL: // ----- kernel flash_attention_1 -----
+// CHECK-LABEL: // ----- kernel flash_attention_{{[0-9a-f]+}} -----
 // CHECK: AscendC::GlobalTensor<int8_t> mask_gm;
 // CHECK: AscendC::Cast(mask_f16, mask_ub, AscendC::RoundMode::CAST_NONE, nk);
 // CHECK: AscendC::Cast(mask_f32, mask_f16, AscendC::RoundMode::CAST_NONE, nk);

@@ -3,17 +3,17 @@
 // RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend910B1}' | filecheck %s --check-prefix=IR
 
 // conv_gn_silu: two launches, the conv writes result 1, the GroupNorm+SiLU reads it, writes result 0
-// IR: cir.conv_gn_silu {{.*}}cir.launches = [{kernel = "conv_gn_silu_0", block_dim = 6 : i64, tiling = {cin = 4 : i64, h = 6 : i64, w = 6 : i64, cout = 8 : i64, oh = 6 : i64, ow = 6 : i64
-// IR-SAME: args = ["operand:0", "operand:1", "operand:2", "result:1"], workspace = {{[1-9][0-9]*}} : i64}, {kernel = "conv_gn_silu_0_gn", {{.*}} args = ["result:1", "operand:3", "operand:4", "result:0"], workspace = 0 : i64}]
-// IR: cir.linear_act {{.*}}kernel = "linear_act_1"{{.*}}args = ["operand:0", "operand:1", "operand:2", "result:0"]
+// IR: cir.conv_gn_silu {{.*}}cir.launches = [{kernel = "conv_gn_silu_{{[0-9a-f]+}}", block_dim = 6 : i64, tiling = {cin = 4 : i64, h = 6 : i64, w = 6 : i64, cout = 8 : i64, oh = 6 : i64, ow = 6 : i64
+// IR-SAME: args = ["operand:0", "operand:1", "operand:2", "result:1"], workspace = {{[1-9][0-9]*}} : i64}, {kernel = "conv_gn_silu_gn_{{[0-9a-f]+}}", {{.*}} args = ["result:1", "operand:3", "operand:4", "result:0"], workspace = 0 : i64}]
+// IR: cir.linear_act {{.*}}kernel = "linear_act_{{[0-9a-f]+}}"{{.*}}args = ["operand:0", "operand:1", "operand:2", "result:0"]
 // IR: cir.matmul {{.*}}tiling = {m = 7 : i64, n = 5 : i64, k = 9 : i64{{.*}}batch3 = 2 : i64, a_stride0 = 0 : i64, a_stride1 = 0 : i64, a_stride2 = 0 : i64, a_stride3 = 63 : i64, b_stride0 = 0 : i64, b_stride1 = 0 : i64, b_stride2 = 0 : i64, b_stride3 = 0 : i64
 
-// CHECK-LABEL: // ----- kernel conv_gn_silu_0 -----
+// CHECK-LABEL: // ----- kernel conv_gn_silu_{{[0-9a-f]+}} -----
 // CHECK: // (implicit GEMM, im2col of a tile of output rows into GM workspace, then Matmul with the weight)
 // CHECK-NEXT: #include "kernel_operator.h"
 // CHECK-NEXT: #include "lib/matmul_intf.h"
-// CHECK: struct conv_gn_silu_0_tiling {
-// CHECK: extern "C" __global__ __aicore__ void conv_gn_silu_0(GM_ADDR x, GM_ADDR weight, GM_ADDR bias, GM_ADDR y, GM_ADDR workspace, GM_ADDR tiling)
+// CHECK: struct conv_gn_silu_{{[0-9a-f]+}}_tiling {
+// CHECK: extern "C" __global__ __aicore__ void conv_gn_silu_{{[0-9a-f]+}}(GM_ADDR x, GM_ADDR weight, GM_ADDR bias, GM_ADDR y, GM_ADDR workspace, GM_ADDR tiling)
 // CHECK: ws_gm.SetGlobalBuffer((__gm__ float*)workspace + ws_off, t.ws_block);
 // CHECK: TCubeTiling cube_tiling{};
 // CHECK: cube_tiling.M = static_cast<int32_t>(t.cout_per_group);
@@ -38,11 +38,11 @@
 // CHECK-NEXT: mm.IterateAll(y_gm[y_off], 1);
 // CHECK-NEXT: mm.End();
 
-// CHECK-LABEL: // ----- kernel conv_gn_silu_0_gn -----
-// CHECK: void conv_gn_silu_0_gn(GM_ADDR x0, GM_ADDR x1, GM_ADDR x2, GM_ADDR y, GM_ADDR workspace, GM_ADDR tiling)
+// CHECK-LABEL: // ----- kernel conv_gn_silu_gn_{{[0-9a-f]+}} -----
+// CHECK: void conv_gn_silu_gn_{{[0-9a-f]+}}(GM_ADDR x0, GM_ADDR x1, GM_ADDR x2, GM_ADDR y, GM_ADDR workspace, GM_ADDR tiling)
 
 // linear: B is the (out, in) weight, transposed by the Matmul; the bias by SetBias; the act in UB
-// CHECK-LABEL: // ----- kernel linear_act_1 -----
+// CHECK-LABEL: // ----- kernel linear_act_{{[0-9a-f]+}} -----
 // CHECK: matmul::Matmul<matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>, matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float, true>,
 // CHECK: mm.SetTensorB(b_gm[b_off], true);
 // CHECK-NEXT: mm.SetBias(bias_gm[n0]);
@@ -51,7 +51,7 @@
 // CHECK: AscendC::Exp(t0, t0, count);
 
 // batched matmul, fp16: batch offsets from the tiling's dims and strides (0: broadcast)
-// CHECK-LABEL: // ----- kernel matmul_2 -----
+// CHECK-LABEL: // ----- kernel matmul_{{[0-9a-f]+}} -----
 // CHECK: matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, half>
 // CHECK: const int64_t batch = unit / tiles_per_matrix;
 // CHECK: mm.SetTensorA(a_gm[a_off]);

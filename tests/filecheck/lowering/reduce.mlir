@@ -4,8 +4,8 @@
 
 // Softmax over the last axis: row form, three passes (max, sum of exp, normalise); a row that
 // fits one tile is read once (`streamed` is false) and stays in UB.
-// IR: %s = cir.softmax %x {cir.launches = [{kernel = "softmax_0", block_dim = 4 : i64, tiling = {rows = 4 : i64, rows_per_block = 1 : i64, row_len = 333 : i64, tile = {{[0-9]+}} : i64}
-// CHECK-LABEL: // ----- kernel softmax_0 -----
+// IR: %s = cir.softmax %x {cir.launches = [{kernel = "softmax_{{[0-9a-f]+}}", block_dim = 4 : i64, tiling = {rows = 4 : i64, rows_per_block = 1 : i64, row_len = 333 : i64, tile = {{[0-9]+}} : i64}
+// CHECK-LABEL: // ----- kernel softmax_{{[0-9a-f]+}} -----
 // CHECK: // (row softmax: max, sum of exp, normalise; fp32 arithmetic)
 // CHECK: const bool streamed = t.row_len > t.tile;
 // CHECK: AscendC::ReduceMax(work, xf1, work, n);
@@ -18,7 +18,7 @@
 // CHECK: AscendC::Muls(ex1, ex1, static_cast<float>(inv_sum), n2);
 
 // log_softmax over a middle axis of fp16: column form, fp32 running max / sum tiles
-// CHECK-LABEL: // ----- kernel log_softmax_1 -----
+// CHECK-LABEL: // ----- kernel log_softmax_{{[0-9a-f]+}} -----
 // CHECK: // (softmax across rows: running max / sum tiles, fp32 arithmetic)
 // CHECK: AscendC::Cast(mx, x_ub, AscendC::RoundMode::CAST_NONE, n);
 // CHECK: AscendC::Max(mx, mx, xf, n);
@@ -28,27 +28,27 @@
 // CHECK: AscendC::Sub(xf, xf, sm, n);
 // CHECK: AscendC::Cast(y_ub, xf, AscendC::RoundMode::CAST_RINT, n);
 
-// CHECK-LABEL: // ----- kernel reduce_max_2 -----
+// CHECK-LABEL: // ----- kernel reduce_max_{{[0-9a-f]+}} -----
 // CHECK: // (row max: each output reduces contiguous rows tile by tile, fp32)
 // CHECK: y_gm.SetValue(i, acc);
 
 // reduce_mean over dims 1 and 2 of [2, 7, 3, 5]: merged to [2, 21, 5], a column reduction
 // IR: cir.reduce_mean %h {{.*}}tiling = {items = 2 : i64, items_per_block = 1 : i64, chunks = 1 : i64, width = 5 : i64, red_rows = 21 : i64, tile = 16 : i64, total = 210 : i64, k0_size = 2 : i64, k0_div = 1 : i64, k0_stride = 105 : i64, r0_size = 21 : i64, r0_div = 1 : i64, r0_stride = 5 : i64}
-// CHECK-LABEL: // ----- kernel reduce_mean_3 -----
+// CHECK-LABEL: // ----- kernel reduce_mean_{{[0-9a-f]+}} -----
 // CHECK: // (column mean: rows combined elementwise into an fp32 tile)
 // CHECK: const int64_t r_off = v{{[0-9]+}} * t.r0_stride;
 // CHECK: AscendC::Add(acc, acc, xf, n);
 // CHECK: AscendC::Muls(acc, acc, static_cast<float>(0.04761905f), n);
 
 // argmax: the row maximum, then the first tile holding it (ReduceMax with calIndex)
-// CHECK-LABEL: // ----- kernel argmax_4 -----
+// CHECK-LABEL: // ----- kernel argmax_{{[0-9a-f]+}} -----
 // CHECK: AscendC::GlobalTensor<int64_t> y_gm;
 // CHECK: AscendC::ReduceMax(work1, xf2, work1, n1, true);
 // CHECK: uint32_t tile_arg = work1.ReinterpretCast<uint32_t>().GetValue(1);
 
 // avg_pool2d: window rows staged in UB (out-of-range rows skipped), the divisor from the
 // window's cells inside the padded input
-// CHECK-LABEL: // ----- kernel avg_pool2d_5 -----
+// CHECK-LABEL: // ----- kernel avg_pool2d_{{[0-9a-f]+}} -----
 // CHECK: // (avg (count_include_pad) pooling: window rows staged in UB, scalar windows)
 // CHECK: AscendC::TBuf<AscendC::TPosition::VECCALC> window_buf;
 // CHECK: float cell = window.GetValue(
