@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml setup.py
 	# mindcv (real MindSpore models for the tests) needs only numpy, PyYAML and tqdm, all
 	# installed by now; --no-deps keeps pip from re-resolving mindspore
 	$(PY) -m pip install -q --no-deps mindcv==0.3.0
+	# headless Chromium for tests/test_report.py (Debian's package; needs root, skipped when present)
+	command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
+	  echo "note: chromium not installed (not root): the report page test will be skipped"
 	touch $(STAMP)
 
 test: setup

@@ -122,7 +122,7 @@ def attention_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch
               ("q_total", "int64_t"), ("k_total", "int64_t"), ("v_total", "int64_t"),
               ("o_total", "int64_t")] + ([("m_total", "int64_t")] if has_mask else []) + digit_fields
     causal = bool(p["causal"])
-    what = ("FlashAttention-2: Q·Kᵀ and P·V on the cube (Matmul), online softmax on the vector unit"
+    what = ("FlashAttention-2: Q*K^T and P*V on the cube (Matmul), online softmax on the vector unit"
             + (", causal" if causal else "") + (", i1 mask" if mask_ty == "int8_t" else ", additive mask" if has_mask else ""))
     args = ["q", "k", "v"] + ["mask"] * has_mask + ["out", "workspace", "tiling"]
     kernel, gm, k = new_kernel(name, args, fields, comment + f"\n({what})")

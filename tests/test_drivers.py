@@ -188,7 +188,13 @@ def test_circ_opt_missing_file():
 
 
 def test_demo(tmp_path):
+    """`make demo`: the SD block from all three frameworks compiled, run and compared."""
     proc = tool("circ", "demo", "--output-dir", tmp_path / "demo")
     assert proc.returncode == 0, proc.stderr
     assert "demo: OK" in proc.stdout
-    assert (tmp_path / "demo" / "block.opt.mlir").is_file()
+    for fw in ("pytorch", "tensorflow", "mindspore"):
+        assert f"vs {fw}: max relative error" in proc.stdout
+        assert (tmp_path / "demo" / f"sd_block_{fw}.circ" / "manifest.json").is_file()
+    assert (tmp_path / "demo" / "report.html").is_file()
+    bad = tool("circ", "demo", "--framework", "caffe")
+    _assert_clean_failure(bad, "invalid choice: 'caffe'", code=2)

@@ -1,7 +1,9 @@
 """``circ``: the compiler driver.
 
-    circ run model.mlir --input x=x.npy --output-dir out/   # reference interpreter
-    circ demo                                                # the bundled example, end to end
+    circ compile unet.onnx --soc-version Ascend310P3 -o unet.circ   # model -> package
+    circ run unet.circ --input sample=x.npy --output-dir out/      # run a package (CPU / NPU)
+    circ run model.mlir --input x=x.npy --output-dir out/          # CIR, reference interpreter
+    circ demo                                                      # the bundled example
     circ --version
 
 Each sub-command is one function taking the parsed arguments; `COMMANDS` is the table.
@@ -71,16 +73,21 @@ def write_outputs(outputs: dict[str, np.ndarray], out_dir: Path) -> list[Path]:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from cir.interpreter import interpret
-    from cir.io import parse_file
-    from cir.weights import WeightStore, weights_of
-
     inputs: dict[str, np.ndarray] = {}
     for flag in args.input:
         name, path = _parse_input_flag(flag)
         if name in inputs:
             raise UsageError(f"input '{name}' is given twice")
         inputs[name] = load_npy(path, f"input '{name}'")
+    if Path(args.model).is_dir():
+        return _run_package(args, inputs)
+    if args.profile or args.device != "cpu":
+        raise UsageError("--profile and --device apply to compiled packages (model.circ), "
+                         f"not to '{args.model}'")
+    from cir.interpreter import interpret
+    from cir.io import parse_file
+    from cir.weights import WeightStore, weights_of
+
     module = parse_file(args.model)
     weights = (
         WeightStore.open(args.weights)
@@ -91,6 +98,107 @@ def cmd_run(args: argparse.Namespace) -> None:
     for path in write_outputs(outputs, Path(args.output_dir)):
         arr = outputs[path.stem]
         print(f"wrote {path} {arr.dtype}{list(arr.shape)}")
+
+
+def _run_package(args: argparse.Namespace, inputs: dict[str, np.ndarray]) -> None:
+    from cir.runtime.session import load
+
+    if args.weights:
+        raise UsageError("--weights applies to CIR .mlir files; a package has its own weights")
+    sess = load(args.model, device=args.device, fallback=not args.no_fallback)
+    events: list[tuple[int, int, int]] | None = [] if args.profile else None
+    outputs = sess.run(inputs, profile=events)
+    for path in write_outputs(outputs, Path(args.output_dir)):
+        arr = outputs[path.stem]
+        print(f"wrote {path} {arr.dtype}{list(arr.shape)}")
+    if args.profile:
+        from cir.runtime.profile import write_trace
+
+        trace, summary = write_trace(sess.graph, events or [], Path(args.profile), Path(args.model).name)
+        total = sum(e - s for _, s, e in events or []) / 1e6
+        print(f"wrote {trace} and {summary} ({len(events or [])} kernel launches, {total:.2f} ms in kernels)")
+
+
+# --- circ compile ------------------------------------------------------------------------
+
+ATC_FRAMEWORKS = {"0": "caffe", "1": "mindspore", "3": "tensorflow", "5": "onnx"}
+
+
+def parse_input_shapes(text: str) -> dict[str, tuple[int, ...]]:
+    """``"sample:1,4,64,64;timestep:1"`` -> {"sample": (1, 4, 64, 64), "timestep": (1,)}."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, sep, dims = part.rpartition(":")
+        if not sep or not name:
+            raise UsageError(f"--input-shape expects NAME:D1,D2,...;NAME:... got '{part}'")
+        try:
+            shape = tuple(int(d) for d in dims.split(",") if d.strip() != "") if dims.strip() else ()
+        except ValueError:
+            raise UsageError(f"--input-shape: '{dims}' is not a list of integers (in '{part}')") from None
+        if any(d < 0 for d in shape):
+            raise UsageError(f"--input-shape: dimensions must be >= 0 (in '{part}')")
+        shapes[name] = shape
+    return shapes
+
+
+class _Progress:
+    """A one-line progress bar on stderr (plain lines when stderr is not a terminal)."""
+
+    PHASES = ("import", "optimise and lower", "write package")
+
+    def __init__(self) -> None:
+        import time
+
+        self.t0 = time.perf_counter()
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, phase: str) -> None:
+        import time
+
+        i = self.PHASES.index(phase) if phase in self.PHASES else 0
+        bar = "#" * (i + 1) * 8 + "." * (len(self.PHASES) - i - 1) * 8
+        line = f"[{bar}] {phase} ({time.perf_counter() - self.t0:.1f}s)"
+        sys.stderr.write(("\r" + line.ljust(60)) if self.tty else line + "\n")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def cmd_compile(args: argparse.Namespace) -> None:
+    from cir.package import compile as compile_model
+
+    model = args.model or args.model_flag
+    output = args.output
+    if not model:
+        raise UsageError("a model is required (circ compile MODEL -o OUT.circ, or --model=MODEL)")
+    if args.model and args.model_flag and args.model != args.model_flag:
+        raise UsageError("the model is given twice (positional and --model)")
+    if not output:
+        raise UsageError("an output is required: -o OUT.circ (or --output=OUT.circ)")
+    if not Path(model).exists():
+        raise CircError(f"{model}: no such file or directory")
+    framework = args.framework
+    if framework in ATC_FRAMEWORKS:
+        framework = ATC_FRAMEWORKS[framework]
+        if framework == "caffe":
+            raise CircError("Caffe models (--framework=0) are not supported; export to ONNX")
+    if framework not in (None, "pytorch", "tensorflow", "mindspore", "onnx"):
+        raise UsageError(f"--framework must be pytorch, tensorflow, mindspore, onnx or an ATC number "
+                         f"(1, 3, 5), got '{args.framework}'")
+    shapes = parse_input_shapes(args.input_shape) if args.input_shape else None
+    progress = _Progress()
+    out = compile_model(model, output, example_inputs=shapes, soc=args.soc_version, fusion=args.fusion,
+                        precision=args.precision, framework=framework, custom_ops=args.custom_ops,
+                        progress=progress)
+    progress.done()
+    import json
+
+    m = json.loads((out / "manifest.json").read_text())
+    times = ", ".join(f"{k} {v:.2f}s" for k, v in m["compile_seconds"].items())
+    print(f"wrote {out}: {len(m['kernels'])} kernels for {m['soc']}, arena "
+          f"{m['memory']['arena_bytes'] / 2**20:.1f} MiB ({times})")
 
 
 # --- circ import / circ ops ---------------------------------------------------------------
@@ -142,20 +250,78 @@ def cmd_ops(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from cir.demo import run_demo
+    from cir.demo import FRAMEWORKS, run_demo
 
-    run_demo(Path(args.output_dir))
+    run_demo(Path(args.output_dir), args.framework or FRAMEWORKS, report=not args.no_report)
+
+
+# --- circ report -------------------------------------------------------------------------
+
+
+def _add_report(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("package", help="a compiled package (model.circ)")
+    sub.add_argument("--reference", required=True, metavar="MODEL",
+                     help="the framework model it was compiled from (.pt2, .onnx, .keras, SavedModel, .mindir)")
+    sub.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
+                     help="an input array, once per input (default: seeded random inputs)")
+    sub.add_argument("--framework", choices=["pytorch", "tensorflow", "mindspore", "onnx"],
+                     help="the reference's framework (default: from the file)")
+    sub.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    sub.add_argument("-o", "--output", default="report.html", help="the HTML page (report.csv goes beside it)")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from cir.report import report
+
+    inputs: dict[str, np.ndarray] = {}
+    for flag in args.input:
+        name, path = _parse_input_flag(flag)
+        if name in inputs:
+            raise UsageError(f"input '{name}' is given twice")
+        inputs[name] = load_npy(path, f"input '{name}'")
+    if not Path(args.reference).exists():
+        raise CircError(f"{args.reference}: no such file or directory")
+    c = report(args.package, args.reference, inputs=inputs or None, output=args.output,
+               framework=args.framework, seed=args.seed)
+    out = Path(args.output)
+    print(f"wrote {out} and {out.with_suffix('.csv')}: {sum(r.status == 'compared' for r in c.rows)} ops "
+          f"compared with {c.framework}; " + ", ".join(f"{o.name} PSNR {o.psnr:.1f} dB" for o in c.outputs))
+    print(f"verdict: {c.verdict}")
 
 
 # --- the table ---------------------------------------------------------------------------
 
 
 def _add_run(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("model", help="a CIR .mlir file")
+    sub.add_argument("model", help="a compiled package (model.circ) or a CIR .mlir file")
     sub.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
                      help="an input array, once per input")
     sub.add_argument("--output-dir", required=True, help="where <output>.npy files are written")
-    sub.add_argument("--weights", help="weights file (default: the module's cir.weights)")
+    sub.add_argument("--weights", help="weights file of a .mlir model (default: its cir.weights)")
+    sub.add_argument("--device", default="cpu", help="cpu or npu:N (a package only)")
+    sub.add_argument("--no-fallback", action="store_true",
+                     help="fail instead of running on the CPU when the NPU is not available")
+    sub.add_argument("--profile", metavar="TRACE.json",
+                     help="write a Chrome/Perfetto trace and op_summary.csv beside it")
+
+
+def _add_compile(sub: argparse.ArgumentParser) -> None:
+    from cir.lowering.soc import socs
+
+    sub.add_argument("model", nargs="?", help="the model: .onnx, .pt2, .mindir, a SavedModel "
+                     "directory or a Keras file")
+    sub.add_argument("-o", "--output", help="the package to write (OUT.circ)")
+    sub.add_argument("--model", dest="model_flag", help=argparse.SUPPRESS)  # ATC spelling
+    sub.add_argument("--framework", help="pytorch, tensorflow, mindspore, onnx (or ATC's 1, 3, 5); "
+                     "default: from the file")
+    sub.add_argument("--input-shape", "--input_shape", dest="input_shape",
+                     metavar='"NAME:1,4,64,64;..."', help="input shapes (for dynamic dimensions)")
+    sub.add_argument("--soc-version", "--soc_version", dest="soc_version", default="Ascend310P3",
+                     choices=sorted(socs()), help="the Ascend SoC to compile for")
+    sub.add_argument("--precision", choices=["fp32", "fp16"], default="fp32")
+    sub.add_argument("--fusion", default="sd_optimized",
+                     help="fusion preset (strategies.toml: sd_optimized, transformer, norms_only, none)")
+    sub.add_argument("--custom-ops", metavar="MAP.toml", help="extra op / module mappings")
 
 
 def _add_import(sub: argparse.ArgumentParser) -> None:
@@ -178,6 +344,21 @@ def _add_ops(sub: argparse.ArgumentParser) -> None:
 
 def _add_demo(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--output-dir", default="out/demo", help="where the demo writes its files")
+    sub.add_argument("--framework", action="append", choices=["pytorch", "tensorflow", "mindspore"],
+                     help="only this framework's block (repeatable; default: all three)")
+    sub.add_argument("--no-report", action="store_true", help="skip the validation report")
+
+
+def _add_serve(sub: argparse.ArgumentParser) -> None:
+    from cir.serve.cli import add_arguments
+
+    add_arguments(sub)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from cir.serve.cli import main as serve_main
+
+    serve_main(args)
 
 
 def _add_ascendc_cpu(sub: argparse.ArgumentParser) -> None:
@@ -196,10 +377,15 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
                           Callable[[argparse.Namespace], None]]] = {
     "import": ("import a framework model into its import dialect or CIR", _add_import, cmd_import),
     "ops": ("list the operator mapping table of a framework", _add_ops, cmd_ops),
-    "run": ("run a model with the reference interpreter", _add_run, cmd_run),
-    "demo": ("compile and run the bundled example, compared with PyTorch", _add_demo, cmd_demo),
+    "compile": ("compile a model into a package for an Ascend SoC", _add_compile, cmd_compile),
+    "run": ("run a compiled package, or a CIR file with the reference interpreter", _add_run, cmd_run),
+    "report": ("compare a package with its framework model op by op (HTML + CSV)", _add_report, cmd_report),
+    "demo": ("compile and run the bundled SD block from PyTorch, TensorFlow and MindSpore", _add_demo,
+             cmd_demo),
     "ascendc-cpu": ("print the g++ flags of circ's AscendC CPU layer", _add_ascendc_cpu,
                     cmd_ascendc_cpu),
+    "serve": ("serve packages behind the TensorFlow Serving REST and gRPC APIs", _add_serve,
+              cmd_serve),
 }
 
 

@@ -1,0 +1,436 @@
+"""The model registry, request decoding and validation shared by REST and gRPC, and the
+per-model bounded queue with its batcher.
+
+Batching. CIR packages have static shapes. A model is *row-batchable* when every input and
+every output has rank >= 1 and the same leading dimension B (its compiled batch size) and
+its config does not say ``row_batching = false``. For such a model a request may carry any
+number n >= 1 of rows (dim 0); the batcher concatenates the rows of the requests it gathered,
+cuts them into runs of exactly B rows (the last one padded with zeros), runs them and hands
+every request back its own rows. With ``max_batch > 1`` a worker that takes a request also
+takes up to ``max_batch - 1`` more that are already queued, and waits up to
+``batch_timeout_ms`` for more while the last run is not full. A model that is not
+row-batchable (B = 1 counts as batchable: n rows are n runs) takes exact shapes only; its
+gathered requests run back to back. Either way dim 0 must be a batch dimension whose rows do
+not interact (true of inference graphs; a model where it is not should set
+``row_batching = false``).
+
+Bounds. Each model has a queue of at most ``max_queue`` waiting requests (more: 503 /
+RESOURCE_EXHAUSTED at once, never a crash) and ``workers`` runs in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cir.errors import CircError
+from cir.serve.config import ModelConfig, ServerConfig
+from cir.serve.tensors import dt_name
+
+SIGNATURE = "serving_default"
+VERSION = 1
+
+# error kinds: (HTTP status, gRPC status name)
+INVALID_ARGUMENT = (400, "INVALID_ARGUMENT")
+NOT_FOUND = (404, "NOT_FOUND")
+TOO_LARGE = (413, "RESOURCE_EXHAUSTED")
+RESOURCE_EXHAUSTED = (503, "RESOURCE_EXHAUSTED")
+UNAVAILABLE = (503, "UNAVAILABLE")
+INTERNAL = (500, "INTERNAL")
+
+
+class ServeError(Exception):
+    """A request that cannot be served; ``kind`` gives the HTTP status and the gRPC code."""
+
+    def __init__(self, kind: tuple[int, str], message: str):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+    @property
+    def http_status(self) -> int:
+        return self.kind[0]
+
+    @property
+    def grpc_code(self) -> str:
+        return self.kind[1]
+
+
+def _shape_text(shape: tuple[Any, ...]) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+@dataclass
+class _Request:
+    feeds: dict[str, np.ndarray]
+    rows: int
+    future: asyncio.Future[dict[str, np.ndarray]]
+
+
+class ServedModel:
+    """One package: its session, signature, queue and workers."""
+
+    def __init__(self, cfg: ModelConfig, server: ServerConfig):
+        from cir.runtime.session import load
+
+        self.name = cfg.name
+        self.path = cfg.path
+        self.session = load(cfg.path, device=cfg.device, max_in_flight=server.workers)
+        self.inputs = list(self.session.inputs)
+        self.outputs = list(self.session.outputs)
+        self.batch = self._batch_size() if cfg.row_batching else None
+        self.max_batch = max(1, cfg.max_batch if cfg.max_batch is not None else server.max_batch)
+        timeout = cfg.batch_timeout_ms if cfg.batch_timeout_ms is not None else server.batch_timeout_ms
+        self.batch_timeout = max(0.0, float(timeout)) / 1000
+        self.max_queue = max(1, server.max_queue)
+        self.workers = max(1, server.workers)
+        self._queue: asyncio.Queue[_Request] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+        self.metadata = self._metadata()
+
+    def _batch_size(self) -> int | None:
+        heads = {t.shape[0] if t.shape else None for t in self.inputs + self.outputs}
+        if len(heads) == 1 and None not in heads and self.inputs:
+            b = heads.pop()
+            return b if b and b > 0 else None
+        return None
+
+    def describe(self) -> str:
+        ins = ", ".join(f"{t.name}{_shape_text(t.shape)}:{t.dtype}" for t in self.inputs)
+        outs = ", ".join(f"{t.name}{_shape_text(t.shape)}:{t.dtype}" for t in self.outputs)
+        how = (f"any number of rows, run in batches of {self.batch}" if self.batch
+               else "exact shapes")
+        return f"model '{self.name}' ({self.path}): ({ins}) -> ({outs}); {how}"
+
+    # --- signature -----------------------------------------------------------------------
+
+    def _tensor_info(self, t: Any) -> dict[str, Any]:
+        dims = list(t.shape)
+        if self.batch:
+            dims[0] = -1
+        return {"dtype": dt_name(t.np_dtype),
+                "tensor_shape": {"dim": [{"size": str(d), "name": ""} for d in dims],
+                                 "unknown_rank": False},
+                "name": f"{t.name}:0"}
+
+    def _metadata(self) -> dict[str, Any]:
+        """TF Serving's GetModelMetadata response as its REST API prints it."""
+        sig = {"inputs": {t.name: self._tensor_info(t) for t in self.inputs},
+               "outputs": {t.name: self._tensor_info(t) for t in self.outputs},
+               "method_name": "tensorflow/serving/predict", "defaults": {}}
+        return {"model_spec": {"name": self.name, "signature_name": "", "version": str(VERSION)},
+                "metadata": {"signature_def": {"signature_def": {SIGNATURE: sig}}}}
+
+    # --- requests ------------------------------------------------------------------------
+
+    def check_signature(self, name: str) -> None:
+        if name not in ("", SIGNATURE):
+            raise ServeError(INVALID_ARGUMENT, f"Serving signature name: \"{name}\" not found in "
+                             f"signature def (model '{self.name}' has '{SIGNATURE}')")
+
+    def prepare(self, feeds: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
+        """Check names, dtypes and shapes; returns arrays in the model's dtypes and the rows."""
+        names = [t.name for t in self.inputs]
+        missing = [n for n in names if n not in feeds]
+        unknown = [n for n in feeds if n not in names]
+        if missing or unknown:
+            parts = []
+            if missing:
+                parts.append("missing input(s) " + ", ".join(f"'{n}'" for n in missing))
+            if unknown:
+                parts.append("unknown input(s) " + ", ".join(f"'{n}'" for n in unknown))
+            raise ServeError(INVALID_ARGUMENT, f"{'; '.join(parts)} (model '{self.name}' takes "
+                             f"{', '.join(names)})")
+        out: dict[str, np.ndarray] = {}
+        rows: int | None = None
+        for t in self.inputs:
+            a = _cast(np.asarray(feeds[t.name]), t)
+            if self.batch:
+                want = ("n",) + t.shape[1:]
+                if a.ndim != len(t.shape) or tuple(a.shape[1:]) != t.shape[1:] or a.shape[0] < 1:
+                    raise ServeError(INVALID_ARGUMENT, f"input '{t.name}' has shape "
+                                     f"{_shape_text(a.shape)}, expected {_shape_text(want)} with "
+                                     f"n >= 1 rows")
+                if rows is not None and a.shape[0] != rows:
+                    raise ServeError(INVALID_ARGUMENT, f"inputs have different numbers of rows "
+                                     f"({rows} and {a.shape[0]} for '{t.name}')")
+                rows = a.shape[0]
+            elif tuple(a.shape) != t.shape:
+                raise ServeError(INVALID_ARGUMENT, f"input '{t.name}' has shape "
+                                 f"{_shape_text(a.shape)}, expected {_shape_text(t.shape)}")
+            out[t.name] = a
+        return out, rows or 1
+
+    async def predict(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        arrays, rows = self.prepare(feeds)
+        if self._queue is None or self._closing:
+            raise ServeError(UNAVAILABLE, f"model '{self.name}' is shutting down")
+        fut: asyncio.Future[dict[str, np.ndarray]] = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait(_Request(arrays, rows, fut))
+        except asyncio.QueueFull:
+            raise ServeError(RESOURCE_EXHAUSTED, f"model '{self.name}' is overloaded: "
+                             f"{self.max_queue} requests are already queued; retry later") from None
+        return await fut
+
+    # --- workers -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._queue = asyncio.Queue(maxsize=self.max_queue)
+        self._tasks = [asyncio.create_task(self._worker(), name=f"circ-serve-{self.name}-{i}")
+                       for i in range(self.workers)]
+
+    async def stop(self) -> None:
+        self._closing = True
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        if self._queue is not None:
+            while not self._queue.empty():
+                r = self._queue.get_nowait()
+                if not r.future.done():
+                    r.future.set_exception(ServeError(UNAVAILABLE, "the server is shutting down"))
+        await asyncio.to_thread(self.session.close)
+
+    async def _gather(self) -> list[_Request]:
+        assert self._queue is not None
+        group = [await self._queue.get()]
+        while len(group) < self.max_batch and not self._queue.empty():
+            group.append(self._queue.get_nowait())
+        if self.batch and self.max_batch > 1 and self.batch_timeout > 0:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.batch_timeout
+            while len(group) < self.max_batch and sum(r.rows for r in group) % self.batch:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    group.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+        return group
+
+    async def _worker(self) -> None:
+        while True:
+            group = await self._gather()
+            live = [r for r in group if not r.future.done()]  # a client that left is skipped
+            if not live:
+                continue
+            try:
+                if self.batch:
+                    await self._run_rows(live)
+                else:
+                    for r in live:
+                        res = await self._run(r.feeds)
+                        if not r.future.done():
+                            r.future.set_result(res)
+            except asyncio.CancelledError:
+                for r in live:
+                    if not r.future.done():
+                        r.future.set_exception(ServeError(UNAVAILABLE, "the server is shutting down"))
+                raise
+            except Exception as e:  # noqa: BLE001 - one failed run must not stop the worker
+                err = e if isinstance(e, ServeError) else (
+                    ServeError(INVALID_ARGUMENT, str(e)) if isinstance(e, CircError)
+                    else ServeError(INTERNAL, f"the model failed: {type(e).__name__}: {e}"))
+                if err.kind == INTERNAL:
+                    print(f"circ serve: model '{self.name}': {err.message}", file=sys.stderr)
+                for r in live:
+                    if not r.future.done():
+                        r.future.set_exception(err)
+
+    async def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return await asyncio.wrap_future(self.session.run_async(feeds))
+
+    async def _run_rows(self, reqs: list[_Request]) -> None:
+        b = self.batch
+        assert b
+        if len(reqs) == 1:
+            cat = reqs[0].feeds
+        else:
+            cat = {t.name: np.concatenate([r.feeds[t.name] for r in reqs]) for t in self.inputs}
+        total = sum(r.rows for r in reqs)
+        pieces: list[dict[str, np.ndarray]] = []
+        for start in range(0, total, b):
+            chunk = {n: a[start:start + b] for n, a in cat.items()}
+            k = min(b, total - start)
+            if k < b:
+                chunk = {n: np.concatenate([a, np.zeros((b - k,) + a.shape[1:], a.dtype)])
+                         for n, a in chunk.items()}
+            res = await self._run(chunk)
+            pieces.append({n: v[:k] for n, v in res.items()})
+        outs = pieces[0] if len(pieces) == 1 else {
+            n: np.concatenate([p[n] for p in pieces]) for n in pieces[0]}
+        offset = 0
+        for r in reqs:
+            if not r.future.done():
+                r.future.set_result({n: v[offset:offset + r.rows] for n, v in outs.items()})
+            offset += r.rows
+
+
+def _cast(a: np.ndarray, t: Any) -> np.ndarray:
+    want = t.np_dtype
+    if a.dtype == want:
+        return a
+    k, wk = a.dtype.kind, want.kind
+    if a.dtype == object or k in "USVO":
+        raise ServeError(INVALID_ARGUMENT, f"input '{t.name}': expected numbers ({dt_name(want)}), "
+                         "got strings, objects or ragged nested lists")
+    ok = (wk == "f" and k in "fiu") or (wk == "V" and k in "fiuV") or (wk in "iu" and k in "iu") \
+        or (wk == "b" and k == "b")
+    if str(want) == "bfloat16":
+        ok = k in "fiu" or str(a.dtype) == "bfloat16"
+    if not ok:
+        raise ServeError(INVALID_ARGUMENT, f"input '{t.name}' has dtype {a.dtype}, expected "
+                         f"{dt_name(want)} ({t.dtype})")
+    if wk in "iu" and a.size:
+        info = np.iinfo(want)
+        if a.min() < info.min or a.max() > info.max:
+            raise ServeError(INVALID_ARGUMENT, f"input '{t.name}': values out of range for {t.dtype}")
+    return a.astype(want)
+
+
+class Registry:
+    """The served models by name."""
+
+    def __init__(self, models: dict[str, ServedModel]):
+        self.models = models
+
+    @classmethod
+    def load(cls, cfg: ServerConfig) -> Registry:
+        models: dict[str, ServedModel] = {}
+        try:
+            for m in cfg.models:
+                models[m.name] = ServedModel(m, cfg)
+        except BaseException:
+            for sm in models.values():
+                sm.session.close()
+            raise
+        return cls(models)
+
+    def get(self, name: str, version: str | int | None = None, label: str | None = None) -> ServedModel:
+        m = self.models.get(name)
+        if m is None:
+            served = ", ".join(sorted(self.models))
+            raise ServeError(NOT_FOUND, f"Servable not found for request: Latest({name}) "
+                             f"(served models: {served})")
+        if version not in (None, "", VERSION, str(VERSION)):
+            raise ServeError(NOT_FOUND, f"Servable not found for request: Specific({name}, {version}) "
+                             f"(circ serves each package as version {VERSION})")
+        if label not in (None, ""):
+            raise ServeError(NOT_FOUND, f"Unrecognized servable version label: {label} "
+                             "(circ serves each package as version 1, without labels)")
+        return m
+
+    def start(self) -> None:
+        for m in self.models.values():
+            m.start()
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(m.stop() for m in self.models.values()))
+
+
+# --- REST bodies ----------------------------------------------------------------------------
+
+
+def status_json() -> dict[str, Any]:
+    return {"model_version_status": [{"version": str(VERSION), "state": "AVAILABLE",
+                                      "status": {"error_code": "OK", "error_message": ""}}]}
+
+
+def decode_predict_json(body: bytes, model: ServedModel) -> tuple[dict[str, np.ndarray], str]:
+    """A ``:predict`` body -> (arrays by input name, "row" or "columnar")."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ServeError(INVALID_ARGUMENT, f"JSON Parse error: {e}") from None
+    except RecursionError:
+        raise ServeError(INVALID_ARGUMENT, "JSON Parse error: nested too deeply") from None
+    if not isinstance(doc, dict):
+        raise ServeError(INVALID_ARGUMENT, "the request body must be a JSON object with "
+                         "'instances' (row format) or 'inputs' (columnar format)")
+    sig = doc.get("signature_name", "")
+    if not isinstance(sig, str):
+        raise ServeError(INVALID_ARGUMENT, "'signature_name' must be a string")
+    model.check_signature(sig)
+    if ("instances" in doc) == ("inputs" in doc):
+        raise ServeError(INVALID_ARGUMENT, "Missing 'inputs' or 'instances' key"
+                         if "instances" not in doc else
+                         "use either 'instances' (row format) or 'inputs' (columnar format), not both")
+    names = [t.name for t in model.inputs]
+    values: dict[str, Any]
+    if "instances" in doc:
+        inst = doc["instances"]
+        if not isinstance(inst, list) or not inst:
+            raise ServeError(INVALID_ARGUMENT, "'instances' must be a non-empty list (one item per row)")
+        objs = [isinstance(x, dict) for x in inst]
+        if all(objs):
+            keys = set(inst[0])
+            for i, x in enumerate(inst):
+                if set(x) != keys:
+                    raise ServeError(INVALID_ARGUMENT, f"instance {i} has inputs {sorted(x)}, "
+                                     f"instance 0 has {sorted(keys)}")
+            values = {k: [x[k] for x in inst] for k in inst[0]}
+        elif any(objs):
+            raise ServeError(INVALID_ARGUMENT, "'instances' mixes objects and plain values")
+        elif len(names) != 1:
+            raise ServeError(INVALID_ARGUMENT, f"model '{model.name}' has {len(names)} inputs "
+                             f"({', '.join(names)}): each instance must be an object "
+                             "{\"input name\": value, ...}")
+        else:
+            values = {names[0]: inst}
+        fmt = "row"
+    else:
+        v = doc["inputs"]
+        if isinstance(v, dict):
+            values = v
+        elif len(names) != 1:
+            raise ServeError(INVALID_ARGUMENT, f"model '{model.name}' has {len(names)} inputs "
+                             f"({', '.join(names)}): 'inputs' must be an object "
+                             "{\"input name\": value, ...}")
+        else:
+            values = {names[0]: v}
+        fmt = "columnar"
+    arrays = {}
+    for k, v in values.items():
+        if isinstance(v, dict) or (isinstance(v, list) and v and isinstance(v[0], dict)):
+            raise ServeError(INVALID_ARGUMENT, f"input '{k}': binary ({{\"b64\": ...}}) and object "
+                             "values are not supported; send numbers")
+        try:
+            arrays[k] = np.array(v)
+        except (ValueError, TypeError, OverflowError):
+            raise ServeError(INVALID_ARGUMENT, f"input '{k}': not a rectangular array of numbers "
+                             "(rows of different lengths?)") from None
+    return arrays, fmt
+
+
+def _plain(a: np.ndarray) -> Any:
+    if a.dtype.kind == "f" or str(a.dtype) == "bfloat16":
+        a = a.astype(np.float64) if a.dtype == np.float64 else a.astype(np.float32)
+    return a.tolist()
+
+
+def encode_predict_json(outputs: dict[str, np.ndarray], fmt: str) -> dict[str, Any]:
+    names = list(outputs)
+    if fmt == "columnar":
+        if len(names) == 1:
+            return {"outputs": _plain(outputs[names[0]])}
+        return {"outputs": {n: _plain(a) for n, a in outputs.items()}}
+    if len(names) == 1:
+        return {"predictions": _plain(outputs[names[0]])}
+    heads = {a.shape[0] if a.ndim else None for a in outputs.values()}
+    if len(heads) != 1 or None in heads:
+        raise ServeError(INVALID_ARGUMENT, "the model's outputs do not share a batch dimension; "
+                         "use the columnar format ('inputs')")
+    lists = {n: _plain(a) for n, a in outputs.items()}
+    return {"predictions": [{n: lists[n][i] for n in names} for i in range(heads.pop())]}
