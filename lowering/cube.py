@@ -25,12 +25,26 @@ per block and a GM gap of (stride - 1) elements gathers each output row; then (3
 accumulate in fp32 (the cube unit's L0C; the CPU layer's sgemm). Every shape number is a tiling
 field, so convs of any shape share one kernel per (dtype, bias, direct) variant.
 
+Arch 200 (Ascend310P3) has no DataCopyPad: the band and the im2col tile are built with DataCopy
+of whole 32-byte blocks, each write starting where its part starts and the writes issued in
+increasing GM order, so what one spills past its part is rewritten by the next (the workspace
+keeps slack after the band and the tile); input rows whose rounded-up read would pass the end of
+x take the aligned part plus the tail element by element; stride > 1 rows are compacted in UB
+element by element; the bias rows are written as the aligned part plus an element-wise tail.
+
+``cir.conv_transpose2d`` is the stride-1 convolution of the kernel flipped in h and w over the
+zero-stuffed input (element (i, j) at (i * stride_h, j * stride_w)) padded by dilation * (k - 1)
+- pads (+ output_padding at the bottom / right): the band rows are built in UB (Duplicate 0, the
+input elements one by one) and the im2col reads the taps mirrored (tiling field ``flip``). The
+IOHW weight gives, per input channel c, an (out/g x kh*kw) row-major block, so the product is one
+``IterateAll`` per input channel with K = kh*kw, accumulated on top of the bias (or zeros).
+
 ``cir.conv_gn_silu`` is two launches: the conv writing result 1 (conv_out), then the GroupNorm
 (+ SiLU) kernel of ``norm_launch`` reading it and writing result 0.
 
 Not implemented (NotImplementedError, listed by the pass): integer operands, more than four
-batch dims, padding wider than 32 bytes per side, rows too wide for UB, ``cir.conv_transpose2d``,
-and the im2col convs on arch 200 (no DataCopyPad there).
+batch dims, padding wider than 32 bytes per side on arch 220 (DataCopyPad's limit), rows too wide
+for UB, and transposed convolutions whose padding exceeds dilation * (kernel - 1).
 """
 
 from __future__ import annotations
@@ -350,13 +364,27 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
     x_t, w_t = op.operands[0].type, op.operands[1].type
     ty, es = _ty(op, x_t)
     n, cin, h, w = x_t.get_shape()  # type: ignore[attr-defined]
-    cout, cg, kh, kw = w_t.get_shape()  # type: ignore[attr-defined]
     oh, ow = op.results[0].type.get_shape()[2:]  # type: ignore[attr-defined]
     (sh, sw), (pt, pl, pb, pr), (dh, dw) = p["strides"], p["pads"], p["dilations"]
     groups = p["groups"]
-    direct = (kh, kw, sh, sw, pt, pl, pb, pr) == (1, 1, 1, 1, 0, 0, 0, 0)
+    transposed = op.name == "cir.conv_transpose2d"
+    in_h, in_w, up_h, up_w = h, w, 1, 1
+    if transposed:  # a stride-1 conv of the flipped kernel over the zero-stuffed, re-padded input
+        ci, og, kh, kw = w_t.get_shape()  # type: ignore[attr-defined]
+        cout, cg = og * groups, cin // groups
+        oph, opw = p["output_padding"]
+        up_h, up_w = sh, sw
+        h, w = (h - 1) * sh + 1, (w - 1) * sw + 1
+        pt, pl = dh * (kh - 1) - pt, dw * (kw - 1) - pl
+        pb, pr = dh * (kh - 1) - pb + oph, dw * (kw - 1) - pr + opw
+        if min(pt, pl, pb, pr) < 0:
+            raise NotImplementedError(f"{op.name} with padding beyond dilation * (kernel - 1)")
+        sh = sw = 1
+    else:
+        cout, cg, kh, kw = w_t.get_shape()  # type: ignore[attr-defined]
+    direct = not transposed and (kh, kw, sh, sw, pt, pl, pb, pr) == (1, 1, 1, 1, 0, 0, 0, 0)
     pad_copy = soc.arch >= 220  # DataCopyPad (arch 220); arch 200: aligned DataCopy only
-    if pad_copy and max(pl, pr) * es > ALIGN:
+    if pad_copy and not transposed and max(pl, pr) * es > ALIGN:
         raise NotImplementedError(f"{op.name} with padding wider than {ALIGN // es} elements")
     wp = w + pl + pr
     blk = ALIGN // es  # elements per 32-byte block
@@ -396,22 +424,30 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
               "cout_per_group": cout // groups, "k": kg, "padded_w": wp,
               "band_rows": band_rows(tile_rows), "tile_rows": tile_rows, "tile_pix": tile_pix,
               "row_tiles": row_tiles, "units": units, "batch": n, "ws_block": ws_block,
-              "stage_bytes": stage, "chan_chunk": max(1, min(cg, 4095, stage // _r(wp * es, ALIGN)))}
+              "stage_bytes": stage, "chan_chunk": max(1, min(cg, 4095, stage // _r(wp * es, ALIGN))),
+              "flip": int(transposed), "taps": kh * kw}
+    if transposed:
+        tiling |= {"in_h": in_h, "in_w": in_w, "up_h": up_h, "up_w": up_w}
     if not pad_copy:  # aligned counts of the arch-200 moves
         tiling |= {"in_size": n * cin * h * w, "w_aligned": _r(w, blk), "padded_w_aligned": _r(wp, blk),
                    "pad_zeros": _r(max(pl, pr, 1), blk), "ow_aligned": _r(ow, blk),
                    "gather_span": _r((ow - 1) * sw + 1, blk)}
-    return {"ty": ty, "es": es, "direct": direct, "pad_copy": pad_copy, "tiling": tiling, "block_dim": block_dim,
+    return {"ty": ty, "es": es, "direct": direct, "pad_copy": pad_copy, "transposed": transposed,
+            "tiling": tiling, "block_dim": block_dim,
             "workspace": block_dim * ws_block * es}
 
 
 def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool) -> Launch:
     plan = _conv_plan(op, soc)
     ty, es, direct, pad_copy = plan["ty"], plan["es"], plan["direct"], plan["pad_copy"]
+    transposed = plan["transposed"]
     fields = list(plan["tiling"])
     args = ["x", "weight"] + ["bias"] * has_bias + ["y", "workspace", "tiling"]
     how = ("1x1 conv: Matmul of the weight with the input itself" if direct else
            "im2col of a tile of output rows into GM workspace, then Matmul with the weight")
+    if transposed:
+        how = ("transposed: im2col of the zero-stuffed input with the kernel flipped, then one Matmul "
+               "per input channel with its (out, kh*kw) weight slice")
     kernel, gm, k = new_kernel(name, args, [(f, "int64_t") for f in fields],
                                comment + f"\n(implicit GEMM, {how})")
     t = {f: k.field(f) for f in fields}
@@ -419,10 +455,12 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
     g_t, l_t = A.GlobalType(StringAttr(ty)), A.LocalType(StringAttr(ty))
     zero, one = k.c(0), k.c(1)
     es_v = k.c(es)
-    hw = o.mul(t["h"], t["w"], "in_plane")
+    hw = o.mul(t["in_h"], t["in_w"], "in_plane") if transposed else o.mul(t["h"], t["w"], "in_plane")
     ohw = o.mul(t["oh"], t["ow"], "out_plane")
     x_g = _gm(k, gm["x"], o.mul(o.mul(t["batch"], t["cin"]), hw, "x_size"), ty, "x_gm")
-    w_g = _gm(k, gm["weight"], o.mul(t["cout"], t["k"], "weight_size"), ty, "weight_gm")
+    w_size = (o.mul(o.mul(t["cin"], t["cout_per_group"]), t["taps"], "weight_size") if transposed
+              else o.mul(t["cout"], t["k"], "weight_size"))
+    w_g = _gm(k, gm["weight"], w_size, ty, "weight_gm")
     y_g = _gm(k, gm["y"], o.mul(o.mul(t["batch"], t["cout"]), ohw, "y_size"), ty, "y_gm")
     b_g = _gm(k, gm["bias"], t["cout"], ty, "bias_gm") if has_bias else None
     block = k.call(A.BlockIdxOp, result=i64)
@@ -439,7 +477,7 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
                                o.sub(t["ws_block"], cols_off), result=g_t), "cols_gm")
     pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
     stage_q = _que(k, pipe, "VECIN", t["stage_bytes"], "stage_que") if not direct else None
-    bias_q = _que(k, pipe, "VECOUT", t["stage_bytes"], "bias_que") if has_bias else None
+    bias_q = _que(k, pipe, "VECOUT", t["stage_bytes"], "bias_que") if has_bias or transposed else None
     if not direct:
         zero_buf = k.name(k.call(A.BufOp, result=A.BufType()), "zero_buf")
         k.call(A.InitBufferOp, pipe, zero_buf, t["stage_bytes"], num=1)
@@ -447,11 +485,12 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
         k.call(A.DuplicateOp, zero_row, k.f(0.0), o.div(t["stage_bytes"], es_v))
         k.call(A.PipeBarrierOp, pipe="PIPE_ALL")
     ld_b = ohw if direct else t["tile_pix"]
-    cube_shape = {"M": t["cout_per_group"], "N": ld_b, "Ka": t["k"], "Kb": t["k"],
-                  "singleCoreM": t["cout_per_group"], "singleCoreN": t["tile_pix"], "singleCoreK": t["k"],
+    mk = t["taps"] if transposed else t["k"]  # the K of one Matmul
+    cube_shape = {"M": t["cout_per_group"], "N": ld_b, "Ka": mk, "Kb": mk,
+                  "singleCoreM": t["cout_per_group"], "singleCoreN": t["tile_pix"], "singleCoreK": mk,
                   "isBias": zero}
     mm = _matmul_object(k, ty, pipe, blocks, cube_shape, trans_b=False)
-    k.call(A.MatmulOrgShapeOp, [mm, t["cout_per_group"], ld_b, t["k"], t["k"], ohw])
+    k.call(A.MatmulOrgShapeOp, [mm, t["cout_per_group"], ld_b, mk, mk, ohw])
 
     def unit(kb: KB, u: SSAValue) -> None:
         q = _ops(kb)
@@ -470,7 +509,14 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
             if direct:
                 b_tile = _at(k2, x_g, p.add(p.mul(p.add(p.mul(img, t["cin"]), ch0), hw), p0, "x_off"))
             else:
-                if pad_copy:
+                if transposed:
+                    _band_stuffed(k2, t, x_g, band_g, stage_q, l_t, img, ch0, ih0, hw, pad_copy)
+                    k2.call(A.PipeBarrierOp, pipe="PIPE_ALL")
+                    if pad_copy:
+                        _im2col(k2, t, band_g, cols_g, stage_q, l_t, rows, es)
+                    else:
+                        _im2col_aligned(k2, t, band_g, cols_g, stage_q, l_t, rows)
+                elif pad_copy:
                     _band(k2, t, x_g, band_g, zero_row, stage_q, l_t, img, ch0, ih0, hw, es)
                     k2.call(A.PipeBarrierOp, pipe="PIPE_ALL")
                     _im2col(k2, t, band_g, cols_g, stage_q, l_t, rows, es)
@@ -480,11 +526,14 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
                     _im2col_aligned(k2, t, band_g, cols_g, stage_q, l_t, rows)
                 k2.call(A.PipeBarrierOp, pipe="PIPE_ALL")
                 b_tile = cols_g
-            if b_g is not None:  # C = bias, then C += W cols
+            if b_g is not None or transposed:  # C = bias (or 0), then C += W cols
                 def fill(k3: KB, oc: SSAValue) -> None:
                     r = _ops(k3)
-                    ch = r.add(oc0, oc, "channel")
-                    value = k3.name(k3.call(A.GetValueOp, b_g, ch, result=f32), "bias_value")
+                    if b_g is not None:
+                        value = k3.name(k3.call(A.GetValueOp, b_g, r.add(oc0, oc, "channel"), result=f32),
+                                        "bias_value")
+                    else:
+                        value = k3.f(0.0)
                     row = k3.name(k3.call(A.AllocTensorOp, bias_q, result=l_t), "bias_row")
                     k3.call(A.DuplicateOp, row, value, npix)
                     k3.call(A.EnQueOp, bias_q, row)
@@ -502,6 +551,16 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
 
                 k2.loop(zero, t["cout_per_group"], one, _named_iv(fill, "oc"))
                 k2.call(A.PipeBarrierOp, pipe="PIPE_ALL")
+            if transposed:  # y += Wt[c] (out x kh*kw) @ cols rows of c, for each input channel c
+                def per_channel(k3: KB, c: SSAValue) -> None:
+                    r = _ops(k3)
+                    a = _at(k3, w_g, r.mul(r.mul(r.add(ch0, c), t["cout_per_group"]), t["taps"], "weight_off"))
+                    b = _at(k3, cols_g, r.mul(r.mul(c, t["taps"]), t["tile_pix"], "cols_row"))
+                    k3.call(A.MatmulOp, [mm, a, b, y_tile, t["cout_per_group"], npix, t["taps"]],
+                            trans_a=0, trans_b=0, has_bias=0, atomic=1)
+
+                k2.loop(zero, t["cin_per_group"], one, _named_iv(per_channel, "c"))
+                return
             k2.call(A.MatmulOp, [mm, _at(k2, w_g, p.mul(oc0, t["k"], "weight_off")), b_tile, y_tile, t["cout_per_group"],
                                  npix, t["k"]], trans_a=0, trans_b=0, has_bias=0, atomic=int(has_bias))
 
@@ -568,7 +627,7 @@ def _im2col(kb: KB, t: dict[str, SSAValue], band_g: SSAValue, cols_g: SSAValue, 
 
         def tap(k3: KB, kk: SSAValue) -> None:
             r_ = _ops(k3)
-            ki, kj = r_.div(kk, t["kw"], "ki"), r_.rem(kk, t["kw"], "kj")
+            ki, kj = _flipped(r_, t, r_.div(kk, t["kw"]), r_.rem(kk, t["kw"]))
             tap_src = r_.add(r_.mul(r_.mul(ki, t["dilation_h"]), t["padded_w"]), r_.mul(kj, t["dilation_w"]), "tap_src")
 
             def row(k4: KB, r: SSAValue) -> None:
@@ -595,8 +654,7 @@ def _im2col(kb: KB, t: dict[str, SSAValue], band_g: SSAValue, cols_g: SSAValue, 
         def tap(k3: KB, kk: SSAValue) -> None:  # kk = (c, ki, kj) flattened: one row of cols
             r_ = _ops(k3)
             c = r_.div(kk, taps, "channel")
-            ki = r_.div(r_.rem(kk, taps), t["kw"], "ki")
-            kj = r_.rem(kk, t["kw"], "kj")
+            ki, kj = _flipped(r_, t, r_.div(r_.rem(kk, taps), t["kw"]), r_.rem(kk, t["kw"]))
             src = r_.add(r_.mul(r_.add(r_.mul(c, t["band_rows"]), r_.mul(ki, t["dilation_h"])), t["padded_w"]),
                          r_.mul(kj, t["dilation_w"]), "src")
             dst = r_.mul(kk, t["tile_pix"], "dst")
@@ -614,6 +672,66 @@ def _im2col(kb: KB, t: dict[str, SSAValue], band_g: SSAValue, cols_g: SSAValue, 
         k2.loop(zero, t["k"], one, _named_iv(tap, "kk"))
 
     kb.when(unit_stride, by_channel_chunks, by_element)
+
+
+def _flipped(q: _Ops, t: dict[str, SSAValue], ki: SSAValue, kj: SSAValue) -> tuple[SSAValue, SSAValue]:
+    """The kernel tap (ki, kj), or (kh-1-ki, kw-1-kj) when t.flip (transposed convolution)."""
+    one = q.k.c(1)
+    ki = q.add(ki, q.mul(t["flip"], q.sub(q.sub(t["kh"], one), q.add(ki, ki))), "ki")
+    kj = q.add(kj, q.mul(t["flip"], q.sub(q.sub(t["kw"], one), q.add(kj, kj))), "kj")
+    return ki, kj
+
+
+def _band_stuffed(kb: KB, t: dict[str, SSAValue], x_g: SSAValue, band_g: SSAValue, que: SSAValue, l_t: Any,
+                  img: SSAValue, ch0: SSAValue, ih0: SSAValue, hw: SSAValue, pad_copy: bool) -> None:
+    """Transposed convolution: the band of the zero-stuffed input (input element (i, j) at
+    (i * up_h, j * up_w), zeros between, pad_* zeros around). Each padded row is built in UB
+    (Duplicate 0, then the row's input elements one by one) and written whole: DataCopyPad on
+    arch 220; on arch 200 whole blocks in increasing GM order (each spill is rewritten by the
+    next row; the last lands in the slack after the band)."""
+    q = _ops(kb)
+    zero, one = kb.c(0), kb.c(1)
+    band_plane = q.mul(t["band_rows"], t["padded_w"], "band_plane")
+
+    def channel(k2: KB, c: SSAValue) -> None:
+        p = _ops(k2)
+        x_ch = p.mul(p.add(p.mul(img, t["cin"]), p.add(ch0, c)), hw, "x_channel")
+        band_ch = p.mul(c, band_plane, "band_channel")
+
+        def row(k3: KB, j: SSAValue) -> None:
+            r = _ops(k3)
+            rr = r.add(ih0, j, "stuffed_row")
+            inside = k3.add(arith.CmpiOp(r.min(rr, r.sub(r.sub(t["h"], one), rr)), zero, "sge"))
+            on_grid = k3.add(arith.CmpiOp(r.rem(r.max(rr, zero), t["up_h"]), zero, "eq"))
+            has_data = k3.name(k3.add(arith.AndIOp(inside, on_grid)), "has_data")
+            ub = k3.name(k3.call(A.AllocTensorOp, que, result=l_t), "stuffed")
+            k3.call(A.DuplicateOp, ub, k3.f(0.0), t["padded_w"])
+            k3.call(A.PipeBarrierOp, pipe="PIPE_ALL")
+
+            def fill(k4: KB) -> None:
+                s_ = _ops(k4)
+                src = _at(k4, x_g, s_.add(x_ch, s_.mul(s_.div(rr, t["up_h"]), t["in_w"]), "x_off"))
+
+                def elem(k5: KB, e: SSAValue) -> None:
+                    u = _ops(k5)
+                    val = k5.name(k5.call(A.GetValueOp, src, e, result=f32), "v")
+                    k5.call(A.SetValueOp, ub, u.add(t["pad_left"], u.mul(e, t["up_w"])), val)
+
+                k4.loop(zero, t["in_w"], one, _named_iv(elem, "e"))
+
+            k3.when(has_data, fill)
+            k3.call(A.EnQueOp, que, ub)
+            out = k3.name(k3.call(A.DeQueOp, que, result=l_t), "stuffed_ub")
+            dst = _at(k3, band_g, r.add(band_ch, r.mul(j, t["padded_w"]), "band_off"))
+            if pad_copy:
+                _pad2d(k3, dst, out, one, t["padded_w"], zero, zero)
+            else:
+                _aligned_copy(k3, dst, out, t["padded_w_aligned"])
+            k3.call(A.FreeTensorOp, que, out)
+
+        k2.loop(zero, t["band_rows"], one, _named_iv(row, "j"))
+
+    kb.loop(zero, t["cin_per_group"], one, _named_iv(channel, "c"))
 
 
 def _aligned_copy(k: KB, dst: SSAValue, src: SSAValue, count: SSAValue) -> None:
@@ -698,8 +816,7 @@ def _im2col_aligned(kb: KB, t: dict[str, SSAValue], band_g: SSAValue, cols_g: SS
     def tap(k2: KB, kk: SSAValue) -> None:  # kk = (c, ki, kj) flattened: one row of cols
         p = _ops(k2)
         c = p.div(kk, taps, "channel")
-        ki = p.div(p.rem(kk, taps), t["kw"], "ki")
-        kj = p.rem(kk, t["kw"], "kj")
+        ki, kj = _flipped(p, t, p.div(p.rem(kk, taps), t["kw"]), p.rem(kk, t["kw"]))
         src = p.add(p.mul(p.add(p.mul(c, t["band_rows"]), p.mul(ki, t["dilation_h"])), t["padded_w"]),
                     p.mul(kj, t["dilation_w"]), "src")
         dst = p.mul(kk, t["tile_pix"], "dst")
@@ -752,7 +869,7 @@ def conv_gn_silu_kernel(name: str, op: Operation, soc: Soc, comment: str) -> lis
 
 
 def conv_transpose_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
-    raise NotImplementedError("cir.conv_transpose2d")
+    return conv_launch(name, op, soc, comment, has_bias=len(op.operands) > 2)
 
 
 register(["cir.matmul", "cir.linear", "cir.linear_act"], gemm_kernel)

@@ -152,7 +152,8 @@ def new_kernel(name: str, args: list[str], fields: list[tuple[str, str]],
             "sym_name": StringAttr(name),
             "arg_names": ArrayAttr([StringAttr(a) for a in args]),
             "tiling_fields": A.attr_list(fields),
-            "comment": StringAttr(comment),
+            # ASCII only: the IR printer escapes other bytes, which do not parse back as a string
+            "comment": StringAttr(comment.encode("ascii", "backslashreplace").decode()),
         },
         regions=[Region(Block(arg_types=[A.GmPtrType()] * len(args)))],
     )
@@ -408,7 +409,7 @@ def gather_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
 # scale = gamma * rstd and shift = beta - mean * scale per channel (one Muls and one Adds over
 # the channel's run); layer / rms norm apply x * rstd - mean * rstd, then gamma and beta
 # element-wise (loaded once per core when the row fits one tile). Then SiLU (z / (1 + e^-z))
-# over the whole tile. fp32 tiles are computed in place in the input buffer; fp16 tiles are
+# over the whole tile with the activation library's Silu. fp32 tiles are computed in place in the input buffer; fp16 tiles are
 # widened to fp32 for the statistics and the arithmetic and rounded once at the end.
 
 NORM_OPS = ("cir.layer_norm", "cir.rms_norm", "cir.group_norm", "cir.group_norm_silu")
@@ -463,8 +464,14 @@ def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w:
     # tile, fp32 gamma / beta tiles of layer / rms norm; plus the ReduceSum work space
     per_elem = 4 * elem_bytes + 4 * (1 + wide + elementwise_affine * (has_w + has_b))
     tile = (soc.ub_bytes - 8 * ALIGN) * 64 // (64 * per_elem + 4) // 64 * 64
-    import os
-    tile = max(64, min(tile, int(os.environ.get('NORM_CAP', 16384))))
+    tile = max(64, min(tile, 16384))
+    # a group whose fp32 copy fits UB beside the output tiles stays resident: x is read once
+    row_bytes = _round_up(row_len * 4, ALIGN)
+    per_elem_resident = 2 * elem_bytes * (1 + wide) + 4  # out queue x2 (+ fp16 staging x2), tmp
+    resident_tile = (soc.ub_bytes - 8 * ALIGN - row_bytes) * 64 // (64 * per_elem_resident + 4) // 64 * 64
+    resident = grouped and hw % (ALIGN // 4) == 0 and resident_tile >= 1024
+    if resident:
+        tile = min(resident_tile, 16384)
     work_elems = _round_up(tile // 64 + 8, 8)
     ch_per_tile, piece = _norm_tiles(hw, ch_per_group, grouped, tile)
     blocks = max(1, min(soc.vector_cores, rows))
@@ -472,9 +479,10 @@ def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w:
     block_dim = math.ceil(rows / rows_per_block)
     args = ["x0"] + ["x1"] * has_w + ["x2"] * has_b + ["y", "workspace", "tiling"]
     names = ["rows", "rows_per_block", "row_len", "tile", "hw", "ch_per_group", "groups", "ch_per_tile",
-             "piece", "work_elems"]
+             "piece", "work_elems"] + ["row_bytes"] * resident
+    how = ("the group resident in UB: x read once" if resident else "x streamed twice")
     kernel, gm, k = new_kernel(name, args, [(f, "int64_t") for f in names],
-                               comment + "\n(statistics pass + normalise pass, fp32 accumulation)")
+                               comment + f"\n(statistics pass + normalise pass, fp32 accumulation; {how})")
     t = {f: k.field(f) for f in names}
     rows_v, row_len_v, tile_v, hw_v, cpg = t["rows"], t["row_len"], t["tile"], t["hw"], t["ch_per_group"]
     zero, one = k.c(0), k.c(1)
@@ -492,10 +500,18 @@ def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w:
     qout = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECOUT"), IntAttr(2))), "out_que")
     native_bytes = k.name(k.binop(arith.MuliOp, tile_v, k.c(elem_bytes)), "tile_bytes")
     f32_bytes = k.name(k.binop(arith.MuliOp, tile_v, k.c(4)), "tile_f32_bytes")
-    k.call(A.InitBufferOp, pipe, qin, native_bytes, num=2)
+    if wide or not resident:
+        k.call(A.InitBufferOp, pipe, qin, native_bytes, num=2)
     k.call(A.InitBufferOp, pipe, qout, native_bytes, num=2)
+    qrow = rbuf = None
+    if resident and not wide:  # the fp32 row itself, through a depth-1 input queue
+        qrow = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECIN"), IntAttr(1))), "row_que")
+        k.call(A.InitBufferOp, pipe, qrow, t["row_bytes"], num=1)
+    elif resident:  # the fp16 row widened to fp32
+        rbuf = k.name(k.call(A.BufOp, result=A.BufType()), "row_buf")
+        k.call(A.InitBufferOp, pipe, rbuf, t["row_bytes"], num=1)
     scratch = {}
-    for nm in ["tmp"] + ["xf"] * wide + (["wf"] * has_w + ["bf"] * has_b) * elementwise_affine:
+    for nm in ["tmp"] + ["xf"] * (wide and not resident) + (["wf"] * has_w + ["bf"] * has_b) * elementwise_affine:
         b = k.name(k.call(A.BufOp, result=A.BufType()), f"{nm}_buf")
         k.call(A.InitBufferOp, pipe, b, f32_bytes, num=1)
         scratch[nm] = b
@@ -503,7 +519,8 @@ def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w:
     k.call(A.InitBufferOp, pipe, scratch["work"], k.binop(arith.MuliOp, t["work_elems"], k.c(4)), num=1)
     tmp = k.name(k.call(A.BufGetOp, scratch["tmp"], result=f32_t), "tmp")
     work = k.name(k.call(A.BufGetOp, scratch["work"], result=f32_t), "work")
-    xf = k.name(k.call(A.BufGetOp, scratch["xf"], result=f32_t), "xf") if wide else None
+    xf = k.name(k.call(A.BufGetOp, scratch["xf"], result=f32_t), "xf") if wide and not resident else None
+    row_f32 = k.name(k.call(A.BufGetOp, rbuf, result=f32_t), "row") if rbuf is not None else None
     eps = k.name(k.f(float(p["epsilon"])), "eps")
     inv_len = k.name(k.add(arith.DivfOp(k.f(1.0), k.add(arith.SIToFPOp(row_len_v, f32)))), "inv_len")
 
@@ -553,12 +570,31 @@ def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w:
 
     def row_body(kb: KB, row: SSAValue) -> None:
         base = kb.name(kb.binop(arith.MuliOp, row, row_len_v), "base")
+        rf = None  # the resident fp32 row
+        if qrow is not None:
+            r_in = kb.name(kb.call(A.AllocTensorOp, qrow, result=l_t), "row_in")
+            _copy(kb, aligned_n(kb, row_len_v), r_in, kb.call(A.AtOp, x_g, base, result=g_t), row_len_v, soc,
+                  elem_bytes)
+            kb.call(A.EnQueOp, qrow, r_in)
+            rf = kb.name(kb.call(A.DeQueOp, qrow, result=l_t), "row_ub")
+        elif row_f32 is not None:
+            rf = row_f32
+
+            def widen(k2: KB, off: SSAValue) -> None:
+                n = k2.name(k2.add(arith.MinSIOp(tile_v, k2.binop(arith.SubiOp, row_len_v, off))), "n")
+                u = load(k2, x_g, k2.binop(arith.AddiOp, base, off), n)
+                v(k2, A.CastOp, k2.call(A.AtOp, rf, off, result=f32_t), u, n, round="none")
+                k2.call(A.FreeTensorOp, qin, u)
+
+            kb.loop(kb.c(0), row_len_v, tile_v, _named_iv_norm(widen, "off"))
 
         # pass 1: (count, mean, M2) by Chan's combination of per-tile statistics
         def stats(k2: KB, off: SSAValue, n: SSAValue, carried: list[SSAValue]) -> list[SSAValue]:
-            u = load(k2, x_g, k2.binop(arith.AddiOp, base, off), n)
-            src = u
-            if wide:
+            if rf is not None:
+                src = u = k2.call(A.AtOp, rf, off, result=f32_t)
+            else:
+                src = u = load(k2, x_g, k2.binop(arith.AddiOp, base, off), n)
+            if wide and rf is None:
                 v(k2, A.CastOp, xf, u, n, round="none")
                 k2.call(A.FreeTensorOp, qin, u)
                 src = xf
@@ -570,7 +606,7 @@ def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w:
             else:
                 v(k2, A.VecBinaryOp, tmp, src, src, n, fn="Mul")
             m2b = reduce_sum(k2, tmp, n, "tile_m2")
-            if not wide:
+            if not wide and rf is None:
                 k2.call(A.FreeTensorOp, qin, u)
             na, ma, m2a = carried
             if not centred:
@@ -597,13 +633,16 @@ def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w:
             norm) or one run (layer / rms norm)."""
             if elementwise_affine:
                 k2.when(single, lambda k3: None, lambda k3: affine_tiles(k3, off, n))
-            u = load(k2, x_g, k2.binop(arith.AddiOp, base, off), n)
-            if wide:
-                v(k2, A.CastOp, xf, u, n, round="none")
-                k2.call(A.FreeTensorOp, qin, u)
-                z = xf
+            if rf is not None:
+                z = k2.call(A.AtOp, rf, off, result=f32_t)
             else:
-                z = u
+                u = load(k2, x_g, k2.binop(arith.AddiOp, base, off), n)
+                if wide:
+                    v(k2, A.CastOp, xf, u, n, round="none")
+                    k2.call(A.FreeTensorOp, qin, u)
+                    z = xf
+                else:
+                    z = u
             out = k2.name(k2.call(A.AllocTensorOp, qout, result=l_t), "y_ub")
             # where the last affine step writes: the output tile when nothing follows
             last_to_out = not wide and not silu
@@ -636,14 +675,12 @@ def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w:
                 for i, (cls, operand, fn) in enumerate(steps):
                     dst = out if last_to_out and i == len(steps) - 1 else z
                     v(k2, cls, dst, z, operand, n, fn=fn)
-            if silu:
-                v(k2, A.VecScalarOp, tmp, z, k2.f(-1.0), n, fn="Muls")
-                v(k2, A.VecUnaryOp, tmp, tmp, n, fn="Exp")
-                v(k2, A.VecScalarOp, tmp, tmp, k2.f(1.0), n, fn="Adds")
-                v(k2, A.VecBinaryOp, z if wide else out, z, tmp, n, fn="Div")
+            if silu:  # the activation library's Silu (dst and src disjoint)
+                v(k2, A.VecUnaryOp, tmp if wide else out, z, n, fn="Silu")
+                z = tmp
             if wide:
                 v(k2, A.CastOp, out, z, n, round="rint")
-            else:
+            elif rf is None:
                 k2.call(A.FreeTensorOp, qin, u)
             k2.call(A.EnQueOp, qout, out)
             y = k2.name(k2.call(A.DeQueOp, qout, result=l_t), "y_out")
@@ -673,11 +710,14 @@ def norm_launch(name: str, kind: str, x_t: TensorType, p: dict[str, Any], has_w:
                 tile_fn(k3, t0, n, n, None, None)
 
             kb.loop(kb.c(0), row_len_v, tile_v, _named_iv_norm(whole, "t0"))
+        if qrow is not None:
+            kb.call(A.FreeTensorOp, qrow, rf)
 
     k.loop(first, last, one, _named_iv_norm(row_body, "row"))
     return Launch(kernel, block_dim, {"rows": rows, "rows_per_block": rows_per_block, "row_len": row_len,
                                       "tile": tile, "hw": hw, "ch_per_group": ch_per_group, "groups": groups,
-                                      "ch_per_tile": ch_per_tile, "piece": piece, "work_elems": work_elems})
+                                      "ch_per_tile": ch_per_tile, "piece": piece, "work_elems": work_elems}
+                  | ({"row_bytes": row_bytes} if resident else {}))
 
 
 def _round_up(n: int, m: int) -> int:

@@ -120,6 +120,27 @@ def test_conv_gn_silu(tmp_path, monkeypatch, soc, dtype, tol):
           b, g, beta, tmp=tmp_path, tol=tol)
 
 
+CONV_TRANSPOSES = {
+    "3x3": ((1, 4, 5, 6), (4, 3, 3, 3), True, {}),
+    "k4-s2-p1": ((2, 5, 4, 5), (5, 6, 4, 4), True, {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    "k3-s2-outpad-asym": ((1, 3, 5, 4), (3, 4, 3, 3), False,
+                          {"strides": [2, 3], "pads": [1, 0, 0, 2], "output_padding": [1, 2]}),
+    "groups-dilation": ((1, 6, 4, 5), (6, 2, 3, 2), True, {"groups": 3, "dilations": [2, 1], "pads": [1, 0, 2, 1]}),
+    "k2-s2": ((1, 8, 6, 6), (8, 4, 2, 2), False, {"strides": [2, 2]}),
+}
+
+
+@pytest.mark.parametrize("soc", SOCS)
+@pytest.mark.parametrize("dtype,tol", TOLS)
+@pytest.mark.parametrize("case", list(CONV_TRANSPOSES))
+def test_conv_transpose2d(tmp_path, monkeypatch, soc, dtype, tol, case):
+    monkeypatch.setattr(tk, "SOC", soc)
+    xs, ws, bias, props = CONV_TRANSPOSES[case]
+    groups = props.get("groups", 1)
+    arrays = [rand(*xs, dtype=dtype), rand(*ws, dtype=dtype)] + ([rand(ws[1] * groups, dtype=dtype)] if bias else [])
+    check(lambda *a: ops.ConvTranspose2dOp(*a, **props), *arrays, tmp=tmp_path, tol=tol)
+
+
 def _lower(make, *shapes, soc="Ascend910B1", dtype="f32"):
     types = {f"a{i}": tensor(s, dtype) for i, s in enumerate(shapes)}
     module = build_module("main", types, lambda b, *args: [b.add(make(*args))])
@@ -128,8 +149,8 @@ def _lower(make, *shapes, soc="Ascend910B1", dtype="f32"):
 
 
 def test_unsupported_configurations_are_listed():
-    with pytest.raises(CircError, match="cir.conv_transpose2d"):
-        _lower(lambda x, w: ops.ConvTranspose2dOp(x, w), (1, 4, 5, 5), (4, 3, 3, 3))
+    with pytest.raises(CircError, match="cir.conv_transpose2d with padding beyond"):
+        _lower(lambda x, w: ops.ConvTranspose2dOp(x, w, pads=[3, 3, 3, 3]), (1, 4, 5, 5), (4, 3, 3, 3))
     with pytest.raises(CircError, match="cir.matmul with i32 operands"):
         _lower(ops.MatmulOp, (4, 5), (5, 6), dtype="i32")
 

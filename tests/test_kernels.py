@@ -96,6 +96,19 @@ def test_norm_kernels(tmp_path, dtype, tol):
     check(lambda *a: ops.RmsNormOp(*a, epsilon=1e-6), t, w, tmp=tmp_path, tol=tol)
 
 
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float16, 4e-3)])
+def test_group_norm_big_rows(tmp_path, dtype, tol):
+    """Rows longer than one tile: a group resident in UB (channels of a multiple of 8 elements,
+    several channels per tile) and a streamed one (x read twice); a mean far from zero checks
+    the per-tile (Chan / Welford) combination of the statistics."""
+    x = (RNG.standard_normal((1, 64, 40, 40)) + 30.0).astype(dtype)
+    g, b = (RNG.standard_normal(64).astype(dtype) for _ in range(2))
+    check(lambda *a: ops.GroupNormSiluOp(*a, num_groups=2), x, g, b, tmp=tmp_path, tol=tol)
+    x = RNG.standard_normal((1, 8, 101, 101)).astype(dtype)
+    g, b = (RNG.standard_normal(8).astype(dtype) for _ in range(2))
+    check(lambda *a: ops.GroupNormOp(*a, num_groups=1), x, g, b, tmp=tmp_path, tol=tol)
+
+
 @pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float16, 2e-3)])
 def test_more_elementwise_kernels(tmp_path, dtype, tol):
     x = RNG.standard_normal((7, 45)).astype(dtype)

@@ -471,6 +471,35 @@ inline void Power(const LocalTensor<T>& dstTensor, const LocalTensor<T>& src0Ten
     cpu::Binary(dstTensor, src0Tensor, src1Tensor, calCount, circLoc, "Power",
                 [](auto& o, const auto& a, const auto& b) { cpu::PowLanes(o, a, b); }, cpu::NoInt());
 }
+// Activation API (lib/activation in CANN): Silu(dst, src, dataSize) = x / (1 + e^-x), in one
+// sweep (the Exp of the vector unit, then one division); src and dst must not overlap at all.
+namespace cpu {
+struct SiluOp {
+    __attribute__((always_inline)) void operator()(V4f& o, const V4f& a) const {
+        V4f e;
+        ExpT(e, -a);
+        o = a / ((V4f{} + 1.0f) + e);
+    }
+#if defined(__x86_64__) && !defined(CIRC_ASCENDC_NO_AVX2)
+    __attribute__((target("avx2,fma"), always_inline)) void operator()(V8f& o, const V8f& a) const {
+        V8f e;
+        ExpFma(e, -a);
+        o = a / ((V8f{} + 1.0f) + e);
+    }
+#endif
+};
+}  // namespace cpu
+template <typename T, bool isReuseSource = false>
+inline void Silu(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const uint32_t dataSize, CIRC_LOC) {
+    CIRC_TYPES_FLOAT(T, "Silu");
+    if (!cpu::CountOk(dataSize, circLoc, "Silu")) return;
+    const T* pd = cpu::VecOperand(dstLocal, dataSize, "dst", circLoc, "Silu");
+    const T* ps = cpu::VecOperand(srcLocal, dataSize, "src", circLoc, "Silu");
+    if (pd < ps + dataSize && ps < pd + dataSize) {
+        cpu::Fail(circLoc, "Silu", "dst and src overlap: Silu needs disjoint operands");
+    }
+    cpu::Unary(dstLocal, srcLocal, dataSize, circLoc, "Silu", cpu::SiluOp(), cpu::NoInt());
+}
 template <typename T, bool isSetMask = true>
 inline void Abs(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t& count, CIRC_LOC) {
     CIRC_TYPES_FLOAT(T, "Abs");
