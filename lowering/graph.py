@@ -516,23 +516,25 @@ def ge_ir() -> ModuleType:
     folder = _cache_dir() / "ge_ir" / hashlib.sha256(text).hexdigest()[:16]
     target = folder / "ge_ir_pb2.py"
     if not target.exists():
-        try:
-            from grpc_tools import protoc
-        except ImportError:
-            raise CircError("GE graphs need protoc: install grpcio-tools (pip install grpcio-tools)") from None
+        import importlib.util as iu
         import shutil
+        import subprocess
         import tempfile
 
-        from grpc_tools import __file__ as gt_file
-
+        spec_gt = iu.find_spec("grpc_tools")
+        if spec_gt is None or spec_gt.origin is None:
+            raise CircError("GE graphs need protoc: install grpcio-tools (pip install grpcio-tools)")
         folder.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
             shutil.copy(PROTO, Path(tmp) / "ge_ir.proto")
-            include = Path(gt_file).parent / "_proto"
-            rc = protoc.main(["protoc", f"-I{tmp}", f"-I{include}", f"--python_out={tmp}",
-                              str(Path(tmp) / "ge_ir.proto")])
-            if rc != 0:
-                raise CircError(f"protoc failed on {PROTO} (exit {rc})")
+            include = Path(spec_gt.origin).parent / "_proto"
+            # protoc in its own process: run inside a process that has loaded other protobuf
+            # users (TensorFlow, onnx), grpc_tools' in-process protoc can crash
+            proc = subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{tmp}", f"-I{include}",
+                                   f"--python_out={tmp}", str(Path(tmp) / "ge_ir.proto")],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise CircError(f"protoc failed on {PROTO} (exit {proc.returncode}): {proc.stderr.strip()}")
             try:
                 os.replace(Path(tmp) / "ge_ir_pb2.py", Path(tmp) / "ready.py")
                 folder.mkdir(exist_ok=True)

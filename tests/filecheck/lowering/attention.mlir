@@ -10,7 +10,7 @@
 // IR: tiling = {{.*}}q_row = 320 : i64, k_row = 320 : i64, v_row = 320 : i64, o_row = 320 : i64, m_row = 77 : i64{{.*}}q1_stride = 40 : i64{{.*}}m0_stride = 0 : i64{{.*}}args = ["operand:0", "operand:1", "operand:2", "operand:3", "result:0"]
 
 // CHECK-LABEL: // ----- kernel flash_attention_{{[0-9a-f]+}} -----
-// CHECK: // (FlashAttention-2: Q·Kᵀ and P·V on the cube (Matmul), online softmax on the vector unit, causal)
+// CHECK: // (FlashAttention-2: Q*K^T and P*V on the cube (Matmul), online softmax on the vector unit, causal)
 // CHECK: #include "lib/matmul_intf.h"
 // CHECK: AscendC::GlobalTensor<float> score_ws;
 // CHECK: AscendC::GlobalTensor<half> prob_ws;
