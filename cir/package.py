@@ -7,7 +7,8 @@ A package is a directory::
                              inputs/outputs (names, shapes, dtypes, formats), kernels (sha256),
                              memory plan, graph files, weights (sha256), compile times
       model.mlir             the lowered CIR (with source locations; weights by name)
-      graph/model.onnx       standard ONNX + npu-domain fused nodes (for ATC --framework=5)
+      model.onnx             standard ONNX + npu-domain fused nodes (for ATC --framework=5);
+                             its initializers are external data inside weights.safetensors
       graph/model.ge.pb      GE's ModelDef (weights by reference)
       graph/launch.json      the kernel-launch graph circ's runtime executes
       kernels/*.cpp          one AscendC kernel per file, and CMakeLists.txt for the NPU build
@@ -134,7 +135,8 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
         (tmp / "graph" / "launch.json").write_text(json.dumps(launch, indent=1))
         import onnx
 
-        onnx.save_model(to_onnx(module), str(tmp / "graph" / "model.onnx"))
+        # beside weights.safetensors: its initializers point into that file (no second copy)
+        onnx.save_model(to_onnx(module, tmp / "weights.safetensors"), str(tmp / "model.onnx"))
         (tmp / "graph" / "model.ge.pb").write_bytes(to_ge(module, weights="reference"))
         (tmp / "model.mlir").write_text(to_text(module, debuginfo=True))
         ins, outs = _io(module)
@@ -154,7 +156,7 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
             "kernels": kernels,
             "memory": {"arena_bytes": arena.value.data if arena is not None else 0,  # type: ignore[attr-defined]
                        "plan": "graph/launch.json"},
-            "graphs": {"onnx": "graph/model.onnx", "ge": "graph/model.ge.pb", "launch": "graph/launch.json"},
+            "graphs": {"onnx": "model.onnx", "ge": "graph/model.ge.pb", "launch": "graph/launch.json"},
             "weights": {"file": "weights.safetensors", "sha256": sha256_file(tmp / "weights.safetensors"),
                         "count": len(weights)},
             "compile_seconds": {**times, "write": round(time.perf_counter() - t0, 3)},

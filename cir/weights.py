@@ -67,6 +67,38 @@ class WeightStore(Mapping[str, np.ndarray]):
         os.replace(tmp, path)
 
 
+SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64,
+                      "I32": np.int32, "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+
+
+def safetensors_index(path: Path) -> dict[str, tuple[np.dtype, tuple[int, ...], int, int]]:
+    """name -> (dtype, shape, begin, end): where each tensor's bytes are in a safetensors file
+    (read from its JSON header; no pickles, nothing else loaded)."""
+    import json
+
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) != 8:
+            raise CircError(f"{path}: not a safetensors file (too short)")
+        n = int.from_bytes(head, "little")
+        try:
+            header = json.loads(f.read(n))
+        except (ValueError, UnicodeDecodeError):
+            raise CircError(f"{path}: not a safetensors file (bad header)") from None
+    size = path.stat().st_size
+    out = {}
+    for name, d in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(d, dict) or d.get("dtype") not in SAFETENSORS_DTYPES:
+            raise CircError(f"{path}: tensor '{name}' has an unsupported dtype")
+        begin, end = (8 + n + int(x) for x in d["data_offsets"])
+        if not 8 + n <= begin <= end <= size:
+            raise CircError(f"{path}: tensor '{name}' lies outside the file (truncated?)")
+        out[name] = (np.dtype(SAFETENSORS_DTYPES[d["dtype"]]), tuple(d["shape"]), begin, end)
+    return out
+
+
 def _safetensors_keys(path: Path) -> list[str]:
     from safetensors import SafetensorError
     from safetensors.numpy import safe_open

@@ -401,23 +401,50 @@ def _initializer(name: str, arr: np.ndarray) -> Any:
     return numpy_helper.from_array(np.ascontiguousarray(arr), name)
 
 
-def to_onnx(module: ModuleOp) -> Any:
+def _external_initializer(name: str, dtype: np.dtype, shape: Sequence[int], location: str,
+                          begin: int, end: int) -> Any:
+    """An initializer whose bytes stay in another file (ONNX external data)."""
+    from onnx import TensorProto, helper
+
+    t = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(dtype), dims=list(shape))
+    t.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", str(begin)), ("length", str(end - begin))):
+        entry = t.external_data.add()
+        entry.key, entry.value = key, value
+    return t
+
+
+def to_onnx(module: ModuleOp, weights_file: Path | None = None) -> Any:
     """The module's ``@main`` as an ONNX ModelProto (opset 18 + the ``npu`` domain).
 
     Weights become initializers, every CIR value gets a value_info; fused ops become npu
     nodes where CANN's ONNX plugins define one. Needs only the CIR graph (no kernels).
+    `weights_file`: a safetensors file holding the weights (in the IR's element types), to be
+    saved beside the ONNX file; initializers then point into it (ONNX external data), so a
+    model of any size is written without copying its weights (protobuf stops at 2 GB).
 
     >>> onnx.save(to_onnx(module), "m.onnx")   # atc --model=m.onnx --framework=5 ...
     """
     from onnx import helper
 
+    from cir.weights import safetensors_index
+
     _register_npu_schemas()
     g = _graph(module)
     store = weights_of(module)
+    index = safetensors_index(weights_file) if weights_file is not None else {}
     em = Emitter()
     inits: dict[str, np.ndarray] = {}
+    external = []
     for op in g.ops:
         if isinstance(op, cir_ops.WeightOp):
+            entry = index.get(op.sym_name.data)
+            t = op.result.type
+            if entry is not None and format_of(t) == "ND" and entry[1] == t.get_shape() \
+                    and entry[0] == dtype_of(t).np:  # type: ignore[union-attr]
+                external.append(_external_initializer(g.names[op.result], entry[0], entry[1],
+                                                      weights_file.name, entry[2], entry[3]))  # type: ignore[union-attr]
+                continue
             inits[g.names[op.result]] = _weight_array(op, store)
         elif isinstance(op, cir_ops.ConstantOp):
             inits[g.names[op.result]] = _constant_array(op)
@@ -432,7 +459,7 @@ def to_onnx(module: ModuleOp) -> Any:
     graph = helper.make_graph(
         _onnx_nodes(em), g.f.sym_name.data,
         [_value_info(t) for t in g.inputs], [_value_info(t) for t in g.outputs],
-        initializer=[_initializer(n, a) for n, a in inits.items()],
+        initializer=[*external, *(_initializer(n, a) for n, a in inits.items())],
         value_info=[_value_info(t) for t in inner if t.name not in outputs],
     )
     model = helper.make_model(

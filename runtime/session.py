@@ -40,8 +40,6 @@ import numpy as np
 from cir.errors import CircError
 
 ALIGN = 64
-_ST_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32, "I16": np.int16,
-              "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_, "F64": np.float64}
 
 
 @dataclass(frozen=True)
@@ -70,27 +68,13 @@ def aligned_empty(nbytes: int, align: int = ALIGN) -> np.ndarray:
 def map_safetensors(path: Path) -> dict[str, np.ndarray]:
     """Read-only arrays over a safetensors file (memory-mapped, no pickles; tensors whose data
     is not 64-byte aligned are copied into aligned memory)."""
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) != 8:
-            raise CircError(f"{path}: not a safetensors file (too short)")
-        n = int.from_bytes(head, "little")
-        try:
-            header = json.loads(f.read(n))
-        except (ValueError, UnicodeDecodeError):
-            raise CircError(f"{path}: not a safetensors file (bad header)") from None
-    size = path.stat().st_size
-    data = np.memmap(path, np.uint8, mode="r") if size > 8 + n else np.zeros(0, np.uint8)
+    from cir.weights import safetensors_index
+
+    index = safetensors_index(path)
+    data = np.memmap(path, np.uint8, mode="r") if any(e > b for _, _, b, e in index.values()) else None
     out = {}
-    for name, d in header.items():
-        if name == "__metadata__":
-            continue
-        if d.get("dtype") not in _ST_DTYPES:
-            raise CircError(f"{path}: tensor '{name}' has unsupported dtype {d.get('dtype')}")
-        begin, end = (8 + n + x for x in d["data_offsets"])
-        if not 8 + n <= begin <= end <= size:
-            raise CircError(f"{path}: tensor '{name}' lies outside the file (truncated?)")
-        arr = data[begin:end].view(_ST_DTYPES[d["dtype"]]).reshape(d["shape"])
+    for name, (dtype, shape, begin, end) in index.items():
+        arr = (data[begin:end] if data is not None else np.zeros(0, np.uint8)).view(dtype).reshape(shape)
         if arr.ctypes.data % ALIGN:
             copy = aligned_empty(arr.nbytes).view(arr.dtype).reshape(arr.shape)
             copy[...] = arr

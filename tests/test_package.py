@@ -80,7 +80,20 @@ def test_package_contents(package):
     assert {n["kernel"] for n in graph["nodes"]} == {k["name"] for k in m["kernels"]}
     import onnx
 
-    onnx.checker.check_model(onnx.load(str(package / "graph" / "model.onnx")), full_check=True)
+    proto = onnx.load(str(package / "model.onnx"), load_external_data=False)
+    weights = [t for t in proto.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    assert weights and all(e.value == "weights.safetensors" for t in weights for e in t.external_data
+                           if e.key == "location")  # the package's weights, not a copy
+    full = onnx.load(str(package / "model.onnx"))  # reads them from inside weights.safetensors
+    onnx.checker.check_model(full, full_check=True)
+    import onnxruntime as ort
+
+    from cir.lowering.graph import expand_npu_nodes
+
+    model, args = make_block()
+    got = ort.InferenceSession(expand_npu_nodes(full).SerializeToString()).run(None, feeds(args))
+    with torch.no_grad():
+        close(got[0], model(*args)[0].numpy())
     assert (package / "graph" / "model.ge.pb").stat().st_size > 0
     assert "cir.launches" in (package / "model.mlir").read_text()
     assert not [p for p in package.parent.iterdir() if p.name.startswith(".")]  # no temp dirs left
