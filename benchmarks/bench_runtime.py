@@ -3,7 +3,8 @@ first-run / cached load times and peak memory.
 
     .venv/bin/python benchmarks/bench_runtime.py [--models tiny_unet,sd_block,sd15_unet] [--runs 3]
 
-Every measurement runs in its own process (so peak RSS is that runner's alone), with the same
+Every measurement runs in its own process (so peak RSS is that runner's alone: the circ runner
+reads the inputs and torch's output from a file instead of building the torch model), with the same
 thread count for everyone (torch.set_num_threads, onnxruntime intra_op_num_threads, OpenBLAS
 and the AscendC CPU layer's pool: CIRC_ASCENDC_THREADS / OPENBLAS_NUM_THREADS). Latency is the median
 of --runs warm runs. Kernels are compiled for Ascend910B1.
@@ -74,15 +75,35 @@ def median_ms(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
 
 def child(kind: str, name: str, runs: int, work: Path) -> dict:
     import numpy as np
+
+    out: dict = {}
+    if kind == "circ":  # no framework model in this process: its memory is circ's alone
+        import cir
+
+        data = np.load(work / f"{name}.io.npz")
+        feeds = {k.removeprefix("in_"): data[k] for k in data.files if k.startswith("in_")}
+        t = time.perf_counter()
+        sess = cir.load(work / f"{name}.circ")
+        out["load_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        got = sess.run(feeds)
+        out["first_run_s"] = time.perf_counter() - t
+        out["latency_ms"] = median_ms(lambda: sess.run(feeds), runs)
+        ref = data["ref"]
+        g = next(iter(got.values()))
+        out["rel_err"] = float(np.abs(g - ref).max() / np.abs(ref).max())
+        out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return out
     import torch
 
     torch.set_num_threads(THREADS)
     model, args, names = model_and_inputs(name)
     feeds = {n: a.numpy() for n, a in zip(names, args)}
-    out: dict = {}
     if kind == "torch":
         with torch.no_grad():
             out["latency_ms"] = median_ms(lambda: model(*args), runs)
+            ref = model(*args)
+        np.savez(work / f"{name}.io.npz", ref=ref.numpy(), **{f"in_{k}": v for k, v in feeds.items()})
     elif kind == "ort":
         import onnxruntime as ort
 
@@ -104,21 +125,6 @@ def child(kind: str, name: str, runs: int, work: Path) -> dict:
         out["phases"] = m["compile_seconds"]
         out["kernels"] = len(m["kernels"])
         out["arena_mib"] = m["memory"]["arena_bytes"] / 2**20
-    elif kind == "circ":
-        import cir
-
-        t = time.perf_counter()
-        sess = cir.load(work / f"{name}.circ")
-        out["load_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        got = sess.run(feeds)
-        out["first_run_s"] = time.perf_counter() - t
-        out["latency_ms"] = median_ms(lambda: sess.run(feeds), runs)
-        with torch.no_grad():
-            ref = model(*args)
-        ref = ref.numpy() if hasattr(ref, "numpy") else ref[0].numpy()
-        g = next(iter(got.values()))
-        out["rel_err"] = float(np.abs(g - ref).max() / np.abs(ref).max())
     out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 

@@ -104,12 +104,11 @@ def _weights_to_save(module: ModuleOp) -> dict[str, np.ndarray]:
 def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: Mapping[str, Any],
                   options: Mapping[str, Any], times: Mapping[str, float]) -> Path:
     """Write a lowered, memory-planned module as a package at `output` (atomically)."""
-    from safetensors.numpy import save_file
-
     from cir.io import to_text
     from cir.lowering.cmake import cmakelists
     from cir.lowering.graph import to_ge, to_launch_graph, to_onnx
     from cir.runtime.kernels import kernel_sources
+    from cir.weights import save_safetensors_aligned
 
     out = Path(output)
     if out.exists() and not (out / MANIFEST).is_file():
@@ -129,7 +128,7 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
         soc = options["soc"]
         (tmp / "kernels" / "CMakeLists.txt").write_text(cmakelists(sorted(sources), soc))
         weights = _weights_to_save(module)
-        save_file(weights, str(tmp / "weights.safetensors"))
+        save_safetensors_aligned(weights, tmp / "weights.safetensors")  # memory-mapped as is
         module.attributes["cir.weights"] = StringAttr("weights.safetensors")
         launch = to_launch_graph(module)
         (tmp / "graph" / "launch.json").write_text(json.dumps(launch, indent=1))

@@ -88,7 +88,7 @@ def safetensors_index(path: Path) -> dict[str, tuple[np.dtype, tuple[int, ...], 
     size = path.stat().st_size
     out = {}
     for name, d in header.items():
-        if name == "__metadata__":
+        if name == "__metadata__" or name.startswith(PAD_PREFIX):
             continue
         if not isinstance(d, dict) or d.get("dtype") not in SAFETENSORS_DTYPES:
             raise CircError(f"{path}: tensor '{name}' has an unsupported dtype")
@@ -97,6 +97,45 @@ def safetensors_index(path: Path) -> dict[str, tuple[np.dtype, tuple[int, ...], 
             raise CircError(f"{path}: tensor '{name}' lies outside the file (truncated?)")
         out[name] = (np.dtype(SAFETENSORS_DTYPES[d["dtype"]]), tuple(d["shape"]), begin, end)
     return out
+
+
+PAD_PREFIX = "__pad"  # filler tensors that align the next tensor (safetensors allows no holes)
+_ST_NAMES = {np.dtype(v): k for k, v in SAFETENSORS_DTYPES.items()}
+
+
+def save_safetensors_aligned(arrays: Mapping[str, np.ndarray], path: Path, align: int = 64) -> None:
+    """Write a safetensors file whose every tensor starts at a multiple of `align` bytes from
+    the start of the file, so that a memory map of it gives aligned arrays without copies.
+    Gaps are filled by ``__pad<i>`` uint8 tensors and the header is padded with spaces; any
+    safetensors reader reads the file."""
+    import json
+
+    entries: dict[str, dict] = {}
+    chunks: list[bytes | np.ndarray] = []
+    offset = 0
+    names = sorted(arrays)
+    # the header's size depends on the offsets and the offsets on the header: fix the header's
+    # size first (offsets are relative to the data start, which is then aligned)
+    for i, name in enumerate(names):
+        a = np.ascontiguousarray(arrays[name])
+        if a.dtype not in _ST_NAMES:
+            raise CircError(f"cannot save weight '{name}' of dtype {a.dtype} as safetensors")
+        gap = -offset % align
+        if gap:
+            entries[f"{PAD_PREFIX}{i}"] = {"dtype": "U8", "shape": [gap], "data_offsets": [offset, offset + gap]}
+            chunks.append(bytes(gap))
+            offset += gap
+        entries[name] = {"dtype": _ST_NAMES[a.dtype], "shape": list(a.shape),
+                         "data_offsets": [offset, offset + a.nbytes]}
+        chunks.append(a)
+        offset += a.nbytes
+    header = json.dumps(entries, separators=(",", ":")).encode()
+    header += b" " * (-(8 + len(header)) % align)
+    with open(path, "wb") as f:
+        f.write(len(header).to_bytes(8, "little"))
+        f.write(header)
+        for c in chunks:
+            f.write(c if isinstance(c, bytes) else memoryview(c.reshape(-1).view(np.uint8)))
 
 
 def _safetensors_keys(path: Path) -> list[str]:
