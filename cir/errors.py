@@ -7,6 +7,8 @@ usage errors), never a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from xdsl.dialects.builtin import (
     CallSiteLoc,
     FileLineColLoc,
@@ -53,3 +55,17 @@ def describe_op(op: Operation) -> str:
     """``'cir.add' at model.py:12:0`` — how an op is named in error messages."""
     where = describe_location(op.location)
     return f"'{op.name}'" + (f" at {where}" if where else "")
+
+
+def name_mismatch(given: Iterable[str], expected: Sequence[str]) -> str | None:
+    """None when `given` names exactly `expected`; else "missing input(s) 'a'; unknown input(s)
+    'b'" (the start of the one message every entry point gives for it)."""
+    given = list(given)
+    missing = [n for n in expected if n not in given]
+    unknown = [n for n in given if n not in expected]
+    parts = []
+    if missing:
+        parts.append("missing input(s) " + ", ".join(f"'{n}'" for n in missing))
+    if unknown:
+        parts.append("unknown input(s) " + ", ".join(f"'{n}'" for n in unknown))
+    return "; ".join(parts) or None

@@ -21,7 +21,7 @@ from xdsl.interpreters.func import FuncFunctions
 from xdsl.ir import Operation
 
 from cir import ops
-from cir.errors import CircError, describe_op
+from cir.errors import CircError, describe_op, name_mismatch
 from cir.types import dtype_of, format_of
 from cir.weights import WeightStore, weights_of
 
@@ -672,15 +672,9 @@ def output_names(f: func.FuncOp) -> list[str]:
 def check_inputs(f: func.FuncOp, inputs: Mapping[str, Any]) -> list[np.ndarray]:
     """Match named arrays to the entry's arguments; fail with one clear message."""
     names = input_names(f)
-    missing = [n for n in names if n not in inputs]
-    unknown = [n for n in inputs if n not in names]
-    if missing or unknown:
-        parts = []
-        if missing:
-            parts.append("missing input(s) " + ", ".join(f"'{n}'" for n in missing))
-        if unknown:
-            parts.append("unknown input(s) " + ", ".join(f"'{n}'" for n in unknown))
-        raise CircError(f"{'; '.join(parts)} (@{f.sym_name.data} takes {', '.join(names)})")
+    problem = name_mismatch(inputs, names)
+    if problem:
+        raise CircError(f"{problem} (@{f.sym_name.data} takes {', '.join(names)})")
     arrays = []
     for name, arg in zip(names, f.body.block.args, strict=True):
         t = arg.type

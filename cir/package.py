@@ -197,7 +197,7 @@ def _source_info(model: Any, framework: str) -> dict[str, Any]:
     return info
 
 
-def compile(  # noqa: A001 - the public name the issue asks for
+def compile(
     model: Any,
     output: str | os.PathLike[str] = "model.circ",
     *,

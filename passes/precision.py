@@ -14,7 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
-from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, Float32Type, ModuleOp, TensorType, f16
+from xdsl.dialects.builtin import (
+    BytesAttr,
+    DenseIntOrFPElementsAttr,
+    Float32Type,
+    ModuleOp,
+    TensorType,
+    f16,
+)
+from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -29,6 +37,10 @@ def _narrow(t: TensorType, to) -> TensorType:  # type: ignore[no-untyped-def]
     return TensorType(to, t.get_shape(), t.encoding)
 
 
+def is_f32(v: SSAValue) -> bool:
+    return isinstance(v.type, TensorType) and isinstance(v.type.element_type, Float32Type)
+
+
 @dataclass(frozen=True)
 class ConvertPrecisionPass(ModulePass):
     name = "convert-precision"
@@ -41,7 +53,7 @@ class ConvertPrecisionPass(ModulePass):
         to = TARGETS[self.to]
         f = entry_function(op)
         block = f.body.block
-        is_f32 = lambda v: isinstance(v.type, TensorType) and isinstance(v.type.element_type, Float32Type)  # noqa: E731
+        is_f32 = lambda v: isinstance(v.type, TensorType) and isinstance(v.type.element_type, Float32Type)
         for inner in list(block.ops):
             if isinstance(inner, ops.ConstantOp) and is_f32(inner.result):
                 arr = constant_array(inner).astype(np.float16)
@@ -59,7 +71,7 @@ class ConvertPrecisionPass(ModulePass):
                 cast = ops.CastOp(arg, to)
                 cast.result.name_hint = f"{arg.name_hint}_{self.to}" if arg.name_hint else None
                 Rewriter.insert_op(cast, InsertPoint.at_start(block))
-                arg.replace_uses_with_if(cast.result, lambda use: use.operation is not cast)
+                arg.replace_uses_with_if(cast.result, lambda use, cast=cast: use.operation is not cast)
         ret = block.last_op
         assert isinstance(ret, func.ReturnOp)
         wanted = f.function_type.outputs.data

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cir.runtime import ascendc_cpu
 from xdsl.dialects.builtin import ModuleOp, TensorType
 
 from cir.errors import CircError
-from cir.runtime import ascendc_cpu
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,13 @@ def buffer_shape(t: TensorType) -> tuple[int, ...]:
 def run_lowered(module: ModuleOp, inputs: Mapping[str, np.ndarray], workdir: Path,
                 library: KernelLibrary | None = None) -> dict[str, np.ndarray]:
     """Execute a lowered module's ``@main`` op by op through its kernels on numpy buffers."""
-    from cir.interpreter import CirFunctions, check_inputs, constant_array, entry_function, output_names
+    from cir.interpreter import (
+        CirFunctions,
+        check_inputs,
+        constant_array,
+        entry_function,
+        output_names,
+    )
     from cir.types import dtype_of
     from cir.weights import weights_of
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from cir.errors import CircError
+from cir.errors import CircError, name_mismatch
 
 ALIGN = 64
 
@@ -199,15 +199,9 @@ class Session:
         if not isinstance(feeds, Mapping):
             raise CircError("inputs must be a mapping of input name -> array")
         names = [t.name for t in self.inputs]
-        missing = [n for n in names if n not in feeds]
-        unknown = [n for n in feeds if n not in names]
-        if missing or unknown:
-            parts = []
-            if missing:
-                parts.append("missing input(s) " + ", ".join(f"'{n}'" for n in missing))
-            if unknown:
-                parts.append("unknown input(s) " + ", ".join(f"'{n}'" for n in unknown))
-            raise CircError(f"{'; '.join(parts)} (the model takes {', '.join(names)})")
+        problem = name_mismatch(feeds, names)
+        if problem:
+            raise CircError(f"{problem} (the model takes {', '.join(names)})")
         out = {}
         for t in self.inputs:
             a = np.asarray(feeds[t.name])
@@ -287,7 +281,7 @@ class Session:
         if self._acl is not None:
             self._acl.close()
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> Session:  # noqa: PYI034 - Session is not subclassed
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from cir.errors import CircError
+from cir.errors import CircError, name_mismatch
 from cir.serve.config import ModelConfig, ServerConfig
 from cir.serve.tensors import dt_name
 
@@ -139,16 +139,9 @@ class ServedModel:
     def prepare(self, feeds: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
         """Check names, dtypes and shapes; returns arrays in the model's dtypes and the rows."""
         names = [t.name for t in self.inputs]
-        missing = [n for n in names if n not in feeds]
-        unknown = [n for n in feeds if n not in names]
-        if missing or unknown:
-            parts = []
-            if missing:
-                parts.append("missing input(s) " + ", ".join(f"'{n}'" for n in missing))
-            if unknown:
-                parts.append("unknown input(s) " + ", ".join(f"'{n}'" for n in unknown))
-            raise ServeError(INVALID_ARGUMENT, f"{'; '.join(parts)} (model '{self.name}' takes "
-                             f"{', '.join(names)})")
+        problem = name_mismatch(feeds, names)
+        if problem:
+            raise ServeError(INVALID_ARGUMENT, f"{problem} (model '{self.name}' takes {', '.join(names)})")
         out: dict[str, np.ndarray] = {}
         rows: int | None = None
         for t in self.inputs:
