@@ -128,7 +128,7 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
         soc = options["soc"]
         (tmp / "kernels" / "CMakeLists.txt").write_text(cmakelists(sorted(sources), soc))
         weights = _weights_to_save(module)
-        save_safetensors_aligned(weights, tmp / "weights.safetensors")  # memory-mapped as is
+        weights_sha = save_safetensors_aligned(weights, tmp / "weights.safetensors")  # mapped as is
         module.attributes["cir.weights"] = StringAttr("weights.safetensors")
         launch = to_launch_graph(module)
         (tmp / "graph" / "launch.json").write_text(json.dumps(launch, indent=1))
@@ -156,7 +156,7 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
             "memory": {"arena_bytes": arena.value.data if arena is not None else 0,  # type: ignore[attr-defined]
                        "plan": "graph/launch.json"},
             "graphs": {"onnx": "model.onnx", "ge": "graph/model.ge.pb", "launch": "graph/launch.json"},
-            "weights": {"file": "weights.safetensors", "sha256": sha256_file(tmp / "weights.safetensors"),
+            "weights": {"file": "weights.safetensors", "sha256": weights_sha,
                         "count": len(weights)},
             "compile_seconds": {**times, "write": round(time.perf_counter() - t0, 3)},
         }

@@ -103,11 +103,12 @@ PAD_PREFIX = "__pad"  # filler tensors that align the next tensor (safetensors a
 _ST_NAMES = {np.dtype(v): k for k, v in SAFETENSORS_DTYPES.items()}
 
 
-def save_safetensors_aligned(arrays: Mapping[str, np.ndarray], path: Path, align: int = 64) -> None:
+def save_safetensors_aligned(arrays: Mapping[str, np.ndarray], path: Path, align: int = 64) -> str:
     """Write a safetensors file whose every tensor starts at a multiple of `align` bytes from
     the start of the file, so that a memory map of it gives aligned arrays without copies.
     Gaps are filled by ``__pad<i>`` uint8 tensors and the header is padded with spaces; any
-    safetensors reader reads the file."""
+    safetensors reader reads the file. Returns the file's sha256 (computed while writing)."""
+    import hashlib
     import json
 
     entries: dict[str, dict] = {}
@@ -131,11 +132,13 @@ def save_safetensors_aligned(arrays: Mapping[str, np.ndarray], path: Path, align
         offset += a.nbytes
     header = json.dumps(entries, separators=(",", ":")).encode()
     header += b" " * (-(8 + len(header)) % align)
+    digest = hashlib.sha256()
     with open(path, "wb") as f:
-        f.write(len(header).to_bytes(8, "little"))
-        f.write(header)
-        for c in chunks:
-            f.write(c if isinstance(c, bytes) else memoryview(c.reshape(-1).view(np.uint8)))
+        for c in [len(header).to_bytes(8, "little"), header, *chunks]:
+            data = c if isinstance(c, bytes) else memoryview(c.reshape(-1).view(np.uint8))
+            digest.update(data)
+            f.write(data)
+    return digest.hexdigest()
 
 
 def _safetensors_keys(path: Path) -> list[str]:

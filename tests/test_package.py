@@ -272,3 +272,18 @@ def test_compile_and_run_command_lines(tmp_path):
     corrupt.write_bytes(b"\x08\x07garbage")
     r = circ("compile", str(corrupt), "-o", str(tmp_path / "c.circ"))
     assert r.returncode == 1 and "Traceback" not in r.stderr and not (tmp_path / "c.circ").exists()
+
+
+def test_weights_file_is_aligned_and_hashed(package):
+    import hashlib
+
+    from cir.weights import safetensors_index
+
+    m = json.loads((package / "manifest.json").read_text())
+    w = package / "weights.safetensors"
+    assert hashlib.sha256(w.read_bytes()).hexdigest() == m["weights"]["sha256"]
+    index = safetensors_index(w)
+    assert index and all(begin % 64 == 0 for _, _, begin, _ in index.values())
+    from safetensors.numpy import load_file  # any safetensors reader reads it
+
+    assert set(index) <= set(load_file(str(w)))
