@@ -816,6 +816,9 @@ class LowerToAscendCPass(ModulePass):
         fns = [f for f in op.ops if isinstance(f, func.FuncOp)]
         missing: dict[str, list[Operation]] = {}
         kernels: dict[str, A.KernelOp] = {}  # body key -> the kernel ops share
+        # ops alike in kind, types and properties get the same launches: generated once (models
+        # repeat blocks); launches with per-op tables (index maps) are always generated anew
+        made_for: dict[tuple[str, ...], list[Launch]] = {}
         for f in fns:
             for i, cop in enumerate(list(f.body.block.ops)):
                 if isinstance(cop, SKIP):
@@ -825,6 +828,13 @@ class LowerToAscendCPass(ModulePass):
                     continue
                 name = f"{cop.name.removeprefix('cir.')}_{i}"
                 gen = FAMILIES.get(cop.name)
+                alike = _signature(cop)
+                if alike in made_for:
+                    launches = made_for[alike]
+                    for ln in launches:
+                        _note_user(ln.kernel, cop)
+                    cop.attributes["cir.launches"] = launches_attr(launches, cop)
+                    continue
                 try:
                     if gen is None:
                         raise NotImplementedError(cop.name)
@@ -833,6 +843,8 @@ class LowerToAscendCPass(ModulePass):
                     missing.setdefault(str(e), []).append(cop)
                     continue
                 launches = made if isinstance(made, list) else [made]
+                if not any(ln.weights for ln in launches):
+                    made_for[alike] = launches
                 for ln in launches:
                     key = _body_key(ln.kernel)
                     if key not in kernels:  # named by content: one object file per distinct kernel
@@ -842,10 +854,7 @@ class LowerToAscendCPass(ModulePass):
                     shared = kernels.setdefault(key, ln.kernel)
                     if shared is not ln.kernel:
                         ln.kernel = shared
-                        note = f"also for {cop.name} at {describe_location(cop.location) or '?'}"
-                        old = shared.comment.data if shared.comment else ""
-                        if old.count("\nalso for ") < 3:
-                            shared.properties["comment"] = StringAttr(old + "\n" + note)
+                        _note_user(shared, cop)
                     for wname, arr in (ln.weights or {}).items():
                         store[wname] = arr
                 cop.attributes["cir.launches"] = launches_attr(launches, cop)
@@ -857,6 +866,21 @@ class LowerToAscendCPass(ModulePass):
         for kop in kernels.values():
             op.body.block.add_op(kop)
         op.attributes["cir.soc"] = StringAttr(chip.name)
+
+
+def _signature(op: Operation) -> tuple[str, ...]:
+    """What a kernel generator reads of an op: its kind, operand/result types and properties."""
+    return (op.name, *(str(v.type) for v in (*op.operands, *op.results)),
+            *(f"{k}={v}" for k, v in sorted(op.properties.items())))
+
+
+def _note_user(kernel: A.KernelOp, op: Operation) -> None:
+    """Name a further op that launches `kernel` in its comment (the first few)."""
+    note = f"also for {op.name} at {describe_location(op.location) or '?'}"
+    note = note.encode("ascii", "backslashreplace").decode()  # see new_kernel
+    old = kernel.comment.data if kernel.comment else ""
+    if old.count("\nalso for ") < 3 and note not in old:
+        kernel.properties["comment"] = StringAttr(old + "\n" + note)
 
 
 def _is_view(op: Operation) -> bool:
