@@ -12,7 +12,11 @@ Shape numbers (rows, dimension sizes, strides, offsets) are tiling fields, so on
 every shape with the same structure.
 
 **Row copies.** concat and split move contiguous runs between two row-strided views: one launch
-per input (concat) or output (split) of one shared kernel.
+per input (concat) or output (split) of one shared kernel. A transpose that keeps the last
+dimension last is such a copy too: each output row (the leading output dims, merged where the
+input keeps them adjacent) is one contiguous input run; on arch 220 a chunk of rows along the
+innermost row dim moves in one strided DataCopyPad each way. Other permutations use the gather
+kernel.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from cir.lowering.lower_to_ascendc import (
     _emit_step,
     ctype,
     elementwise_kernel,
+    gather_kernel,
     new_kernel,
     norm_launch,
     prop_scalars,
@@ -328,6 +333,153 @@ def concat_split_kernels(name: str, op: Operation, soc: Soc, comment: str) -> li
                                              ["operand:0", f"result:{i}"]))
         off += row_len
     return launches
+
+
+# --- transpose keeping the last dimension: strided row copies ----------------------------
+
+def _transpose_plan(shape: Sequence[int], perm: Sequence[int]
+                    ) -> tuple[list[int], list[int], int] | None:
+    """(row dims, their input strides, run length) of ``x.transpose(perm)`` seen as copies of
+    contiguous runs: output dims of size 1 dropped, adjacent output dims merged where the input
+    keeps them adjacent (the last merged dim is the run). None when the run would not be
+    contiguous in the input (the permutation moves the last dimension)."""
+    in_strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
+    dims = [(shape[q], in_strides[q]) for q in perm if shape[q] != 1]
+    if not dims:
+        return [], [], 1
+    merged = [dims[-1]]
+    for d, st in reversed(dims[:-1]):
+        md, ms = merged[0]
+        if st == ms * md:
+            merged[0] = (d * md, ms)
+        else:
+            merged.insert(0, (d, st))
+    *row, (inner, inner_stride) = merged
+    if inner_stride != 1:
+        return None
+    return [d for d, _ in row], [st for _, st in row], inner
+
+
+def transpose_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
+    """y[r * row_len + j] = x[sum_k i_k(r) * src_stride_k + j]: output row r (multi-index
+    i(r) over the merged leading output dims) is one contiguous input run, copied GM -> UB -> GM
+    in tiles. Permutations that move the last dimension go to the gather kernel."""
+    x_t, out_t = op.operands[0].type, op.results[0].type
+    assert isinstance(x_t, TensorType) and isinstance(out_t, TensorType)
+    from cir.types import format_of
+
+    shape = x_t.get_shape()
+    plan = _transpose_plan(shape, op.p["perm"])  # type: ignore[attr-defined]
+    if (plan is None or numel(shape) == 0 or len(plan[0]) > MAX_ROW_DIMS
+            or format_of(x_t) != "ND" or format_of(out_t) != "ND"):
+        return gather_kernel(name, op, soc, comment)
+    row_dims, strides, inner = plan
+    rows = math.prod(row_dims)
+    n_dims = max(len(row_dims), 1)
+    row_dims, strides = row_dims or [1], strides or [0]
+    ty = ctype(out_t)
+    elem_bytes = dtype_of(out_t).itemsize
+    per_align = ALIGN // elem_bytes  # whole 32-byte blocks: DataCopyPad pads up to them in UB
+    tile = max(per_align, min(16384, (soc.ub_bytes // 2) // ALIGN * ALIGN // elem_bytes,
+                              -(-inner // per_align) * per_align))
+    padded_row = -(-inner // per_align) * per_align
+    # arch 220: a chunk of `group` rows along the innermost row dim in one strided DataCopyPad
+    # GM -> UB (each row padded to 32 bytes in UB) and one DataCopyPad UB -> GM (contiguous)
+    group = min(4095, (soc.ub_bytes // 2) // ALIGN * ALIGN // elem_bytes // padded_row, row_dims[-1])
+    batched = soc.arch >= 220 and group >= 2 and (strides[-1] - inner) * elem_bytes < 2**32
+    if batched:
+        tile = group * padded_row
+        outer = rows // row_dims[-1]
+        chunks_per_row = -(-row_dims[-1] // group)
+        chunks = outer * chunks_per_row
+    fields = [(f, "int64_t") for f in ("rows", "rows_per_block", "row_len", "tile", "size")]
+    if batched:
+        fields += [(f, "int64_t") for f in ("group", "chunks_per_row", "src_gap_bytes")]
+    fields += [(f"dim{j}", "int64_t") for j in range(n_dims)]
+    fields += [(f"src_stride{j}", "int64_t") for j in range(n_dims)]
+    kernel, gm, k = new_kernel(name, ["x0", "y", "workspace", "tiling"], fields,
+                               comment + "\n(transpose keeping the last dim: strided row copies)")
+    f = {fname: k.field(fname) for fname, _ in fields}
+    g_t, l_t = A.GlobalType(StringAttr(ty)), A.LocalType(StringAttr(ty))
+    zero, one = k.c(0), k.c(1)
+    x_g = k.name(k.call(A.GlobalTensorOp, gm["x0"], zero, f["size"], result=g_t), "x_gm")
+    y_g = k.name(k.call(A.GlobalTensorOp, gm["y"], zero, f["size"], result=g_t), "y_gm")
+    pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
+    que = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECIN"), IntAttr(2))), "que")
+    k.call(A.InitBufferOp, pipe, que, k.name(k.binop(arith.MuliOp, f["tile"], k.c(elem_bytes)), "tile_bytes"), num=2)
+    block = k.call(A.BlockIdxOp, result=i64)
+    first = k.name(k.binop(arith.MuliOp, block, f["rows_per_block"]), "first_row")
+    last = k.name(k.add(arith.MinSIOp(k.binop(arith.AddiOp, first, f["rows_per_block"]), f["rows"])), "end_row")
+
+    def row_body(kb: KB, row: SSAValue) -> None:
+        src = zero
+        rest = row
+        for j in reversed(range(n_dims)):  # the row's multi-index, innermost row dim first
+            i_j = kb.name(kb.binop(arith.RemSIOp, rest, f[f"dim{j}"]), f"i{j}")
+            src = kb.binop(arith.AddiOp, src, kb.binop(arith.MuliOp, i_j, f[f"src_stride{j}"]))
+            if j:
+                rest = kb.binop(arith.DivSIOp, rest, f[f"dim{j}"])
+        src = kb.name(src, "src")
+        dst = kb.name(kb.binop(arith.MuliOp, row, f["row_len"]), "dst")
+
+        def tile_body(k2: KB, off: SSAValue) -> None:
+            n = k2.name(k2.add(arith.MinSIOp(f["tile"], k2.binop(arith.SubiOp, f["row_len"], off))), "n")
+            aligned = k2.name(k2.add(arith.CmpiOp(
+                k2.binop(arith.RemSIOp, k2.binop(arith.MuliOp, n, k2.c(elem_bytes)), k2.c(ALIGN)), k2.c(0), "eq")),
+                "aligned")
+            t = k2.name(k2.call(A.AllocTensorOp, que, result=l_t), "buf")
+            _copy(k2, aligned, t, k2.call(A.AtOp, x_g, k2.binop(arith.AddiOp, src, off), result=g_t), n, soc, elem_bytes)
+            k2.call(A.EnQueOp, que, t)
+            u = k2.name(k2.call(A.DeQueOp, que, result=l_t), "buf_in")
+            _copy(k2, aligned, k2.call(A.AtOp, y_g, k2.binop(arith.AddiOp, dst, off), result=g_t), u, n, soc, elem_bytes)
+            k2.call(A.FreeTensorOp, que, u)
+
+        kb.loop(zero, f["row_len"], f["tile"], tile_body)
+
+    def chunk_body(kb: KB, chunk: SSAValue) -> None:
+        # rows [q * dim_last + i0, + g): consecutive along the innermost row dim
+        q = kb.name(kb.binop(arith.DivSIOp, chunk, f["chunks_per_row"]), "q")
+        i0 = kb.name(kb.binop(arith.MuliOp, kb.binop(arith.RemSIOp, chunk, f["chunks_per_row"]), f["group"]), "i0")
+        last_dim = f[f"dim{n_dims - 1}"]
+        g = kb.name(kb.add(arith.MinSIOp(f["group"], kb.binop(arith.SubiOp, last_dim, i0))), "g")
+        src = kb.binop(arith.MuliOp, i0, f[f"src_stride{n_dims - 1}"])
+        rest = q
+        for j in reversed(range(n_dims - 1)):
+            i_j = kb.name(kb.binop(arith.RemSIOp, rest, f[f"dim{j}"]), f"i{j}")
+            src = kb.binop(arith.AddiOp, src, kb.binop(arith.MuliOp, i_j, f[f"src_stride{j}"]))
+            if j:
+                rest = kb.binop(arith.DivSIOp, rest, f[f"dim{j}"])
+        src = kb.name(src, "src")
+        row = kb.binop(arith.AddiOp, kb.binop(arith.MuliOp, q, last_dim), i0)
+        dst = kb.name(kb.binop(arith.MuliOp, row, f["row_len"]), "dst")
+        t = kb.name(kb.call(A.AllocTensorOp, que, result=l_t), "buf")
+        kb.call(A.DataCopyPad2dOp, t, kb.call(A.AtOp, x_g, src, result=g_t), g, f["row_len"],
+                f["src_gap_bytes"], zero, zero, zero)
+        kb.call(A.EnQueOp, que, t)
+        u = kb.name(kb.call(A.DeQueOp, que, result=l_t), "buf_in")
+        kb.call(A.DataCopyPad2dOp, kb.call(A.AtOp, y_g, dst, result=g_t), u, g, f["row_len"], zero, zero, zero, zero)
+        kb.call(A.FreeTensorOp, que, u)
+
+    if batched:
+        k.loop(first, last, one, chunk_body)
+        blocks = max(1, min(soc.vector_cores, chunks, math.ceil(rows * inner / 4096)))
+        per = math.ceil(chunks / blocks)
+        # "rows" / "rows_per_block" count chunks of `group` rows here
+        tiling = {"rows": chunks, "rows_per_block": per, "row_len": inner, "tile": tile, "size": numel(shape),
+                  "group": group, "chunks_per_row": chunks_per_row,
+                  "src_gap_bytes": (strides[-1] - inner) * elem_bytes}
+        return Launch(kernel, math.ceil(chunks / per), tiling | {f"dim{j}": d for j, d in enumerate(row_dims)}
+                      | {f"src_stride{j}": st for j, st in enumerate(strides)}, args=["operand:0", "result:0"])
+    k.loop(first, last, one, row_body)
+    blocks = max(1, min(soc.vector_cores, rows, math.ceil(rows * inner / 4096)))
+    per = math.ceil(rows / blocks)
+    tiling = {"rows": rows, "rows_per_block": per, "row_len": inner, "tile": tile, "size": numel(shape)}
+    tiling |= {f"dim{j}": d for j, d in enumerate(row_dims)}
+    tiling |= {f"src_stride{j}": st for j, st in enumerate(strides)}
+    return Launch(kernel, math.ceil(rows / per), tiling, args=["operand:0", "result:0"])
+
+
+register(["cir.transpose"], transpose_kernel)
 
 
 # --- gather along an axis with run-time indices (embeddings) -----------------------------

@@ -84,6 +84,22 @@ def test_scalar_operand_and_gather_kernels(tmp_path):
     check(lambda v: ops.BroadcastToOp(v, shape=[4, 2, 3, 5, 7]), y, tmp=tmp_path, tol=0)
 
 
+
+LAST_DIM_TRANSPOSES = [((2, 5, 3, 13), [0, 2, 1, 3]), ((3, 17, 40), [1, 0, 2]),
+                       ((2, 3, 4, 5, 9), [0, 3, 1, 2, 4]), ((3, 2, 4, 5, 7), [2, 0, 3, 1, 4]),
+                       ((2, 1, 3, 6), [2, 1, 0, 3]), ((4, 3, 5, 6), [1, 0, 2, 3]),
+                       ((20, 2, 3000), [1, 0, 2]), ((2, 3, 16391), [1, 0, 2])]
+
+
+@pytest.mark.parametrize("soc", ["Ascend910B1", "Ascend310P3"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_transpose_keeping_last_dim(tmp_path, monkeypatch, soc, dtype):
+    """Strided row copies (DataCopy / the arch's unaligned tail), bit-exact."""
+    monkeypatch.setitem(globals(), "SOC", soc)  # run_kernels reads the module-level SOC
+    for shape, perm in LAST_DIM_TRANSPOSES:
+        x = RNG.standard_normal(shape).astype(dtype)
+        check(lambda v, perm=perm: ops.TransposeOp(v, perm=perm), x, tmp=tmp_path, tol=0)
+
 @pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float16, 4e-3)])
 def test_norm_kernels(tmp_path, dtype, tol):
     x = RNG.standard_normal((2, 16, 9, 11)).astype(dtype)
