@@ -26,11 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntAttr, StringAttr, TensorType, f32, i64
-from xdsl.ir import Operation, SSAValue
-
-from cir import ops as cir_ops
 from cir.lowering import ascendc as A
 from cir.lowering.lower_to_ascendc import (
     ALIGN,
@@ -49,9 +44,54 @@ from cir.lowering.lower_to_ascendc import (
     register,
 )
 from cir.lowering.soc import Soc
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import IntAttr, StringAttr, TensorType, f32, i64
+from xdsl.ir import Operation, SSAValue
+
+from cir import ops as cir_ops
 from cir.types import dtype_of, numel
 
 MAX_ROW_DIMS = 4
+
+
+def _block_rows(k: KB, f: dict[str, SSAValue]) -> tuple[SSAValue, SSAValue]:
+    """This core's rows [first_row, end_row) from the tiling fields rows and rows_per_block."""
+    block = k.call(A.BlockIdxOp, result=i64)
+    first = k.name(k.binop(arith.MuliOp, block, f["rows_per_block"]), "first_row")
+    last = k.name(k.add(arith.MinSIOp(k.binop(arith.AddiOp, first, f["rows_per_block"]), f["rows"])), "end_row")
+    return first, last
+
+
+def _staging_queue(k: KB, tile: SSAValue, elem_bytes: int) -> SSAValue:
+    """A double-buffered VECIN queue of `tile` elements for copies staged through UB."""
+    pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
+    que = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECIN"), IntAttr(2))), "que")
+    k.call(A.InitBufferOp, pipe, que, k.name(k.binop(arith.MuliOp, tile, k.c(elem_bytes)), "tile_bytes"), num=2)
+    return que
+
+
+def _copy_run(kb: KB, que: SSAValue, src: tuple[SSAValue, SSAValue], dst: tuple[SSAValue, SSAValue],
+              length: SSAValue, tile: SSAValue, soc: Soc, elem_bytes: int) -> None:
+    """Copy `length` contiguous elements from (GlobalTensor, offset) `src` to `dst` through UB,
+    `tile` at a time (DataCopy, or the unaligned-tail path of `_copy`)."""
+    (x_g, x_off), (y_g, y_off) = src, dst
+    g_t = x_g.type
+    assert isinstance(g_t, A.GlobalType)
+    l_t = A.LocalType(g_t.elem)
+
+    def tile_body(k2: KB, off: SSAValue) -> None:
+        n = k2.name(k2.add(arith.MinSIOp(tile, k2.binop(arith.SubiOp, length, off))), "n")
+        aligned = k2.name(k2.add(arith.CmpiOp(
+            k2.binop(arith.RemSIOp, k2.binop(arith.MuliOp, n, k2.c(elem_bytes)), k2.c(ALIGN)), k2.c(0), "eq")),
+            "aligned")
+        t = k2.name(k2.call(A.AllocTensorOp, que, result=l_t), "buf")
+        _copy(k2, aligned, t, k2.call(A.AtOp, x_g, k2.binop(arith.AddiOp, x_off, off), result=g_t), n, soc, elem_bytes)
+        k2.call(A.EnQueOp, que, t)
+        u = k2.name(k2.call(A.DeQueOp, que, result=l_t), "buf_in")
+        _copy(k2, aligned, k2.call(A.AtOp, y_g, k2.binop(arith.AddiOp, y_off, off), result=g_t), u, n, soc, elem_bytes)
+        k2.call(A.FreeTensorOp, que, u)
+
+    kb.loop(kb.c(0), length, tile, tile_body)
 
 
 @dataclass
@@ -145,9 +185,7 @@ def row_kernel(name: str, comment: str, soc: Soc, out_t: TensorType, recipe: lis
     bufs = {t: k.name(k.call(A.BufOp, result=A.BufType()), f"{t}_buf") for t in temps}
     for b in bufs.values():
         k.call(A.InitBufferOp, pipe, b, tile_bytes, num=1)
-    block = k.call(A.BlockIdxOp, result=i64)
-    first = k.name(k.binop(arith.MuliOp, block, f["rows_per_block"]), "first_row")
-    last = k.name(k.add(arith.MinSIOp(k.binop(arith.AddiOp, first, f["rows_per_block"]), f["rows"])), "end_row")
+    first, last = _block_rows(k, f)
 
     def row_body(kb: KB, row: SSAValue) -> None:
         # the row's multi-index, innermost row dimension first
@@ -260,34 +298,18 @@ def row_copy_kernel(name: str, comment: str, soc: Soc, t: TensorType) -> A.Kerne
                                         "src_off", "dst_stride", "dst_off", "src_size", "dst_size")]
     kernel, gm, k = new_kernel(name, ["x0", "y", "workspace", "tiling"], fields, comment)
     f = {fname: k.field(fname) for fname, _ in fields}
-    g_t, l_t = A.GlobalType(StringAttr(ty)), A.LocalType(StringAttr(ty))
+    g_t = A.GlobalType(StringAttr(ty))
     zero, one = k.c(0), k.c(1)
     x_g = k.name(k.call(A.GlobalTensorOp, gm["x0"], zero, f["src_size"], result=g_t), "x_gm")
     y_g = k.name(k.call(A.GlobalTensorOp, gm["y"], zero, f["dst_size"], result=g_t), "y_gm")
-    pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
-    que = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECIN"), IntAttr(2))), "que")
-    k.call(A.InitBufferOp, pipe, que, k.name(k.binop(arith.MuliOp, f["tile"], k.c(elem_bytes)), "tile_bytes"), num=2)
-    block = k.call(A.BlockIdxOp, result=i64)
-    first = k.name(k.binop(arith.MuliOp, block, f["rows_per_block"]), "first_row")
-    last = k.name(k.add(arith.MinSIOp(k.binop(arith.AddiOp, first, f["rows_per_block"]), f["rows"])), "end_row")
+    que = _staging_queue(k, f["tile"], elem_bytes)
+    first, last = _block_rows(k, f)
 
     def row_body(kb: KB, row: SSAValue) -> None:
         src = kb.name(kb.binop(arith.AddiOp, kb.binop(arith.MuliOp, row, f["src_stride"]), f["src_off"]), "src")
         dst = kb.name(kb.binop(arith.AddiOp, kb.binop(arith.MuliOp, row, f["dst_stride"]), f["dst_off"]), "dst")
 
-        def tile_body(k2: KB, off: SSAValue) -> None:
-            n = k2.name(k2.add(arith.MinSIOp(f["tile"], k2.binop(arith.SubiOp, f["row_len"], off))), "n")
-            aligned = k2.name(k2.add(arith.CmpiOp(
-                k2.binop(arith.RemSIOp, k2.binop(arith.MuliOp, n, k2.c(elem_bytes)), k2.c(ALIGN)), k2.c(0), "eq")),
-                "aligned")
-            t = k2.name(k2.call(A.AllocTensorOp, que, result=l_t), "buf")
-            _copy(k2, aligned, t, k2.call(A.AtOp, x_g, k2.binop(arith.AddiOp, src, off), result=g_t), n, soc, elem_bytes)
-            k2.call(A.EnQueOp, que, t)
-            u = k2.name(k2.call(A.DeQueOp, que, result=l_t), "buf_in")
-            _copy(k2, aligned, k2.call(A.AtOp, y_g, k2.binop(arith.AddiOp, dst, off), result=g_t), u, n, soc, elem_bytes)
-            k2.call(A.FreeTensorOp, que, u)
-
-        kb.loop(zero, f["row_len"], f["tile"], tile_body)
+        _copy_run(kb, que, (x_g, src), (y_g, dst), f["row_len"], f["tile"], soc, elem_bytes)
 
     k.loop(first, last, one, row_body)
     return kernel
@@ -404,12 +426,8 @@ def transpose_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch
     zero, one = k.c(0), k.c(1)
     x_g = k.name(k.call(A.GlobalTensorOp, gm["x0"], zero, f["size"], result=g_t), "x_gm")
     y_g = k.name(k.call(A.GlobalTensorOp, gm["y"], zero, f["size"], result=g_t), "y_gm")
-    pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
-    que = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECIN"), IntAttr(2))), "que")
-    k.call(A.InitBufferOp, pipe, que, k.name(k.binop(arith.MuliOp, f["tile"], k.c(elem_bytes)), "tile_bytes"), num=2)
-    block = k.call(A.BlockIdxOp, result=i64)
-    first = k.name(k.binop(arith.MuliOp, block, f["rows_per_block"]), "first_row")
-    last = k.name(k.add(arith.MinSIOp(k.binop(arith.AddiOp, first, f["rows_per_block"]), f["rows"])), "end_row")
+    que = _staging_queue(k, f["tile"], elem_bytes)
+    first, last = _block_rows(k, f)
 
     def row_body(kb: KB, row: SSAValue) -> None:
         src = zero
@@ -422,19 +440,7 @@ def transpose_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch
         src = kb.name(src, "src")
         dst = kb.name(kb.binop(arith.MuliOp, row, f["row_len"]), "dst")
 
-        def tile_body(k2: KB, off: SSAValue) -> None:
-            n = k2.name(k2.add(arith.MinSIOp(f["tile"], k2.binop(arith.SubiOp, f["row_len"], off))), "n")
-            aligned = k2.name(k2.add(arith.CmpiOp(
-                k2.binop(arith.RemSIOp, k2.binop(arith.MuliOp, n, k2.c(elem_bytes)), k2.c(ALIGN)), k2.c(0), "eq")),
-                "aligned")
-            t = k2.name(k2.call(A.AllocTensorOp, que, result=l_t), "buf")
-            _copy(k2, aligned, t, k2.call(A.AtOp, x_g, k2.binop(arith.AddiOp, src, off), result=g_t), n, soc, elem_bytes)
-            k2.call(A.EnQueOp, que, t)
-            u = k2.name(k2.call(A.DeQueOp, que, result=l_t), "buf_in")
-            _copy(k2, aligned, k2.call(A.AtOp, y_g, k2.binop(arith.AddiOp, dst, off), result=g_t), u, n, soc, elem_bytes)
-            k2.call(A.FreeTensorOp, que, u)
-
-        kb.loop(zero, f["row_len"], f["tile"], tile_body)
+        _copy_run(kb, que, (x_g, src), (y_g, dst), f["row_len"], f["tile"], soc, elem_bytes)
 
     def chunk_body(kb: KB, chunk: SSAValue) -> None:
         # rows [q * dim_last + i0, + g): consecutive along the innermost row dim
@@ -499,18 +505,14 @@ def gather_rows_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Laun
     kernel, gm, k = new_kernel(name, ["x0", "x1", "y", "workspace", "tiling"], fields,
                                comment + "\n(row gather by run-time indices)")
     f = {fname: k.field(fname) for fname, _ in fields}
-    g_t, l_t = A.GlobalType(StringAttr(ty)), A.LocalType(StringAttr(ty))
+    g_t = A.GlobalType(StringAttr(ty))
     zero, one = k.c(0), k.c(1)
     x_g = k.name(k.call(A.GlobalTensorOp, gm["x0"], zero, f["x_size"], result=g_t), "x_gm")
     i_g = k.name(k.call(A.GlobalTensorOp, gm["x1"], zero, f["n_idx"], result=A.GlobalType(StringAttr(ity))), "index_gm")
     y_total = k.binop(arith.MuliOp, f["rows"], f["inner"])
     y_g = k.name(k.call(A.GlobalTensorOp, gm["y"], zero, y_total, result=g_t), "y_gm")
-    pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
-    que = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECIN"), IntAttr(2))), "que")
-    k.call(A.InitBufferOp, pipe, que, k.name(k.binop(arith.MuliOp, f["tile"], k.c(elem_bytes)), "tile_bytes"), num=2)
-    block = k.call(A.BlockIdxOp, result=i64)
-    first = k.name(k.binop(arith.MuliOp, block, f["rows_per_block"]), "first_row")
-    last = k.name(k.add(arith.MinSIOp(k.binop(arith.AddiOp, first, f["rows_per_block"]), f["rows"])), "end_row")
+    que = _staging_queue(k, f["tile"], elem_bytes)
+    first, last = _block_rows(k, f)
 
     def row_body(kb: KB, row: SSAValue) -> None:
         o = kb.name(kb.binop(arith.DivSIOp, row, f["n_idx"]), "o")
@@ -522,19 +524,7 @@ def gather_rows_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Laun
                                f["inner"]), "src")
         dst = kb.name(kb.binop(arith.MuliOp, row, f["inner"]), "dst")
 
-        def tile_body(k2: KB, off: SSAValue) -> None:
-            n = k2.name(k2.add(arith.MinSIOp(f["tile"], k2.binop(arith.SubiOp, f["inner"], off))), "n")
-            aligned = k2.name(k2.add(arith.CmpiOp(
-                k2.binop(arith.RemSIOp, k2.binop(arith.MuliOp, n, k2.c(elem_bytes)), k2.c(ALIGN)), k2.c(0), "eq")),
-                "aligned")
-            t = k2.name(k2.call(A.AllocTensorOp, que, result=l_t), "buf")
-            _copy(k2, aligned, t, k2.call(A.AtOp, x_g, k2.binop(arith.AddiOp, src, off), result=g_t), n, soc, elem_bytes)
-            k2.call(A.EnQueOp, que, t)
-            u = k2.name(k2.call(A.DeQueOp, que, result=l_t), "buf_in")
-            _copy(k2, aligned, k2.call(A.AtOp, y_g, k2.binop(arith.AddiOp, dst, off), result=g_t), u, n, soc, elem_bytes)
-            k2.call(A.FreeTensorOp, que, u)
-
-        kb.loop(zero, f["inner"], f["tile"], tile_body)
+        _copy_run(kb, que, (x_g, src), (y_g, dst), f["inner"], f["tile"], soc, elem_bytes)
 
     k.loop(first, last, one, row_body)
     rows = outer * n_idx
