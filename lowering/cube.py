@@ -652,12 +652,7 @@ def _im2col(kb: KB, t: dict[str, SSAValue], band_g: SSAValue, cols_g: SSAValue, 
         col_gap = p.mul(p.sub(t["stride_w"], one), es_v, "col_gap_bytes")
 
         def tap(k3: KB, kk: SSAValue) -> None:  # kk = (c, ki, kj) flattened: one row of cols
-            r_ = _ops(k3)
-            c = r_.div(kk, taps, "channel")
-            ki, kj = _flipped(r_, t, r_.div(r_.rem(kk, taps), t["kw"]), r_.rem(kk, t["kw"]))
-            src = r_.add(r_.mul(r_.add(r_.mul(c, t["band_rows"]), r_.mul(ki, t["dilation_h"])), t["padded_w"]),
-                         r_.mul(kj, t["dilation_w"]), "src")
-            dst = r_.mul(kk, t["tile_pix"], "dst")
+            src, dst = _tap_offsets(_ops(k3), t, kk, taps)
 
             def row(k4: KB, r: SSAValue) -> None:
                 s_ = _ops(k4)
@@ -672,6 +667,15 @@ def _im2col(kb: KB, t: dict[str, SSAValue], band_g: SSAValue, cols_g: SSAValue, 
         k2.loop(zero, t["k"], one, _named_iv(tap, "kk"))
 
     kb.when(unit_stride, by_channel_chunks, by_element)
+
+
+def _tap_offsets(p: _Ops, t: dict[str, SSAValue], kk: SSAValue, taps: SSAValue) -> tuple[SSAValue, SSAValue]:
+    """For im2col row kk = (channel, ki, kj): where its band row starts and where its cols row goes."""
+    c = p.div(kk, taps, "channel")
+    ki, kj = _flipped(p, t, p.div(p.rem(kk, taps), t["kw"]), p.rem(kk, t["kw"]))
+    src = p.add(p.mul(p.add(p.mul(c, t["band_rows"]), p.mul(ki, t["dilation_h"])), t["padded_w"]),
+                p.mul(kj, t["dilation_w"]), "src")
+    return src, p.mul(kk, t["tile_pix"], "dst")
 
 
 def _flipped(q: _Ops, t: dict[str, SSAValue], ki: SSAValue, kj: SSAValue) -> tuple[SSAValue, SSAValue]:
@@ -814,12 +818,7 @@ def _im2col_aligned(kb: KB, t: dict[str, SSAValue], band_g: SSAValue, cols_g: SS
     strided = kb.name(kb.add(arith.CmpiOp(t["stride_w"], one, "sgt")), "strided")
 
     def tap(k2: KB, kk: SSAValue) -> None:  # kk = (c, ki, kj) flattened: one row of cols
-        p = _ops(k2)
-        c = p.div(kk, taps, "channel")
-        ki, kj = _flipped(p, t, p.div(p.rem(kk, taps), t["kw"]), p.rem(kk, t["kw"]))
-        src = p.add(p.mul(p.add(p.mul(c, t["band_rows"]), p.mul(ki, t["dilation_h"])), t["padded_w"]),
-                    p.mul(kj, t["dilation_w"]), "src")
-        dst = p.mul(kk, t["tile_pix"], "dst")
+        src, dst = _tap_offsets(_ops(k2), t, kk, taps)
 
         def row(k3: KB, r: SSAValue) -> None:
             r_ = _ops(k3)
