@@ -67,12 +67,6 @@ def kernel_arities(module: ModuleOp) -> dict[str, int]:
     return {k.sym_name.data: len(k.arg_names.data) for k in module.ops if isinstance(k, KernelOp)}
 
 
-def launcher(name: str, n_args: int, kernel_file: str) -> str:
-    from cir.lowering.launcher import launcher_text
-
-    return launcher_text(name, n_args, kernel_file)
-
-
 class KernelLibrary:
     """One shared library holding a set of kernels, each callable as ``launch(name, ...)``."""
 
@@ -90,6 +84,8 @@ class KernelLibrary:
     def build(cls, sources: Mapping[str, str], arities: Mapping[str, int], soc: str,
               workdir: Path, jobs: int | None = None) -> KernelLibrary:
         """Write, compile (cached, in parallel) and link `sources` (kernel name -> C++)."""
+        from cir.lowering.launcher import launcher_text
+
         workdir.mkdir(parents=True, exist_ok=True)
         flags = ascendc_cpu.soc_defines(soc)
         launchers = []
@@ -98,7 +94,7 @@ class KernelLibrary:
             if not src.exists() or src.read_text() != text:
                 src.write_text(text)
             ln = workdir / f"{name}_launch.cpp"
-            lt = launcher(name, arities[name], src.name)
+            lt = launcher_text(name, arities[name], src.name)
             if not ln.exists() or ln.read_text() != lt:
                 ln.write_text(lt)
             launchers.append((ln, src))

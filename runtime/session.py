@@ -223,7 +223,10 @@ class Session:
         `capture`: a dict that receives every value a kernel writes (launch-graph value name ->
         array), for op-by-op comparison.
         """
-        arrays = self._check(feeds)
+        return self._run_checked(self._check(feeds), profile, capture)
+
+    def _run_checked(self, arrays: dict[str, np.ndarray], profile: list[tuple[int, int, int]] | None = None,
+                     capture: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         if self._acl is not None:
             with self._lock:
                 return self._acl.run(arrays)
@@ -274,7 +277,7 @@ class Session:
     def run_async(self, feeds: Mapping[str, Any]) -> Future[dict[str, np.ndarray]]:
         """Start a run; the future holds the outputs (or the error)."""
         arrays = self._check(feeds)  # bad input fails here, not inside the future
-        return self._executor.submit(self.run, arrays)
+        return self._executor.submit(self._run_checked, arrays)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -55,6 +55,17 @@ def load_npy(path: Path, what: str) -> np.ndarray:
         raise CircError(f"{what}: {path}: cannot read ({e})") from None
 
 
+def load_input_flags(flags: Sequence[str]) -> dict[str, np.ndarray]:
+    """``--input NAME=FILE.npy`` flags -> named arrays (each name once)."""
+    inputs: dict[str, np.ndarray] = {}
+    for flag in flags:
+        name, path = _parse_input_flag(flag)
+        if name in inputs:
+            raise UsageError(f"input '{name}' is given twice")
+        inputs[name] = load_npy(path, f"input '{name}'")
+    return inputs
+
+
 def write_outputs(outputs: dict[str, np.ndarray], out_dir: Path) -> list[Path]:
     """Write `<name>.npy` files all or nothing: into a temporary folder, then moved in."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -73,12 +84,7 @@ def write_outputs(outputs: dict[str, np.ndarray], out_dir: Path) -> list[Path]:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    inputs: dict[str, np.ndarray] = {}
-    for flag in args.input:
-        name, path = _parse_input_flag(flag)
-        if name in inputs:
-            raise UsageError(f"input '{name}' is given twice")
-        inputs[name] = load_npy(path, f"input '{name}'")
+    inputs = load_input_flags(args.input)
     if Path(args.model).is_dir():
         return _run_package(args, inputs)
     if args.profile or args.device != "cpu":
@@ -273,12 +279,7 @@ def _add_report(sub: argparse.ArgumentParser) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from cir.report import report
 
-    inputs: dict[str, np.ndarray] = {}
-    for flag in args.input:
-        name, path = _parse_input_flag(flag)
-        if name in inputs:
-            raise UsageError(f"input '{name}' is given twice")
-        inputs[name] = load_npy(path, f"input '{name}'")
+    inputs = load_input_flags(args.input)
     if not Path(args.reference).exists():
         raise CircError(f"{args.reference}: no such file or directory")
     c = report(args.package, args.reference, inputs=inputs or None, output=args.output,
