@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.circ-installed
 
-.PHONY: setup test demo bench lint clean
+.PHONY: setup test demo bench lint fuzz clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,11 @@ test: setup
 
 demo: setup
 	$(VENV)/bin/circ demo
+
+# the fuzz harnesses of tests/fuzz with many random cases (make test runs a bounded,
+# derandomised few thousand); CIRC_FUZZ_EXAMPLES=N sets the cases per harness
+fuzz: setup
+	CIRC_FUZZ_PROFILE=fuzz $(PY) -m pytest -q -n 2 tests/fuzz
 
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -31,6 +31,7 @@ _API = {
     "save_module": "cir.frontend",
     "compile": "cir.package",
     "load": "cir.runtime.session",
+    "trust": "cir.runtime.trust",
     "report": "cir.report",
     "WeightStore": "cir.weights",
     "attach_weights": "cir.weights",

@@ -13,6 +13,8 @@ A package is a directory::
       graph/launch.json      the kernel-launch graph circ's runtime executes
       kernels/*.cpp          one AscendC kernel per file, and CMakeLists.txt for the NPU build
       weights.safetensors    every weight and compile-time table the kernels read
+      signature.json         Ed25519 signature of manifest.json by the compiling user's key
+                             (see runtime/trust.py: the runtime runs only trusted packages)
 
 It is written into a temporary directory beside the destination and renamed into place, so
 a failed or interrupted compile leaves no half package and never damages an existing one.
@@ -35,7 +37,7 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 
 from cir.errors import CircError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: every file listed with its sha256 in 'files'; signature.json
 MANIFEST = "manifest.json"
 PRECISIONS = ("fp32", "fp16")
 
@@ -114,7 +116,8 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
     if out.exists() and not (out / MANIFEST).is_file():
         raise CircError(f"{out} exists and is not a circ package: not replacing it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    recover_interrupted(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
         t0 = time.perf_counter()
         (tmp / "graph").mkdir()
@@ -138,6 +141,9 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
         onnx.save_model(to_onnx(module, tmp / "weights.safetensors"), str(tmp / "model.onnx"))
         (tmp / "graph" / "model.ge.pb").write_bytes(to_ge(module, weights="reference"))
         (tmp / "model.mlir").write_text(to_text(module, debuginfo=True))
+        files = [{"file": rel, "sha256": sha256_file(tmp / rel)}
+                 for rel in ("model.mlir", "model.onnx", "graph/launch.json", "graph/model.ge.pb",
+                             "kernels/CMakeLists.txt")]
         ins, outs = _io(module)
         arena = module.attributes.get("cir.arena_bytes")
         from cir import __version__
@@ -158,9 +164,14 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
             "graphs": {"onnx": "model.onnx", "ge": "graph/model.ge.pb", "launch": "graph/launch.json"},
             "weights": {"file": "weights.safetensors", "sha256": weights_sha,
                         "count": len(weights)},
+            "files": files,
             "compile_seconds": {**times, "write": round(time.perf_counter() - t0, 3)},
         }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        data = json.dumps(manifest, indent=1).encode()
+        (tmp / MANIFEST).write_bytes(data)
+        from cir.runtime.trust import sign
+
+        sign(tmp, data)
         _replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -168,11 +179,36 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
     return out
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_interrupted(dest: Path) -> None:
+    """Clean up after a compile of `dest` that was killed (kill -9, power loss): its temporary
+    package is removed, and a previous package it had moved aside is put back if `dest` is
+    missing. Folders of compiles still running (their pid alive) are left alone."""
+    for kind in ("old", "tmp"):
+        for p in sorted(dest.parent.glob(f".{dest.name}.{kind}-*-*")):
+            pid = p.name.removeprefix(f".{dest.name}.{kind}-").split("-", 1)[0]
+            if not pid.isdigit() or _pid_alive(int(pid)):
+                continue
+            if kind == "old" and not dest.exists() and (p / MANIFEST).is_file():
+                os.replace(p, dest)
+            else:
+                shutil.rmtree(p, ignore_errors=True)
+
+
 def _replace_dir(new: Path, dest: Path) -> None:
     """Move `new` to `dest`; an existing `dest` is swapped out first and removed after."""
     old = None
     if dest.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+        old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-{os.getpid()}-", dir=dest.parent))
         old.rmdir()
         os.replace(dest, old)
     try:

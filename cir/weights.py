@@ -73,30 +73,58 @@ SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "
 
 def safetensors_index(path: Path) -> dict[str, tuple[np.dtype, tuple[int, ...], int, int]]:
     """name -> (dtype, shape, begin, end): where each tensor's bytes are in a safetensors file
-    (read from its JSON header; no pickles, nothing else loaded)."""
+    (read from its JSON header; no pickles, nothing else loaded). A file from elsewhere is
+    untrusted: the header is checked field by field, every tensor must lie inside the file and
+    have the size its dtype and shape give."""
     import json
 
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) != 8:
-            raise CircError(f"{path}: not a safetensors file (too short)")
-        n = int.from_bytes(head, "little")
-        try:
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) != 8:
+                raise CircError(f"{path}: not a safetensors file (too short)")
+            n = int.from_bytes(head, "little")
+            if n > min(size - 8, MAX_SAFETENSORS_HEADER):
+                raise CircError(f"{path}: not a safetensors file (header of {n} bytes)")
             header = json.loads(f.read(n))
-        except (ValueError, UnicodeDecodeError):
-            raise CircError(f"{path}: not a safetensors file (bad header)") from None
-    size = path.stat().st_size
+    except OSError as e:
+        raise CircError(f"{path}: cannot read ({e.strerror})") from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise CircError(f"{path}: not a safetensors file (bad header)") from None
+    if not isinstance(header, dict):
+        raise CircError(f"{path}: not a safetensors file (the header is not an object)")
     out = {}
     for name, d in header.items():
         if name == "__metadata__" or name.startswith(PAD_PREFIX):
             continue
-        if not isinstance(d, dict) or d.get("dtype") not in SAFETENSORS_DTYPES:
-            raise CircError(f"{path}: tensor '{name}' has an unsupported dtype")
-        begin, end = (8 + n + int(x) for x in d["data_offsets"])
-        if not 8 + n <= begin <= end <= size:
-            raise CircError(f"{path}: tensor '{name}' lies outside the file (truncated?)")
-        out[name] = (np.dtype(SAFETENSORS_DTYPES[d["dtype"]]), tuple(d["shape"]), begin, end)
+        out[name] = _tensor_entry(path, name, d, 8 + n, size)
     return out
+
+
+def _tensor_entry(path: Path, name: str, d: object, base: int, size: int
+                  ) -> tuple[np.dtype, tuple[int, ...], int, int]:
+    def bad(problem: str) -> CircError:
+        return CircError(f"{path}: tensor '{name}' {problem}")
+
+    if not isinstance(d, dict) or d.get("dtype") not in SAFETENSORS_DTYPES:
+        raise bad("has an unsupported dtype")
+    shape, offsets = d.get("shape"), d.get("data_offsets")
+    if not (isinstance(shape, list) and len(shape) <= 16
+            and all(type(x) is int and 0 <= x < 1 << 48 for x in shape)):
+        raise bad("has a malformed shape")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(x) is int for x in offsets)):
+        raise bad("has malformed data_offsets")
+    dtype = np.dtype(SAFETENSORS_DTYPES[d["dtype"]])
+    begin, end = base + offsets[0], base + offsets[1]
+    if not base <= begin <= end <= size:
+        raise bad("lies outside the file (truncated?)")
+    if end - begin != int(np.prod(shape, dtype=object)) * dtype.itemsize:
+        raise bad(f"has {end - begin} bytes for shape {shape} {dtype}")
+    return dtype, tuple(shape), begin, end
+
+
+MAX_SAFETENSORS_HEADER = 100 << 20  # safetensors' own limit
 
 
 PAD_PREFIX = "__pad"  # filler tensors that align the next tensor (safetensors allows no holes)

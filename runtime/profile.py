@@ -14,9 +14,11 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from cir.errors import CircError
 
 
 def _shapes(node: dict[str, Any], role: str) -> str:
@@ -45,17 +47,30 @@ def write_trace(graph: dict[str, Any], events: Sequence[tuple[int, int, int]], p
                      "Input Shapes": _shapes(node, "in"), "Output Shapes": _shapes(node, "out"),
                      "Source": node.get("loc") or ""})
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"traceEvents": trace, "displayTimeUnit": "ms"}))
-    os.replace(tmp, path)
     summary = path.with_name("op_summary.csv")
-    tmp = summary.with_name(f".{summary.name}.tmp{os.getpid()}")
-    with open(tmp, "w", newline="") as f:
-        fields = ["Op Name", "OP Type", "Block Dim", "Task Start Time(us)", "Task Duration(us)",
-                  "Input Shapes", "Output Shapes", "Source"]
+    fields = ["Op Name", "OP Type", "Block Dim", "Task Start Time(us)", "Task Duration(us)",
+              "Input Shapes", "Output Shapes", "Source"]
+
+    def write_csv(f: Any) -> None:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)
-    os.replace(tmp, summary)
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(path, lambda f: f.write(json.dumps({"traceEvents": trace, "displayTimeUnit": "ms"})))
+        _write_atomic(summary, write_csv)
+    except OSError as e:
+        raise CircError(f"--profile {path}: cannot write ({e.strerror}: {e.filename})") from None
     return path, summary
+
+
+def _write_atomic(path: Path, write: Callable[[Any], Any]) -> None:
+    """Write through a temporary file beside `path`, renamed into place; removed on failure."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "w", newline="") as f:
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

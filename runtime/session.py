@@ -38,8 +38,7 @@ from typing import Any
 import numpy as np
 
 from cir.errors import CircError, name_mismatch
-
-ALIGN = 64
+from cir.runtime.package_check import ALIGN, aligned_empty, open_package
 
 
 @dataclass(frozen=True)
@@ -56,31 +55,6 @@ class TensorInfo:
         from cir.types import dtype_named
 
         return np.dtype(dtype_named(self.dtype).np)
-
-
-def aligned_empty(nbytes: int, align: int = ALIGN) -> np.ndarray:
-    """A uint8 buffer of `nbytes` whose address is a multiple of `align`."""
-    raw = np.empty(nbytes + align, np.uint8)
-    start = (-raw.ctypes.data) % align
-    return raw[start:start + nbytes]
-
-
-def map_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """Read-only arrays over a safetensors file (memory-mapped, no pickles; tensors whose data
-    is not 64-byte aligned are copied into aligned memory)."""
-    from cir.weights import safetensors_index
-
-    index = safetensors_index(path)
-    data = np.memmap(path, np.uint8, mode="r") if any(e > b for _, _, b, e in index.values()) else None
-    out = {}
-    for name, (dtype, shape, begin, end) in index.items():
-        arr = (data[begin:end] if data is not None else np.zeros(0, np.uint8)).view(dtype).reshape(shape)
-        if arr.ctypes.data % ALIGN:
-            copy = aligned_empty(arr.nbytes).view(arr.dtype).reshape(arr.shape)
-            copy[...] = arr
-            arr = copy
-        out[name] = arr
-    return out
 
 
 class _Context:
@@ -124,26 +98,17 @@ class Session:
                  max_in_flight: int = 4, jobs: int | None = None):
         self.path = Path(path)
         t0 = time.perf_counter()
-        self.manifest = _read_manifest(self.path)
         self.device = _pick_device(device, fallback)
+        checked, self._weights = open_package(self.path)  # every path, hash, size; the signature
+        self.manifest, self.graph, self.signer = checked.manifest, checked.graph, checked.signer
         m = self.manifest
         self.inputs = [TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("format", "ND"))
                        for t in m["inputs"]]
         self.outputs = [TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("format", "ND"))
                         for t in m["outputs"]]
-        graph_file = self.path / m["graphs"]["launch"]
-        try:
-            self.graph = json.loads(graph_file.read_text())
-        except (OSError, ValueError) as e:
-            raise CircError(f"{graph_file}: cannot read the launch graph ({e})") from None
-        self._weights = map_safetensors(self.path / m["weights"]["file"])
         self._constants = {c["name"]: _aligned_copy(np.frombuffer(bytes.fromhex(c["hex"]), _np(c["dtype"])))
                            for c in self.graph.get("constants", [])}
-        missing = [w["name"] for w in self.graph["weights"] if w["name"] not in self._weights]
-        missing += [a["name"] for n in self.graph["nodes"] for a in n["args"]
-                    if a["kind"] == "weight" and a["name"] not in self._weights]
-        if missing:
-            raise CircError(f"{self.path}: weights.safetensors lacks {', '.join(sorted(set(missing))[:5])}")
+        self._sources = checked.kernel_sources
         self._acl = None
         if self.device.startswith("npu"):
             from cir.runtime.acl import AclExecutor
@@ -164,17 +129,7 @@ class Session:
     def _load_kernels(self, jobs: int | None) -> Any:
         from cir.runtime.kernels import KernelLibrary
 
-        sources = {}
-        for k in self.manifest["kernels"]:
-            p = self.path / k["file"]
-            try:
-                text = p.read_bytes()
-            except OSError:
-                raise CircError(f"{self.path}: kernel file {k['file']} is missing") from None
-            if hashlib.sha256(text).hexdigest() != k["sha256"]:
-                raise CircError(f"{self.path}: {k['file']} does not match the manifest's sha256 "
-                                "(the package was modified after compilation)")
-            sources[k["name"]] = text.decode()
+        sources = self._sources  # checked against the signed manifest
         arities = {}
         for n in self.graph["nodes"]:
             arities[n["kernel"]] = len(n["args"]) + 2
@@ -204,12 +159,7 @@ class Session:
             raise CircError(f"{problem} (the model takes {', '.join(names)})")
         out = {}
         for t in self.inputs:
-            a = np.asarray(feeds[t.name])
-            if a.dtype != t.np_dtype:
-                ok = a.dtype.kind == t.np_dtype.kind == "f" or (a.dtype.kind in "iu" and t.np_dtype.kind == "i")
-                if not ok:
-                    raise CircError(f"input '{t.name}' has dtype {a.dtype}, expected {t.np_dtype} ({t.dtype})")
-                a = a.astype(t.np_dtype)
+            a = as_input_array(t, feeds[t.name])
             if tuple(a.shape) != t.shape:
                 raise CircError(f"input '{t.name}' has shape {tuple(a.shape)}, expected {t.shape}")
             out[t.name] = np.ascontiguousarray(a)
@@ -295,6 +245,35 @@ class Session:
         return f"<circ Session {self.path.name} on {self.device}: ({ins})>"
 
 
+def as_input_array(t: TensorInfo, x: Any) -> np.ndarray:
+    """`x` as the array input `t` takes. An array must have exactly the input's dtype (a float64
+    or float16 array for an f32 input is a mistake worth hearing about, not a silent cast);
+    Python numbers and (nested) lists are converted when that loses nothing but float rounding."""
+    want = t.np_dtype
+    if hasattr(x, "dtype"):  # numpy arrays and scalars, framework tensors
+        try:
+            a = np.asarray(x)
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise CircError(f"input '{t.name}' cannot be read as an array ({e})") from None
+        if a.dtype != want:
+            raise CircError(f"input '{t.name}' has dtype {a.dtype}, expected {want} ({t.dtype}); "
+                            f"cast it first, e.g. x.astype(np.{want})")
+        return a
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise CircError(f"input '{t.name}' is not a rectangular array of numbers ({e})") from None
+    if a.dtype.kind not in "biuf":
+        raise CircError(f"input '{t.name}' holds {a.dtype.name} values, expected {t.dtype} numbers")
+    if a.dtype.kind == "f" and want.kind != "f":
+        raise CircError(f"input '{t.name}' holds floats, expected {t.dtype} integers")
+    with np.errstate(all="ignore"):
+        converted = a.astype(want)
+    if want.kind != "f" and not np.array_equal(converted.astype(a.dtype), a):
+        raise CircError(f"input '{t.name}' has values out of the range of {t.dtype}")
+    return converted
+
+
 def _np(dtype: str) -> np.dtype:
     from cir.types import dtype_named
 
@@ -305,27 +284,6 @@ def _aligned_copy(a: np.ndarray) -> np.ndarray:
     out = aligned_empty(max(a.nbytes, 1)).view(np.uint8)[:a.nbytes].view(a.dtype)
     out[...] = a
     return out
-
-
-def _read_manifest(path: Path) -> dict[str, Any]:
-    from cir.package import FORMAT_VERSION, MANIFEST
-
-    if not path.is_dir():
-        raise CircError(f"{path}: no such package (a model.circ directory written by `circ compile`)")
-    mf = path / MANIFEST
-    try:
-        m = json.loads(mf.read_text())
-    except OSError:
-        raise CircError(f"{path}: not a circ package (no {MANIFEST})") from None
-    except ValueError as e:
-        raise CircError(f"{mf}: not valid JSON ({e})") from None
-    if not isinstance(m, dict) or m.get("format_version") != FORMAT_VERSION:
-        raise CircError(f"{mf}: unsupported package format version {m.get('format_version') if isinstance(m, dict) else '?'}"
-                        f" (this circ reads version {FORMAT_VERSION})")
-    for key in ("inputs", "outputs", "kernels", "graphs", "weights", "soc"):
-        if key not in m:
-            raise CircError(f"{mf}: the manifest has no '{key}'")
-    return m
 
 
 def _pick_device(device: str, fallback: bool) -> str:

@@ -119,19 +119,21 @@ class Package:
 
 def load_package(path: str | Path) -> Package:
     """Read a package's manifest, launch graph and lowered CIR (model.mlir)."""
-    from cir.io import parse_file
+    from cir.io import parse_text
     from cir.lowering.graph import _graph
-    from cir.runtime.session import _read_manifest
+    from cir.runtime.package_check import Fields, open_package, read_checked
+    from cir.weights import set_base_dir
 
     p = Path(path)
-    manifest = _read_manifest(p)
-    try:
-        graph = json.loads((p / manifest["graphs"]["launch"]).read_text())
-    except (OSError, ValueError, KeyError) as e:
-        raise CircError(f"{p}: cannot read the launch graph ({e})") from None
-    if not (p / "model.mlir").is_file():
+    checked, _ = open_package(p, require_signature=False)  # the Session checks the signature
+    manifest, graph = checked.manifest, checked.graph
+    mlir = next((f for f in Fields("manifest.json", manifest).get("files").items()
+                 if f.get("file").value == "model.mlir"), None)
+    if mlir is None:
         raise CircError(f"{p}: the package has no model.mlir (the lowered CIR the report maps ops with)")
-    module = parse_file(p / "model.mlir")
+    text = read_checked(p, mlir.get("file"), mlir.get("sha256"))
+    module = parse_text(text.decode("utf-8", errors="replace"), str(p / "model.mlir"))
+    set_base_dir(module, p)
     g = _graph(module)
     ops: list[CirOp] = []
     for op in g.ops:

@@ -44,14 +44,37 @@ def _parse_input_flag(text: str) -> tuple[str, Path]:
 
 
 def load_npy(path: Path, what: str) -> np.ndarray:
-    """Load a .npy file without ever unpickling."""
+    """Load a plain numeric .npy array; never unpickles, and checks the header (dtype, shape,
+    size against the file) before numpy allocates anything."""
     try:
-        return np.load(path, allow_pickle=False)
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(f)
+            data_bytes = size - f.tell()
     except FileNotFoundError:
         raise CircError(f"{what}: {path}: no such file") from None
+    except IsADirectoryError:
+        raise CircError(f"{what}: {path}: is a directory, not a .npy file") from None
+    except OSError as e:
+        raise CircError(f"{what}: {path}: cannot read ({e.strerror})") from None
     except ValueError as e:
-        raise CircError(f"{what}: {path}: not a plain .npy array ({e})") from None
-    except (OSError, EOFError) as e:
+        raise CircError(f"{what}: {path}: not a .npy file ({' '.join(str(e).split())})") from None
+    except Exception:  # noqa: BLE001 - the header is Python literal text: its parser raises anything
+        raise CircError(f"{what}: {path}: not a .npy file (malformed header)") from None
+    if any(d < 0 for d in shape):
+        raise CircError(f"{what}: {path}: the header gives a negative dimension {list(shape)}")
+    if dtype.fields is not None or dtype.kind not in "biuf":
+        raise CircError(f"{what}: {path}: holds {dtype} values; circ takes plain numeric arrays")
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if need != data_bytes:
+        raise CircError(f"{what}: {path}: the header says {list(shape)} {dtype} ({need} bytes) "
+                        f"but the file holds {data_bytes} bytes of data")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
         raise CircError(f"{what}: {path}: cannot read ({e})") from None
 
 
@@ -66,10 +89,29 @@ def load_input_flags(flags: Sequence[str]) -> dict[str, np.ndarray]:
     return inputs
 
 
+def check_destination(path: Path, flag: str, *, directory: bool) -> None:
+    """Refuse an output path that cannot be written as asked, before any work is done."""
+    if directory and path.exists() and not path.is_dir():
+        raise CircError(f"{flag} {path}: is a file, not a directory")
+    if not directory and path.is_dir():
+        raise CircError(f"{flag} {path}: is a directory; name the file to write, e.g. {path / 'trace.json'}")
+    for parent in (path if directory else path.parent, *path.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise CircError(f"{flag} {path}: {parent} is a file, not a directory")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise CircError(f"{flag} {path}: {parent} is not writable")
+            break
+
+
 def write_outputs(outputs: dict[str, np.ndarray], out_dir: Path) -> list[Path]:
     """Write `<name>.npy` files all or nothing: into a temporary folder, then moved in."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".circ-out-", dir=out_dir))
+    check_destination(out_dir, "--output-dir", directory=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".circ-out-", dir=out_dir))
+    except OSError as e:
+        raise CircError(f"--output-dir {out_dir}: cannot write there ({e.strerror})") from None
     try:
         for name, arr in outputs.items():
             np.save(staging / f"{name}.npy", arr)
@@ -84,6 +126,9 @@ def write_outputs(outputs: dict[str, np.ndarray], out_dir: Path) -> list[Path]:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    check_destination(Path(args.output_dir), "--output-dir", directory=True)
+    if args.profile:
+        check_destination(Path(args.profile), "--profile", directory=False)
     inputs = load_input_flags(args.input)
     if Path(args.model).is_dir():
         return _run_package(args, inputs)
@@ -374,6 +419,18 @@ def cmd_ascendc_cpu(args: argparse.Namespace) -> None:
     cli_main(args)
 
 
+def _add_trust(sub: argparse.ArgumentParser) -> None:
+    from cir.runtime.trust import add_cli_arguments
+
+    add_cli_arguments(sub)
+
+
+def cmd_trust(args: argparse.Namespace) -> None:
+    from cir.runtime.trust import cli_main
+
+    cli_main(args)
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
                           Callable[[argparse.Namespace], None]]] = {
     "import": ("import a framework model into its import dialect or CIR", _add_import, cmd_import),
@@ -387,6 +444,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
                     cmd_ascendc_cpu),
     "serve": ("serve packages behind the TensorFlow Serving REST and gRPC APIs", _add_serve,
               cmd_serve),
+    "trust": ("trust a reviewed package or a signer's key (packages run only when trusted)",
+              _add_trust, cmd_trust),
 }
 
 
