@@ -386,7 +386,7 @@ def _listed_sha(m: Fields, rel: str) -> Fields:
     for f in m.get("files", []).items():
         if f.get("file").value == rel:
             return f.get("sha256")
-    raise m.fail(f"{rel} is not listed in 'files' with its sha256")
+    raise m.get("files").fail(f"{rel} is not listed with its sha256")
 
 
 def open_package(path: str | os.PathLike[str], *, require_signature: bool = True
@@ -400,6 +400,7 @@ def open_package(path: str | os.PathLike[str], *, require_signature: bool = True
     signer = check_signature(package, mbytes) if require_signature else None
     m = Fields(MANIFEST, manifest)
     launch = m.get("graphs").get("launch")
+    inside(package, launch)
     graph_bytes = read_checked(package, launch, _listed_sha(m, launch.value))
     weights_rel = m.get("weights").get("file")
     weights_file = inside(package, weights_rel)
@@ -413,4 +414,20 @@ def open_package(path: str | os.PathLike[str], *, require_signature: bool = True
             sources[k.get("name").value] = data.decode("utf-8")
         except UnicodeDecodeError:
             raise k.get("file").fail("not UTF-8 text") from None
+    for node in Fields(launch.value, graph).get("nodes").items():
+        name = node.get("kernel").value
+        if kernel_arity(sources[name]) != len(node.value["args"]) + 2:
+            raise node.fail(f"kernel '{name}' takes {kernel_arity(sources[name])} arguments, "
+                            f"the launch passes {len(node.value['args'])} + workspace and tiling")
     return CheckedPackage(package, manifest, mbytes, graph, sources, signer), weights
+
+
+_ENTRY = re.compile(r'extern\s+"C"\s+__global__\s+__aicore__\s+void\s+\w+\s*\(([^)]*)\)')
+
+
+def kernel_arity(source: str) -> int:
+    """The number of GM arguments of a kernel source's entry point (-1 when it has none)."""
+    m = _ENTRY.search(source)
+    if m is None:
+        return -1
+    return len([p for p in m.group(1).split(",") if p.strip()])

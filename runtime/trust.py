@@ -53,18 +53,17 @@ def key_id(public: Ed25519PublicKey) -> str:
 def signing_key() -> Ed25519PrivateKey:
     """The user's private key (made on first use, mode 0600 in a 0700 folder)."""
     path = circ_home() / "keys" / "signing.pem"
-    if path.is_file():
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (OSError, ValueError, TypeError) as e:
-            raise CircError(f"{path}: cannot read the signing key ({e})") from None
-        if not isinstance(key, Ed25519PrivateKey):
-            raise CircError(f"{path}: not an Ed25519 private key")
-        return key
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    _write_private(path, pem)
+    if not path.is_file():
+        fresh = Ed25519PrivateKey.generate()
+        _write_private(path, fresh.private_bytes(serialization.Encoding.PEM,
+                                                 serialization.PrivateFormat.PKCS8,
+                                                 serialization.NoEncryption()))
+    try:  # read back: another process may have made the key first
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as e:
+        raise CircError(f"{path}: cannot read the signing key ({e})") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise CircError(f"{path}: not an Ed25519 private key")
     return key
 
 
