@@ -96,6 +96,7 @@ class Session:
 
     def __init__(self, path: str | os.PathLike[str], device: str = "cpu", fallback: bool = True,
                  max_in_flight: int = 4, jobs: int | None = None):
+        _check_arguments(path, device, max_in_flight, jobs)
         self.path = Path(path)
         t0 = time.perf_counter()
         self.device = _pick_device(device, fallback)
@@ -284,6 +285,19 @@ def _aligned_copy(a: np.ndarray) -> np.ndarray:
     out = aligned_empty(max(a.nbytes, 1)).view(np.uint8)[:a.nbytes].view(a.dtype)
     out[...] = a
     return out
+
+
+def _check_arguments(path: Any, device: Any, max_in_flight: Any, jobs: Any) -> None:
+    """The Python API's own argument checks: a wrong type is a CircError, not a TypeError."""
+    if not isinstance(path, str | os.PathLike) or not isinstance(os.fspath(path), str):
+        raise CircError(f"load: the package must be a path (str or os.PathLike), got {type(path).__name__}")
+    if "\0" in os.fspath(path):
+        raise CircError(f"load: the package path {os.fspath(path)!r} holds a NUL byte")
+    if not isinstance(device, str):
+        raise CircError(f"load: device must be 'cpu' or 'npu:N', got {device!r}")
+    for name, v in (("max_in_flight", max_in_flight), ("jobs", jobs)):
+        if v is not None and (type(v) is not int or v < 1):
+            raise CircError(f"load: {name} must be a positive integer, got {v!r}")
 
 
 def _pick_device(device: str, fallback: bool) -> str:

@@ -277,6 +277,17 @@ def test_session_inputs_are_strict(pkg):
             sess.run({**good, "x": bad})
 
 
+@pytest.mark.parametrize("args, message", [
+    ((None,), "must be a path"), ((b"x.circ",), "must be a path"), (("x\0.circ",), "holds a NUL byte"),
+    (("x.circ",), "no such package"), ((".", 5), "device must be"),
+])
+def test_load_arguments(args, message):
+    with pytest.raises(CircError, match=message):
+        cir.load(*args)
+    with pytest.raises(CircError, match="max_in_flight must be a positive integer"):
+        cir.load("x.circ", max_in_flight="2")
+
+
 def test_killed_compile_leaves_nothing_behind(tmp_path):
     """Finding: kill -9 during compile left the temporary package folder behind; a kill between
     the two renames of a recompile could lose the old package."""
