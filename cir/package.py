@@ -36,6 +36,7 @@ import numpy as np
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 
 from cir.errors import CircError
+from cir.outputs import check_destination, make_parents
 
 FORMAT_VERSION = 2  # 2: every file listed with its sha256 in 'files'; signature.json
 MANIFEST = "manifest.json"
@@ -112,12 +113,13 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
     from cir.runtime.kernels import kernel_sources
     from cir.weights import save_safetensors_aligned
 
-    out = Path(output)
-    if out.exists() and not (out / MANIFEST).is_file():
-        raise CircError(f"{out} exists and is not a circ package: not replacing it")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = _check_output(output)
+    make_parents(out, "output")
     recover_interrupted(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+    except OSError as e:
+        raise CircError(f"output {out}: cannot write in {out.parent} ({e.strerror})") from None
     try:
         t0 = time.perf_counter()
         (tmp / "graph").mkdir()
@@ -173,9 +175,20 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
 
         sign(tmp, data)
         _replace_dir(tmp, out)
+    except OSError as e:  # disk full, permissions changed underneath: nothing is left behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CircError(f"output {out}: cannot write the package ({e.strerror}"
+                        + (f": {e.filename}" if e.filename else "") + ")") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return out
+
+
+def _check_output(output: str | os.PathLike[str]) -> Path:
+    out = check_destination(output, "output", directory=True)
+    if out.exists() and not (out / MANIFEST).is_file():
+        raise CircError(f"{out} exists and is not a circ package: not replacing it")
     return out
 
 
@@ -254,7 +267,8 @@ def compile(
     from cir.lowering.soc import soc as lookup_soc
     from cir.pipeline import apply_pipeline
 
-    lookup_soc(soc)  # a bad SoC fails before the (slow) import
+    lookup_soc(soc)  # a bad SoC or destination fails before the (slow) import
+    _check_output(output)
     pipeline = pipeline_for(soc, fusion, precision)
     if fusion != "none":
         from cir.passes.fusion.aigc_fusion import resolve

@@ -53,7 +53,9 @@ def report(package: str | os.PathLike[str], reference_model: Any,
     from cir.report.costmodel import estimate
     from cir.report.html import render
 
-    out = Path(output)
+    from cir.outputs import check_destination, make_parents
+
+    out = check_destination(output, "report output")
     if out.suffix.lower() not in (".html", ".htm"):
         raise CircError(f"the report is an HTML file: '{out}' should end in .html")
     if not Path(package).is_dir():
@@ -66,6 +68,7 @@ def report(package: str | os.PathLike[str], reference_model: Any,
     w.writeheader()
     w.writerows(csv_rows(c))
     csv_path = out.with_suffix(".csv")
+    make_parents(out, "report output")
     tmp_csv = _write_atomic(csv_path, buf.getvalue())
     try:
         tmp_html = _write_atomic(out, page)

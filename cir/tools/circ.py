@@ -23,6 +23,7 @@ import numpy as np
 
 from cir import __version__
 from cir.errors import CircError, UsageError
+from cir.outputs import check_destination
 from cir.tools.common import run_tool
 
 
@@ -89,21 +90,6 @@ def load_input_flags(flags: Sequence[str]) -> dict[str, np.ndarray]:
     return inputs
 
 
-def check_destination(path: Path, flag: str, *, directory: bool) -> None:
-    """Refuse an output path that cannot be written as asked, before any work is done."""
-    if directory and path.exists() and not path.is_dir():
-        raise CircError(f"{flag} {path}: is a file, not a directory")
-    if not directory and path.is_dir():
-        raise CircError(f"{flag} {path}: is a directory; name the file to write, e.g. {path / 'trace.json'}")
-    for parent in (path if directory else path.parent, *path.parents):
-        if parent.exists():
-            if not parent.is_dir():
-                raise CircError(f"{flag} {path}: {parent} is a file, not a directory")
-            if not os.access(parent, os.W_OK | os.X_OK):
-                raise CircError(f"{flag} {path}: {parent} is not writable")
-            break
-
-
 def write_outputs(outputs: dict[str, np.ndarray], out_dir: Path) -> list[Path]:
     """Write `<name>.npy` files all or nothing: into a temporary folder, then moved in."""
     check_destination(out_dir, "--output-dir", directory=True)
@@ -126,9 +112,9 @@ def write_outputs(outputs: dict[str, np.ndarray], out_dir: Path) -> list[Path]:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    check_destination(Path(args.output_dir), "--output-dir", directory=True)
+    check_destination(args.output_dir, "--output-dir", directory=True)
     if args.profile:
-        check_destination(Path(args.profile), "--profile", directory=False)
+        check_destination(args.profile, "--profile")
     inputs = load_input_flags(args.input)
     if Path(args.model).is_dir():
         return _run_package(args, inputs)
@@ -260,6 +246,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 
     if not Path(args.model).exists():
         raise CircError(f"{args.model}: no such file")
+    check_destination(args.output, "-o")
     module = import_model(args.model, stage=args.stage, framework=args.framework,
                           custom_ops=args.custom_ops, signature=args.signature)
     ir, weights = save_module(module, args.output)
