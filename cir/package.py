@@ -29,8 +29,9 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
@@ -38,9 +39,13 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 from cir.errors import CircError
 from cir.outputs import check_destination, make_parents
 
+if TYPE_CHECKING:
+    from cir.passes.precision import Mode
+
 FORMAT_VERSION = 2  # 2: every file listed with its sha256 in 'files'; signature.json
 MANIFEST = "manifest.json"
-PRECISIONS = ("fp32", "fp16")
+PRECISIONS = ("fp32", "fp16")  # and every ATC precision mode (passes/tables/precision.toml)
+INPUT_FORMATS = {"NCHW": 4, "NHWC": 4, "NCDHW": 5, "NDHWC": 5, "ND": None}  # format -> rank
 
 
 def sha256_file(path: Path) -> str:
@@ -51,16 +56,69 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def pipeline_for(soc: str, fusion: str, precision: str) -> str:
+@dataclass(frozen=True)
+class Precision:
+    """How a package computes: an ATC precision mode, and its mixed-precision lists."""
+
+    mode: str = "fp32"  # fp32, fp16, or an ATC --precision_mode / --precision_mode_v2 value
+    keep_dtype: str | None = None  # --keep_dtype file
+    mixlist: str | None = None  # --modify_mixlist file
+
+    def reduced_to(self) -> str:
+        """The float type f32 ops may be reduced to ("" when none)."""
+        return self._mode().reduce_to
+
+    def _mode(self) -> Mode:
+        from cir.passes.precision import resolve_mode
+
+        name = {"fp32": "must_keep_origin_dtype", "fp16": "force_fp16"}.get(self.mode, self.mode)
+        try:
+            return resolve_mode(name)
+        except CircError:
+            raise CircError(f"precision must be fp32, fp16 or an ATC precision mode "
+                            f"({', '.join(_mode_names())}), got '{self.mode}'") from None
+
+    def pass_text(self) -> str | None:
+        """The convert-precision pass this precision needs (None: none)."""
+        mode = self._mode()
+        if mode.reduce_to == "bf16":
+            raise CircError(f"precision '{self.mode}': circ's kernels have no bf16 forms yet; "
+                            "use mixed_float16 (allow_mix_precision)")
+        for what, path in (("--keep_dtype", self.keep_dtype), ("--modify_mixlist", self.mixlist)):
+            if path is not None and not Path(path).is_file():
+                raise CircError(f"{what} {path}: no such file")
+            if path is not None and '"' in str(path):
+                raise CircError(f"{what} {path}: a path with a double quote is not supported")
+        if self.mixlist and mode.policy != "mixlist":
+            raise CircError(f"--modify_mixlist applies to the mixed precision modes, not to '{self.mode}'")
+        if not mode.reduce_to:
+            if self.keep_dtype or self.mixlist:
+                raise CircError(f"--keep_dtype / --modify_mixlist have no effect with precision '{self.mode}'")
+            return None
+        opts = [f"mode={mode.name}"]
+        if self.keep_dtype:
+            opts.append(f'keep="{Path(self.keep_dtype).resolve()}"')
+        if self.mixlist:
+            opts.append(f'mixlist="{Path(self.mixlist).resolve()}"')
+        return f"convert-precision{{{' '.join(opts)}}}"
+
+
+def _mode_names() -> list[str]:
+    from cir.passes.precision import modes
+
+    return modes()
+
+
+def pipeline_for(soc: str, fusion: str, precision: str | Precision) -> str:
     """The pass pipeline `compile` runs after import (layout is left out: the kernels read ND
     tensors; see the README)."""
-    if precision not in PRECISIONS:
-        raise CircError(f"precision must be one of {', '.join(PRECISIONS)}, got '{precision}'")
+    p = precision if isinstance(precision, Precision) else Precision(precision)
+    convert = p.pass_text()
     passes = ["canonicalize"]
     if fusion != "none":
         passes += [f"aigc-fusion{{preset={fusion}}}", "canonicalize"]
-    if precision == "fp16":
-        passes.append("convert-precision{to=f16}")
+    if convert:
+        passes += [convert, "canonicalize"]  # casts of weights fold into reduced weights
     passes += [f"lower-to-ascendc{{soc={soc}}}", "plan-memory"]
     return ",".join(passes)
 
@@ -147,6 +205,11 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
                  for rel in ("model.mlir", "model.onnx", "graph/launch.json", "graph/model.ge.pb",
                              "kernels/CMakeLists.txt")]
         ins, outs = _io(module)
+        fmt = options.get("input_format")
+        if fmt:
+            for t in ins:
+                if INPUT_FORMATS[fmt] in (None, len(t["shape"])):
+                    t["format"] = fmt
         arena = module.attributes.get("cir.arena_bytes")
         from cir import __version__
 
@@ -156,8 +219,10 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
             "source": dict(source),
             "soc": soc,
             "precision": options["precision"],
+            "reduced_to": options.get("reduced_to", ""),
             "fusion": options["fusion"],
             "pipeline": options["pipeline"],
+            **{k: options[k] for k in ("op_select_implmode", "optypelist_for_implmode") if options.get(k)},
             "inputs": ins,
             "outputs": outs,
             "kernels": kernels,
@@ -254,12 +319,23 @@ def compile(
     soc: str = "Ascend310P3",
     fusion: str = "sd_optimized",
     precision: str = "fp32",
+    keep_dtype: str | os.PathLike[str] | None = None,
+    mixlist: str | os.PathLike[str] | None = None,
+    out_nodes: str | None = None,
+    input_format: str | None = None,
+    implmode: tuple[str | None, str | None] = (None, None),
     framework: str | None = None,
     custom_ops: Any = None,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Import `model` (a framework model object or a model file), optimise, lower to AscendC
     kernels and write the package `output`; returns its path.
+
+    `precision`: "fp32", "fp16" or an ATC precision mode ("mixed_float16",
+    "allow_mix_precision", "force_fp16", ...); `keep_dtype` and `mixlist` are ATC's
+    --keep_dtype and --modify_mixlist files. ATC's options: `out_nodes` ("NODE:0;NODE:1", the
+    outputs become these nodes' outputs), `input_format` (NCHW, NHWC, ND, ...: recorded as the
+    inputs' format), `implmode` (--op_select_implmode and its op list: recorded).
 
     >>> cir.compile(unet, "unet.circ", example_inputs=(sample, t, ctx), soc="Ascend310P3")
     """
@@ -269,7 +345,17 @@ def compile(
 
     lookup_soc(soc)  # a bad SoC or destination fails before the (slow) import
     _check_output(output)
-    pipeline = pipeline_for(soc, fusion, precision)
+    prec = Precision(precision, None if keep_dtype is None else os.fspath(keep_dtype),
+                     None if mixlist is None else os.fspath(mixlist))
+    pipeline = pipeline_for(soc, fusion, prec)
+    if out_nodes:
+        if '"' in out_nodes:
+            raise CircError(f"--out_nodes: a node name with a double quote is not supported: {out_nodes}")
+        from cir.passes.select_outputs import parse_nodes
+
+        parse_nodes(out_nodes)  # bad text fails before the import
+        pipeline = f'select-outputs{{nodes="{out_nodes}"}},' + pipeline
+    _check_input_format(input_format)
     if fusion != "none":
         from cir.passes.fusion.aigc_fusion import resolve
 
@@ -287,5 +373,13 @@ def compile(
     times["passes"] = round(time.perf_counter() - t, 3)
     note("write package")
     return write_package(module, output, source=_source_info(model, fw),
-                         options={"soc": soc, "fusion": fusion, "precision": precision, "pipeline": pipeline},
+                         options={"soc": soc, "fusion": fusion, "precision": precision,
+                                  "reduced_to": prec.reduced_to(), "pipeline": pipeline,
+                                  "input_format": input_format,
+                                  "op_select_implmode": implmode[0], "optypelist_for_implmode": implmode[1]},
                          times=times)
+
+
+def _check_input_format(fmt: str | None) -> None:
+    if fmt is not None and fmt not in INPUT_FORMATS:
+        raise CircError(f"input format must be one of {', '.join(INPUT_FORMATS)}, got '{fmt}'")

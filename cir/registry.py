@@ -114,8 +114,13 @@ def get_circ_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ConvertPrecisionPass
 
+    def select_outputs() -> type[ModulePass]:
+        from cir.passes.select_outputs import SelectOutputsPass
+
+        return SelectOutputsPass
+
     return {"canonicalize": canonicalize, "aigc-fusion": aigc_fusion, "layout": layout,
-            "convert-precision": convert_precision,
+            "convert-precision": convert_precision, "select-outputs": select_outputs,
             "plan-memory": plan_memory, "lower-to-ascendc": lower_to_ascendc,
             "normalize-torch": normalize_torch,
             "normalize-onnx": normalize_onnx, "normalize-tf": normalize_tf,

@@ -116,6 +116,15 @@ class Package:
     def precision(self) -> str:
         return str(self.manifest.get("precision", "fp32"))
 
+    @property
+    def reduced(self) -> bool:
+        """Whether some ops compute in a reduced float type (fp16, a mixed mode)."""
+        return bool(self.manifest.get("reduced_to")) or self.precision == "fp16"
+
+    @property
+    def thresholds_key(self) -> str:
+        return "fp16" if self.reduced else "fp32"
+
 
 def load_package(path: str | Path) -> Package:
     """Read a package's manifest, launch graph and lowered CIR (model.mlir)."""
@@ -206,6 +215,44 @@ def run_package(pkg: Package, feeds: Mapping[str, np.ndarray]) -> tuple[dict[str
     for o in pkg.graph["outputs"]:
         captured.setdefault(o.get("source", o["name"]), outputs[o["name"]])
     return outputs, captured
+
+
+# --- reduced-precision overflow ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """Where a reduced-precision value (fp16 / bf16) overflowed or saturated first."""
+
+    op: CirOp
+    value: str
+    dtype: str
+    nonfinite: int  # inf / nan elements
+    saturated: int  # elements at the type's largest finite magnitude
+
+    def describe(self) -> str:
+        what = ", ".join(x for x in (f"{self.nonfinite} inf/nan" if self.nonfinite else "",
+                                     f"{self.saturated} saturated" if self.saturated else "") if x)
+        where = f" at {self.op.location}" if self.op.location else ""
+        return f"{self.dtype} overflow first in {self.op.name} ({self.value}){where}: {what}"
+
+
+def find_overflow(pkg: Package, captured: Mapping[str, np.ndarray]) -> Overflow | None:
+    """The first op in execution order whose fp16/bf16 result holds inf/nan or values at the
+    type's largest finite magnitude (fp16: 65504), where the same op's fp32 values would not
+    be: the mark of a model that needs its range kept (mixed precision, --keep_dtype)."""
+    for op in pkg.ops:
+        for value in op.values:
+            a = captured.get(value)
+            if a is None or a.dtype.name not in ("float16", "bfloat16"):
+                continue
+            big = float(np.finfo(np.float16).max) if a.dtype.name == "float16" else 3.3895e38
+            wide = a.astype(np.float32)
+            nonfinite = int(np.count_nonzero(~np.isfinite(wide)))
+            saturated = int(np.count_nonzero(np.abs(wide) >= big))
+            if nonfinite or saturated:
+                return Overflow(op, value, "fp16" if a.dtype.name == "float16" else "bf16", nonfinite, saturated)
+    return None
 
 
 # --- mapping framework ops to CIR ops ------------------------------------------------------
@@ -377,10 +424,11 @@ class Comparison:
     rows: list[Row]
     outputs: list[OutputCheck]
     notes: list[str]
+    overflow: Overflow | None = None
 
     @property
     def thresholds(self) -> dict[str, float]:
-        return THRESHOLDS.get(self.package.precision, THRESHOLDS["fp32"])
+        return THRESHOLDS[self.package.thresholds_key]
 
     @property
     def first_divergent(self) -> Row | None:
@@ -390,9 +438,11 @@ class Comparison:
     def verdict(self) -> str:
         bad = [o.name for o in self.outputs if o.diverges]
         first = self.first_divergent
-        if not bad and first is None:
+        if not bad and first is None and self.overflow is None:
             return "PASS"
         parts = []
+        if self.overflow is not None:
+            parts.append(self.overflow.describe())
         if first is not None:
             parts.append(f"first divergent op: {first.framework_op} ({first.cir_op})")
         if bad:
@@ -436,19 +486,23 @@ def compare_package(package: str | Path, reference: Any, inputs: Mapping[str, np
             raise CircError(f"the reference model does not match the package: output '{o['name']}' "
                             f"has shape {list(r.shape)} in the reference, {list(got.shape)} in the package")
         m = metrics(got, r)
-        checks.append(OutputCheck(o["name"], tuple(got.shape), psnr(got, r), m, m.diverges(pkg.precision)))
+        checks.append(OutputCheck(o["name"], tuple(got.shape), psnr(got, r), m, m.diverges(pkg.thresholds_key)))
     try:
         golden = interpret_values(pkg, feeds)
     except CircError as e:
         golden = {}
         notes.append(f"no interpreter comparison: {e}")
-    rows = map_and_compare(pkg, fw, ref.intermediates, captured, golden, pkg.precision)
+    rows = map_and_compare(pkg, fw, ref.intermediates, captured, golden, pkg.thresholds_key)
     if not ref.intermediates:
         notes.append("the reference gave no intermediate values: only the outputs are compared "
                      "with the framework (CIR values are compared with the interpreter)")
     ref_name = str(reference) if isinstance(reference, str | Path) else \
         f"{type(reference).__module__}.{type(reference).__qualname__}"
-    return Comparison(pkg, fw, ref_name, feeds, rows, checks, notes)
+    overflow = find_overflow(pkg, captured)
+    for r in rows:
+        if overflow is not None and r.cir_value == overflow.value:
+            r.note = "; ".join(x for x in (r.note, overflow.describe()) if x)
+    return Comparison(pkg, fw, ref_name, feeds, rows, checks, notes, overflow)
 
 
 CSV_COLUMNS = ["framework_op", "cir_index", "cir_op", "cir_value", "kernels", "shape", "status",

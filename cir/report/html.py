@@ -207,9 +207,11 @@ def render(c: Comparison, fusion: dict[str, int], buffers: list[dict[str, Any]],
         ("precision", pkg.precision), ("fusion preset", m.get("fusion", "")),
         ("inputs", ", ".join(f"{k}{list(v.shape)}:{v.dtype}" for k, v in c.inputs.items())),
         ("thresholds", (f"an op diverges when cosine < {t['min_cosine']} or max relative error "
-                        f"(max|a-b| / max|ref|) > {t['max_rel_err']:g} ({pkg.precision})")),
+                        f"(max|a-b| / max|ref|) > {t['max_rel_err']:g} ({pkg.thresholds_key})")),
         ("first divergent op", f"{first.framework_op} → {first.cir_op} ({first.cir_value})" if first else "none"),
     ]
+    if pkg.reduced:
+        summary.append(("fp16/bf16 overflow", c.overflow.describe() if c.overflow else "none"))
     parts.append("<h2>Summary</h2><table id=\"summary\"><tbody>")
     parts += [f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in summary]
     parts.append(f'<tr><th>verdict</th><td class="{verdict_cls}" id="verdict">{e(c.verdict)}</td></tr>'

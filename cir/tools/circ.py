@@ -205,7 +205,11 @@ class _Progress:
 
 def cmd_compile(args: argparse.Namespace) -> None:
     from cir.package import compile as compile_model
+    from cir.tools.atc import precision_of, show_package
 
+    if args.mode == "1":
+        print(f"wrote {show_package(args.om, args.json)}")
+        return
     model = args.model or args.model_flag
     output = args.output
     if not model:
@@ -225,11 +229,18 @@ def cmd_compile(args: argparse.Namespace) -> None:
         raise UsageError(f"--framework must be pytorch, tensorflow, mindspore, onnx or an ATC number "
                          f"(1, 3, 5), got '{args.framework}'")
     shapes = parse_input_shapes(args.input_shape) if args.input_shape else None
-    progress = _Progress()
+    quiet = args.log in ("error", "null")
+    progress = _Progress() if not quiet else None
     out = compile_model(model, output, example_inputs=shapes, soc=args.soc_version, fusion=args.fusion,
-                        precision=args.precision, framework=framework, custom_ops=args.custom_ops,
-                        progress=progress)
-    progress.done()
+                        precision=precision_of(args), keep_dtype=args.keep_dtype,
+                        mixlist=args.modify_mixlist, out_nodes=args.out_nodes,
+                        input_format=args.input_format,
+                        implmode=(args.op_select_implmode, args.optypelist_for_implmode),
+                        framework=framework, custom_ops=args.custom_ops, progress=progress)
+    if progress is not None:
+        progress.done()
+    if quiet:
+        return
     import json
 
     m = json.loads((out / "manifest.json").read_text())
@@ -351,10 +362,14 @@ def _add_compile(sub: argparse.ArgumentParser) -> None:
                      metavar='"NAME:1,4,64,64;..."', help="input shapes (for dynamic dimensions)")
     sub.add_argument("--soc-version", "--soc_version", dest="soc_version", default="Ascend310P3",
                      choices=sorted(socs()), help="the Ascend SoC to compile for")
-    sub.add_argument("--precision", choices=["fp32", "fp16"], default="fp32")
+    sub.add_argument("--precision", metavar="fp32|fp16|MODE",
+                     help="fp32 (default), fp16, or an ATC precision mode (mixed_float16, ...)")
     sub.add_argument("--fusion", default="sd_optimized",
                      help="fusion preset (strategies.toml: sd_optimized, transformer, norms_only, none)")
     sub.add_argument("--custom-ops", metavar="MAP.toml", help="extra op / module mappings")
+    from cir.tools.atc import add_arguments
+
+    add_arguments(sub)
 
 
 def _add_import(sub: argparse.ArgumentParser) -> None:
@@ -448,7 +463,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     def body() -> None:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        raw = list(sys.argv[1:] if argv is None else argv)
+        if raw[:1] == ["compile"]:
+            from cir.tools.atc import normalize_argv
+
+            raw = ["compile", *normalize_argv(raw[1:])]
+        args = parser.parse_args(raw)
         if args.command is None:
             parser.print_help()
             raise UsageError("a command is required")

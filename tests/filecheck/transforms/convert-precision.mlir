@@ -11,7 +11,7 @@
 // CHECK-NEXT:    %s = cir.silu %m : tensor<2x8xf16>
 // CHECK-NEXT:    %s_f32 = cir.cast %s : (tensor<2x8xf16>) -> tensor<2x8xf32>
 // CHECK-NEXT:    func.return %s_f32, %ids : tensor<2x8xf32>, tensor<3xi64>
-// BAD: convert-precision: 'to' must be one of f16, got 'f64'
+// BAD: convert-precision: 'to' must be one of f16, bf16, got 'f64'
 func.func @main(%x: tensor<2x8xf32>, %ids: tensor<3xi64>) -> (tensor<2x8xf32>, tensor<3xi64>) {
   %w = cir.weight "w" : tensor<8xf32>
   %c = cir.constant dense<0.5> : tensor<1xf32>
