@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
-from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException
+from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseError
 
 from cir.errors import CircError
-from cir.io import verify
+from cir.io import diagnostic_line, printable, verify
 from cir.registry import get_all_passes, make_context
 
 
@@ -21,12 +22,36 @@ def parse_pipeline(
     try:
         return PassPipeline.parse_spec(available, spec, callback)
     except ArgSpecParseError as e:  # a BaseException in xDSL
-        raise CircError(f"bad pass pipeline '{spec}': {_clean(e)}") from None
+        msg = _syntax_error(e)
+    except ParseError as e:  # a bad escape in a quoted option value
+        loc = e.span.get_location()
+        msg = f"{_column(loc.line, loc.col)}: {e.msg}"
     except (ValueError, TypeError, DiagnosticException) as e:
-        msg = _clean(e)
+        msg = re.sub(r"<class '(\w+)'>", r"\1", _clean(e))
         if msg.startswith("Unrecognized passes"):
             msg += f" (available: {', '.join(sorted(available))})"
-        raise CircError(f"bad pass pipeline '{spec}': {msg}") from None
+    raise CircError(f"bad pass pipeline '{_shorten(spec, 60)}': {_shorten(msg, 300)}")
+
+
+_SYNTAX_ERROR = re.compile(r"pass-pipeline:(\d+):(\d+)\n[^\n]*\n[^\n]*\n *([^\n]*)")
+"""What xDSL's ArgSpecParseError says: the location, the spec's line, a caret line, the message."""
+
+
+def _syntax_error(e: ArgSpecParseError) -> str:
+    match = _SYNTAX_ERROR.search(str(e))
+    if match is None:
+        return _clean(e)
+    line, col, msg = match.groups()
+    return f"{_column(int(line), int(col))}: {msg[:1].lower()}{msg[1:]}"
+
+
+def _column(line: int, col: int) -> str:
+    return f"column {col}" if line == 1 else f"line {line}, column {col}"
+
+
+def _shorten(text: str, width: int) -> str:
+    shown = printable(text)
+    return f"{shown[:width - 3]}..." if len(shown) > width else shown
 
 
 def _clean(e: BaseException) -> str:
@@ -49,5 +74,5 @@ def apply_pipeline(module: ModuleOp, spec: str) -> ModuleOp:
     try:
         pipeline.apply(make_context(), module)
     except DiagnosticException as e:
-        raise CircError(f"pass failed: {_clean(e).splitlines()[0] if str(e) else e!r}") from None
+        raise CircError(f"pass failed: {_shorten(diagnostic_line(e), 300)}") from None
     return module

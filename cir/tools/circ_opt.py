@@ -5,7 +5,8 @@
 An ``xDSLOptMain`` with circ's dialects and passes. Differences from stock xdsl-opt: every op
 parsed from text carries its file:line:col, the module is verified before and after every pass
 with errors that name the op and its location, errors print as one ``error:`` line (exit 1) and
-never as a traceback, and ``-o`` is written only when everything succeeded.
+never as a traceback, ``-o`` is written only when everything succeeded, and ``-t`` offers only
+the targets that take CIR (mlir, ascendc-cpp, onnx-text, ge-text, launch-json).
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
-from xdsl.utils.exceptions import DiagnosticException, ParseError
+from xdsl.utils.exceptions import DiagnosticException
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from cir import __version__
 from cir.errors import CircError
-from cir.io import LocatingParser, _parse_error_message, to_text, verify
+from cir.io import decode_source, diagnostic_line, parse_unverified, read_source, to_text, verify
 from cir.pipeline import parse_pipeline
 from cir.registry import get_all_passes, make_context
 from cir.tools.common import run_tool
@@ -41,11 +42,13 @@ class CircOptMain(xDSLOptMain):
             self.register_pass(name, factory)
 
     def register_all_targets(self) -> None:
+        # xDSL's other targets (llvm, riscv-asm, wgsl, ...) take dialects CIR never contains
         super().register_all_targets()
+        self.available_targets = {"mlir": self.available_targets["mlir"]}
 
         def ascendc_cpp(module: ModuleOp, out) -> None:  # every kernel's C++, one after another
-            from cir.lowering.cpp import print_kernel
             from cir.lowering.ascendc import KernelOp
+            from cir.lowering.cpp import print_kernel
 
             for op in module.ops:
                 if isinstance(op, KernelOp):
@@ -67,6 +70,9 @@ class CircOptMain(xDSLOptMain):
 
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
+        for action in arg_parser._actions:  # a target by name only: a usage error otherwise
+            if action.dest == "target":
+                action.choices = list(self.available_targets)
         arg_parser.add_argument(
             "--fusion-report",
             action="store_true",
@@ -118,29 +124,19 @@ class CircOptMain(xDSLOptMain):
                 out.write(f"{e}\n")
             except DiagnosticException as e:
                 if not self.args.verify_diagnostics:
-                    raise CircError(str(e).splitlines()[0]) from None
-                out.write(str(e).splitlines()[0] + "\n")
+                    raise CircError(diagnostic_line(e)) from None
+                out.write(diagnostic_line(e) + "\n")
             line_offset += chunk.count("\n")
         self._write_output(out.getvalue())
 
     def _read_input(self) -> str:
-        path = self.args.input_file
-        if path is None:
-            return sys.stdin.read()
-        try:
-            return Path(path).read_text()
-        except FileNotFoundError:
-            raise CircError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise CircError(f"{path}: cannot read ({e})") from None
+        if self.args.input_file is None:
+            return decode_source(sys.stdin.buffer.read(), self.get_input_name())
+        return read_source(self.args.input_file)
 
     def _parse(self, chunk: str, line_offset: int) -> ModuleOp:
-        name = self.get_input_name()
-        parser = LocatingParser(self.ctx, "\n" * line_offset + chunk, name)
-        try:
-            module = parser.parse_module(not self.args.no_implicit_module)
-        except ParseError as e:
-            raise CircError(_parse_error_message(e)) from None
+        module = parse_unverified("\n" * line_offset + chunk, self.get_input_name(), self.ctx,
+                                  implicit_module=not self.args.no_implicit_module)
         if self.args.input_file is not None:
             from cir.weights import set_base_dir
 
@@ -159,16 +155,24 @@ class CircOptMain(xDSLOptMain):
             return
         from cir.frontend import save_weights
 
-        save_weights(module, Path(self.args.output_file).with_suffix(".safetensors"))
+        path = Path(self.args.output_file).with_suffix(".safetensors")
+        try:
+            save_weights(module, path)
+        except OSError as e:
+            raise CircError(f"{path}: cannot write ({e.strerror or e})") from None
 
     def _write_output(self, text: str) -> None:
-        if self.args.output_file is None:
+        path = self.args.output_file
+        if path is None:
             sys.stdout.write(text)
             return
-        tmp = f"{self.args.output_file}.tmp{os.getpid()}"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, self.args.output_file)
+        tmp = Path(f"{path}.tmp{os.getpid()}")
+        try:
+            tmp.write_text(text)
+            os.replace(tmp, path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise CircError(f"{path}: cannot write ({e.strerror or e})") from None
 
 
 class _Diagnostic(DiagnosticException):
