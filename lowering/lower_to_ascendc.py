@@ -52,7 +52,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint
 
 from cir import ops as cir_ops
-from cir.errors import CircError, describe_location
+from cir.errors import CircError, describe_location, describe_op
 from cir.lowering import ascendc as A
 from cir.lowering.soc import Soc
 from cir.lowering.soc import soc as lookup_soc
@@ -796,6 +796,24 @@ def launches_attr(launches: Sequence[Launch], op: Operation) -> ArrayAttr:
     return ArrayAttr(out)
 
 
+def _check_static_shapes(f: func.FuncOp) -> None:
+    """Kernels are tiled for static, non-empty shapes: refuse the others at their op."""
+    values = [(a, None) for a in f.body.block.args] + \
+        [(r, o) for o in f.body.block.ops for r in o.results]
+    for v, owner in values:
+        t = v.type
+        if not isinstance(t, TensorType):
+            continue
+        where = describe_op(owner) if owner is not None else f"@{f.sym_name.data}'s arguments"
+        shape = t.get_shape()
+        if any(d < 0 for d in shape):
+            raise CircError(f"lower-to-ascendc: {where}: {t} has a dynamic dimension; kernels need "
+                            "static shapes (give the shapes at import, e.g. --input-shape)")
+        if 0 in shape:
+            raise CircError(f"lower-to-ascendc: {where}: {t} is empty (a zero dimension); kernels "
+                            "need at least one element")
+
+
 @dataclass(frozen=True)
 class LowerToAscendCPass(ModulePass):
     """Generate the AscendC kernels of every CIR op of ``@main`` (see the module docstring)."""
@@ -814,6 +832,8 @@ class LowerToAscendCPass(ModulePass):
         except CircError:
             store = WeightStore()
         fns = [f for f in op.ops if isinstance(f, func.FuncOp)]
+        for f in fns:
+            _check_static_shapes(f)
         missing: dict[str, list[Operation]] = {}
         kernels: dict[str, A.KernelOp] = {}  # body key -> the kernel ops share
         # ops alike in kind, types and properties get the same launches: generated once (models
