@@ -5,7 +5,8 @@
 - ``core``: the model registry, request decoding/validation shared by REST and gRPC, the
   bounded per-model queue and the batcher.
 - ``tensors``: numpy <-> ``tensorflow.TensorProto`` without importing TensorFlow.
-- ``rest``: the aiohttp application (``/v1/models/...``).
+- ``rest``: the aiohttp application (``/v1/models/...``) and its runner, which answers every
+  error in JSON, also those of aiohttp's HTTP parser, within explicit limits.
 - ``grpc_server``: ``PredictionService`` and ``ModelService`` on grpc.aio.
 - ``server``: starts both on one asyncio loop and stops them on SIGINT/SIGTERM.
 """

@@ -36,6 +36,9 @@ def add_arguments(sub: argparse.ArgumentParser) -> None:
                      help=f"how long a batch waits to fill (default {d.batch_timeout_ms})")
     sub.add_argument("--max-request-bytes", type=int, default=d.max_request_bytes,
                      help=f"largest request body / gRPC message (default {d.max_request_bytes})")
+    sub.add_argument("--body-timeout-ms", type=float, default=d.body_timeout_ms,
+                     help=f"REST: time for a request body to arrive, else 408 (default "
+                          f"{d.body_timeout_ms:g})")
     sub.add_argument("--workers", type=int, default=d.workers,
                      help=f"runs in flight per model (default {d.workers})")
     sub.add_argument("--device", default="cpu", help="cpu or npu:N for models from the command line")
@@ -71,10 +74,13 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
             raise UsageError(f"{flag} must be >= {low}, got {v}")
     if args.batch_timeout_ms < 0:
         raise UsageError(f"--batch-timeout-ms must be >= 0, got {args.batch_timeout_ms}")
+    if not args.body_timeout_ms > 0:
+        raise UsageError(f"--body-timeout-ms must be > 0, got {args.body_timeout_ms}")
     return ServerConfig(models=models, host=args.host, port=args.port, grpc_port=args.grpc_port,
                         max_queue=args.max_queue, max_batch=args.max_batch,
                         batch_timeout_ms=args.batch_timeout_ms,
-                        max_request_bytes=args.max_request_bytes, workers=args.workers)
+                        max_request_bytes=args.max_request_bytes, workers=args.workers,
+                        body_timeout_ms=args.body_timeout_ms)
 
 
 def main(args: argparse.Namespace) -> None:

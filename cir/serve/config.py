@@ -48,6 +48,14 @@ class ServerConfig:
     batch_timeout_ms: float = 2.0
     max_request_bytes: int = 64 << 20
     workers: int = 2  # runs in flight per model
+    # REST (aiohttp): the HTTP parser's limits and how long a client may take; beyond them the
+    # answer is a JSON error. The two byte limits differ so that a line over one is told
+    # apart from a line over the other (414 or 431).
+    max_url_bytes: int = 16 << 10  # the request line's URL; longer: 414
+    max_header_bytes: int = 8190  # one header, name and value; longer: 431
+    max_headers: int = 128  # more: 431
+    body_timeout_ms: float = 30_000  # the whole body must arrive within this; else 408
+    idle_timeout_s: float = 75.0  # a connection idle (or in unfinished headers) this long closes
 
 
 def default_name(path: str | Path) -> str:

@@ -28,11 +28,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 from cir.errors import CircError, name_mismatch
 from cir.serve.config import ModelConfig, ServerConfig
-from cir.serve.tensors import dt_name
+from cir.serve.tensors import MAX_RANK, dt_name
 
 SIGNATURE = "serving_default"
 VERSION = 1
@@ -43,13 +44,25 @@ NOT_FOUND = (404, "NOT_FOUND")
 TOO_LARGE = (413, "RESOURCE_EXHAUSTED")
 RESOURCE_EXHAUSTED = (503, "RESOURCE_EXHAUSTED")
 UNAVAILABLE = (503, "UNAVAILABLE")
+REQUEST_TIMEOUT = (408, "DEADLINE_EXCEEDED")
 INTERNAL = (500, "INTERNAL")
+
+
+MAX_MESSAGE_CHARS = 2000
+
+
+def clip(message: str) -> str:
+    """Error messages quote the request (names, paths, values): at most MAX_MESSAGE_CHARS."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return message[:MAX_MESSAGE_CHARS] + f"... ({len(message)} characters)"
 
 
 class ServeError(Exception):
     """A request that cannot be served; ``kind`` gives the HTTP status and the gRPC code."""
 
     def __init__(self, kind: tuple[int, str], message: str):
+        message = clip(message)
         super().__init__(message)
         self.kind = kind
         self.message = message
@@ -136,8 +149,10 @@ class ServedModel:
             raise ServeError(INVALID_ARGUMENT, f"Serving signature name: \"{name}\" not found in "
                              f"signature def (model '{self.name}' has '{SIGNATURE}')")
 
-    def prepare(self, feeds: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
-        """Check names, dtypes and shapes; returns arrays in the model's dtypes and the rows."""
+    def prepare(self, feeds: Mapping[str, np.ndarray], *,
+                exact: bool) -> tuple[dict[str, np.ndarray], int]:
+        """Check names, shapes and dtypes; returns arrays in the model's dtypes and the rows.
+        `exact`: see ``conform`` (True for TensorProtos, False for JSON numbers)."""
         names = [t.name for t in self.inputs]
         problem = name_mismatch(feeds, names)
         if problem:
@@ -145,7 +160,7 @@ class ServedModel:
         out: dict[str, np.ndarray] = {}
         rows: int | None = None
         for t in self.inputs:
-            a = _cast(np.asarray(feeds[t.name]), t)
+            a = np.asarray(feeds[t.name])
             if self.batch:
                 want = ("n",) + t.shape[1:]
                 if a.ndim != len(t.shape) or tuple(a.shape[1:]) != t.shape[1:] or a.shape[0] < 1:
@@ -159,11 +174,13 @@ class ServedModel:
             elif tuple(a.shape) != t.shape:
                 raise ServeError(INVALID_ARGUMENT, f"input '{t.name}' has shape "
                                  f"{_shape_text(a.shape)}, expected {_shape_text(t.shape)}")
-            out[t.name] = a
+            out[t.name] = conform(a, t, exact=exact)
         return out, rows or 1
 
-    async def predict(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        arrays, rows = self.prepare(feeds)
+    async def predict(self, feeds: Mapping[str, np.ndarray], *,
+                      exact: bool) -> dict[str, np.ndarray]:
+        """Queue a request (see ``prepare``) and wait for its outputs."""
+        arrays, rows = self.prepare(feeds, exact=exact)
         if self._queue is None or self._closing:
             raise ServeError(UNAVAILABLE, f"model '{self.name}' is shutting down")
         fut: asyncio.Future[dict[str, np.ndarray]] = asyncio.get_running_loop().create_future()
@@ -271,26 +288,51 @@ class ServedModel:
             offset += r.rows
 
 
-def _cast(a: np.ndarray, t: Any) -> np.ndarray:
+_BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+_HOLDS = {"bool": "true/false values", "int": "integers", "float": "floats"}
+
+
+def _category(dtype: np.dtype) -> str | None:
+    """"bool", "int", "float" or None (strings, objects: not numbers)."""
+    if dtype.kind == "b":
+        return "bool"
+    if dtype.kind in "iu":
+        return "int"
+    if dtype.kind == "f" or dtype == _BFLOAT16:
+        return "float"
+    return None
+
+
+def conform(a: np.ndarray, t: Any, *, exact: bool) -> np.ndarray:
+    """`a`, a decoded request tensor, in input `t`'s dtype; or a ServeError.
+
+    Values convert between widths and from integers to floats, never between booleans and
+    numbers nor from floats to integers, and must lie in the range of the input's type.
+    JSON numbers (``exact=False``) are decimal text, so rounding to the nearest float is their
+    conversion. A TensorProto (``exact=True``) converts only when every value is represented
+    exactly (a DT_DOUBLE tensor feeds an f32 input only if all its values are f32 values).
+    """
     want = t.np_dtype
     if a.dtype == want:
         return a
-    k, wk = a.dtype.kind, want.kind
-    if a.dtype == object or k in "USVO":
-        raise ServeError(INVALID_ARGUMENT, f"input '{t.name}': expected numbers ({dt_name(want)}), "
-                         "got strings, objects or ragged nested lists")
-    ok = (wk == "f" and k in "fiu") or (wk == "V" and k in "fiuV") or (wk in "iu" and k in "iu") \
-        or (wk == "b" and k == "b")
-    if str(want) == "bfloat16":
-        ok = k in "fiu" or str(a.dtype) == "bfloat16"
-    if not ok:
-        raise ServeError(INVALID_ARGUMENT, f"input '{t.name}' has dtype {a.dtype}, expected "
-                         f"{dt_name(want)} ({t.dtype})")
-    if wk in "iu" and a.size:
-        info = np.iinfo(want)
-        if a.min() < info.min or a.max() > info.max:
-            raise ServeError(INVALID_ARGUMENT, f"input '{t.name}': values out of range for {t.dtype}")
-    return a.astype(want)
+    src, dst = _category(a.dtype), _category(want)
+    expected = f"expected {t.dtype} ({dt_name(want)})"
+    if src is None:
+        raise ServeError(INVALID_ARGUMENT, f"input '{t.name}': expected numbers ({t.dtype}), got "
+                         "strings, nulls, objects or integers beyond 64 bits")
+    if src != dst and (src, dst) != ("int", "float"):
+        raise ServeError(INVALID_ARGUMENT, f"input '{t.name}' holds {_HOLDS[src]}, {expected}")
+    if dst == "int" and a.size and (a.min() < np.iinfo(want).min or a.max() > np.iinfo(want).max):
+        raise ServeError(INVALID_ARGUMENT, f"input '{t.name}': values out of the range of {t.dtype}")
+    with np.errstate(all="ignore"):
+        out = a.astype(want)
+        if dst == "float" and bool(np.any(np.isinf(out) & np.isfinite(a))):
+            raise ServeError(INVALID_ARGUMENT, f"input '{t.name}': values out of the range of "
+                             f"{t.dtype}")
+        if exact and not np.array_equal(out.astype(a.dtype), a, equal_nan=src == "float"):
+            raise ServeError(INVALID_ARGUMENT, f"input '{t.name}' has dtype {dt_name(a.dtype)} "
+                             f"with values {t.dtype} cannot represent exactly; {expected}")
+    return out
 
 
 class Registry:
@@ -394,17 +436,50 @@ def decode_predict_json(body: bytes, model: ServedModel) -> tuple[dict[str, np.n
         else:
             values = {names[0]: v}
         fmt = "columnar"
-    arrays = {}
-    for k, v in values.items():
-        if isinstance(v, dict) or (isinstance(v, list) and v and isinstance(v[0], dict)):
-            raise ServeError(INVALID_ARGUMENT, f"input '{k}': binary ({{\"b64\": ...}}) and object "
-                             "values are not supported; send numbers")
+    return {k: _json_array(k, v) for k, v in values.items()}, fmt
+
+
+_LEAVES = {str: "strings", type(None): "null", dict: "objects ({\"b64\": ...} binary values are "
+           "not supported)"}
+
+
+def _json_array(name: str, value: Any) -> np.ndarray:
+    """A JSON input value (a number or nested lists of numbers) -> a bool, int64, uint64 or
+    float64 array. Leaves are checked before any conversion, so strings are never made into a
+    numpy string array (whose size is the longest string times the count of values)."""
+    try:
+        obj = np.array(value, dtype=object)
+    except (ValueError, RuntimeError):
+        obj = None
+    if obj is None or obj.ndim > MAX_RANK:
+        raise ServeError(INVALID_ARGUMENT, f"input '{name}': nested more than {MAX_RANK} levels "
+                         "deep")
+    kinds = set(map(type, obj.flat))
+    if list in kinds:
+        raise ServeError(INVALID_ARGUMENT, f"input '{name}': not a rectangular array of numbers "
+                         "(rows of different lengths?)")
+    odd = sorted(_LEAVES[k] for k in kinds - {bool, int, float})
+    if odd:
+        raise ServeError(INVALID_ARGUMENT, f"input '{name}': expected numbers, got "
+                         f"{', '.join(odd)}")
+    if bool in kinds and kinds != {bool}:
+        raise ServeError(INVALID_ARGUMENT, f"input '{name}' mixes true/false values and numbers")
+    for dtype in _json_dtypes(kinds):
         try:
-            arrays[k] = np.array(v)
-        except (ValueError, TypeError, OverflowError):
-            raise ServeError(INVALID_ARGUMENT, f"input '{k}': not a rectangular array of numbers "
-                             "(rows of different lengths?)") from None
-    return arrays, fmt
+            return obj.astype(dtype)
+        except OverflowError:
+            continue
+    raise ServeError(INVALID_ARGUMENT, f"input '{name}': a number is beyond the range of float64")
+
+
+def _json_dtypes(kinds: set[type]) -> tuple[type, ...]:
+    """The dtypes to try, in order, for JSON leaves of these Python types (integers too
+    large for 64 bits are numbers still: float64, as JSON parsers take them)."""
+    if kinds == {bool}:
+        return (np.bool_,)
+    if kinds == {int}:
+        return (np.int64, np.uint64, np.float64)
+    return (np.float64,)
 
 
 def _plain(a: np.ndarray) -> Any:

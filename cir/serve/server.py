@@ -28,7 +28,7 @@ async def _main(cfg: ServerConfig) -> None:
     from aiohttp import web
 
     from cir.serve.core import Registry
-    from cir.serve.rest import make_app
+    from cir.serve.rest import RestRunner
 
     grpc_available = True
     if cfg.grpc_port >= 0:
@@ -44,8 +44,7 @@ async def _main(cfg: ServerConfig) -> None:
     for m in registry.models.values():
         _say(m.describe())
     registry.start()
-    runner = web.AppRunner(make_app(registry, cfg), handle_signals=False, access_log=None,
-                           shutdown_timeout=GRACE_SECONDS)
+    runner = RestRunner(registry, cfg, shutdown_timeout=GRACE_SECONDS)
     grpc_server = None
     try:
         await runner.setup()

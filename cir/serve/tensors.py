@@ -8,6 +8,7 @@ whole shape, no values means zeros. Encoding always writes ``tensor_content``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ml_dtypes
@@ -31,6 +32,8 @@ _NP_OF_DT = {
 }
 _DT_OF_NP = {v: k for k, v in _NP_OF_DT.items()}
 MAX_FILL_BYTES = 1 << 30  # a few values may fill a shape (TensorFlow's rule), up to this size
+MAX_RANK = 32  # more dims (TensorProto), deeper nesting (JSON): refused
+MAX_ELEMENTS = 1 << 40  # nor more elements, zero dims aside (numpy refuses such shapes)
 
 # which repeated field holds the values of each dtype when tensor_content is empty
 _VAL_FIELD = {1: "float_val", 2: "double_val", 3: "int_val", 4: "int_val", 5: "int_val",
@@ -49,37 +52,66 @@ def dt_name(np_dtype: np.dtype) -> str:
     return DT_NAME[dt_of(np_dtype)]
 
 
-def to_ndarray(proto: Any, what: str = "tensor") -> np.ndarray:
-    """A TensorProto -> a numpy array (a copy; raises CircError for what cannot be read)."""
+def to_ndarray(proto: Any, what: str = "tensor",
+               max_fill_bytes: int = MAX_FILL_BYTES) -> np.ndarray:
+    """A TensorProto -> a numpy array (a copy; raises CircError for what cannot be read).
+
+    `max_fill_bytes`: the largest array that fewer values than the shape holds may fill."""
     dtype = _NP_OF_DT.get(proto.dtype)
     if dtype is None:
         name = DT_NAME.get(proto.dtype, f"DataType {proto.dtype}")
         raise CircError(f"{what}: {name} tensors are not supported")
-    if proto.tensor_shape.unknown_rank:
-        raise CircError(f"{what}: the tensor shape has unknown rank")
-    shape = tuple(int(d.size) for d in proto.tensor_shape.dim)
-    if any(d < 0 for d in shape):
-        raise CircError(f"{what}: negative dimension in shape {list(shape)}")
-    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    shape = _shape(proto, what)
+    n = math.prod(shape)
     if proto.tensor_content:
         if len(proto.tensor_content) != n * dtype.itemsize:
             raise CircError(f"{what}: tensor_content has {len(proto.tensor_content)} bytes, "
                             f"shape {list(shape)} of {DT_NAME[proto.dtype]} needs {n * dtype.itemsize}")
         return np.frombuffer(proto.tensor_content, dtype.newbyteorder("<")).astype(dtype).reshape(shape)
-    vals = getattr(proto, _VAL_FIELD[proto.dtype])
-    if n * dtype.itemsize > MAX_FILL_BYTES and len(vals) < n:
-        raise CircError(f"{what}: shape {list(shape)} is too large to fill from {len(vals)} value(s)")
-    if proto.dtype in (14, 19):  # half_val holds the 16-bit patterns
-        flat = np.asarray(vals, np.uint16).view(dtype)
-    else:
-        flat = np.asarray(vals, dtype)
+    flat = _values(proto, dtype, what)
     if flat.size == n:
         return flat.reshape(shape)
+    if flat.size > n:
+        raise CircError(f"{what}: {flat.size} values for shape {list(shape)}")
+    if n * dtype.itemsize > max_fill_bytes:
+        raise CircError(f"{what}: shape {list(shape)} is too large to fill from {flat.size} "
+                        f"value(s) (limit {max_fill_bytes} bytes)")
     if flat.size == 0:
         return np.zeros(shape, dtype)
-    if flat.size < n:  # TensorFlow repeats the last value
-        return np.concatenate([flat, np.full(n - flat.size, flat[-1], dtype)]).reshape(shape)
-    raise CircError(f"{what}: {flat.size} values for shape {list(shape)}")
+    # TensorFlow repeats the last value
+    return np.concatenate([flat, np.full(n - flat.size, flat[-1], dtype)]).reshape(shape)
+
+
+def _shape(proto: Any, what: str) -> tuple[int, ...]:
+    if proto.tensor_shape.unknown_rank:
+        raise CircError(f"{what}: the tensor shape has unknown rank")
+    shape = tuple(int(d.size) for d in proto.tensor_shape.dim)
+    if len(shape) > MAX_RANK:
+        raise CircError(f"{what}: rank {len(shape)} is over the limit of {MAX_RANK}")
+    if any(d < 0 for d in shape):
+        raise CircError(f"{what}: negative dimension in shape {list(shape)}")
+    if math.prod(d for d in shape if d) > MAX_ELEMENTS:
+        raise CircError(f"{what}: shape {list(shape)} is too large")
+    return shape
+
+
+def _values(proto: Any, dtype: np.dtype, what: str) -> np.ndarray:
+    """The typed repeated field's values (``int_val`` for int8 ... : range-checked)."""
+    field = _VAL_FIELD[proto.dtype]
+    vals = getattr(proto, field)
+    if proto.dtype in (14, 19):  # half_val holds the 16-bit patterns
+        return _in_range(vals, np.dtype(np.uint16), what, field).view(dtype)
+    if field == "int_val" and dtype != np.int32:
+        return _in_range(vals, dtype, what, field)
+    return np.asarray(vals, dtype)
+
+
+def _in_range(vals: Any, dtype: np.dtype, what: str, field: str) -> np.ndarray:
+    wide = np.asarray(vals, np.int64)
+    info = np.iinfo(dtype)
+    if wide.size and (wide.min() < info.min or wide.max() > info.max):
+        raise CircError(f"{what}: {field} holds values out of the range of {dtype}")
+    return wide.astype(dtype)
 
 
 def from_ndarray(arr: np.ndarray, proto: Any) -> Any:
