@@ -53,6 +53,7 @@ from xdsl.rewriter import InsertPoint
 
 from cir import ops as cir_ops
 from cir.errors import CircError, describe_location, describe_op
+from cir.lowering.decompose import decompose
 from cir.lowering import ascendc as A
 from cir.lowering.soc import Soc
 from cir.lowering.soc import soc as lookup_soc
@@ -834,6 +835,7 @@ class LowerToAscendCPass(ModulePass):
         fns = [f for f in op.ops if isinstance(f, func.FuncOp)]
         for f in fns:
             _check_static_shapes(f)
+            decompose(f, store)
         missing: dict[str, list[Operation]] = {}
         kernels: dict[str, A.KernelOp] = {}  # body key -> the kernel ops share
         # ops alike in kind, types and properties get the same launches: generated once (models
