@@ -4,14 +4,18 @@ circ emits AscendC C++ for Huawei Ascend NPUs. With no NPU at hand, the very sam
 compiled against circ's own C++17 implementation of the AscendC API subset circ emits (the
 headers under ``runtime/ascendc_cpu/include``), the way CANN's "CPU twin debug" mode does:
 
-    g++ -std=c++17 -O2 -Wall -Werror -DASCENDC_CPU_DEBUG=1 -D__CCE_KT_TEST__=1 -I<include> ...
+    g++ -std=c++17 -O2 -Wall -Werror -DASCENDC_CPU_DEBUG=1 -D__CCE_KT_TEST__=1 -I<include>
+        -D__CCE_AICORE__=220 ...
 
 ``include_dir()``, ``cflags(soc)`` and ``libs()`` say what g++ needs (``circ ascendc-cpu
 --cflags`` / ``--libs`` print them); ``compile_shared`` / ``compile_executable`` build with
 those flags through a content-addressed cache (``$CIRC_CACHE_DIR`` or ``~/.cache/circ``).
 
 The API (CANN 8.x names and signatures; kernel side ``kernel_operator.h``, host side
-``tikicpulib.h``):
+``tikicpulib.h``). What circ emits is listed here; the wider surface public op kernels use
+(repeat / mask forms, bit ops, Gather, WholeReduce, the op-project tiling macros, SoftMax,
+LayerNorm, Broadcast, Matmul Iterate / GetTensorC, static tensors, atomics, SyncAll) is in the
+table of ``runtime/ascendc_cpu/README.md``:
 
 - qualifiers ``__global__ __aicore__ __gm__ __ubuf__ __vector__ __cube__`` (empty),
   ``GM_ADDR``; ``half`` (IEEE binary16) and ``bfloat16_t`` with float conversions;
@@ -131,9 +135,23 @@ def soc_defines(soc: str | None) -> list[str]:
     ]
 
 
+DEFAULT_ARCH = 220  # __CCE_AICORE__ of the default SoC (Ascend910B1)
+
+
+def _with_arch(flags: Sequence[str]) -> list[str]:
+    """The base flags plus ``flags``, with ``-D__CCE_AICORE__=220`` unless ``flags`` set it."""
+    base = [*BASE_FLAGS, f"-I{include_dir()}", "-pthread"]
+    if not any(f.startswith("-D__CCE_AICORE__") for f in flags):
+        base.append(f"-D__CCE_AICORE__={DEFAULT_ARCH}")
+    return [*base, *flags]
+
+
 def cflags(soc: str | None = None) -> list[str]:
-    """What g++ needs to compile a kernel (and its host code) against the CPU layer."""
-    return [*BASE_FLAGS, f"-I{include_dir()}", "-pthread", *soc_defines(soc)]
+    """What g++ needs to compile a kernel (and its host code) against the CPU layer.
+
+    ``__CCE_AICORE__`` is the arch the layer behaves as: 220 (Ascend910B) by default, the
+    SoC's arch with ``soc`` (``cflags("Ascend310P3")`` has ``-D__CCE_AICORE__=200``)."""
+    return _with_arch(soc_defines(soc))
 
 
 def libs() -> list[str]:
@@ -187,7 +205,7 @@ def _build(
         if not s.is_file():
             raise CircError(f"{s}: no such file")
     cxx = compiler()
-    cmd_flags = [*cflags(), *flags]
+    cmd_flags = _with_arch(flags)
     link = [] if kind == "object" else libs()
     key = hashlib.sha256()
     for part in (kind, _compiler_id(cxx), _layer_digest(), *cmd_flags, *link):

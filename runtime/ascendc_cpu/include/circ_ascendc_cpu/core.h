@@ -74,11 +74,12 @@
 #ifndef CIRC_SOC_L0C_BYTES
 #define CIRC_SOC_L0C_BYTES 131072
 #endif
-#ifdef __CCE_AICORE__
-#define CIRC_SOC_ARCH __CCE_AICORE__
-#else
-#define CIRC_SOC_ARCH 220
+// The layer behaves as the 910B (arch 220) unless told otherwise; kernels test __CCE_AICORE__
+// (`#if __CCE_AICORE__ == 220`), so it is defined whenever the layer is included.
+#ifndef __CCE_AICORE__
+#define __CCE_AICORE__ 220
 #endif
+#define CIRC_SOC_ARCH __CCE_AICORE__
 
 // ---- global enums of the official API ------------------------------------------------------
 enum pipe_t : uint8_t {
@@ -309,6 +310,10 @@ inline const char* Basename(const char* path) {
     return s ? s + 1 : path;
 }
 
+template <typename T, typename... Ts> struct OneOf : std::false_type {};
+template <typename T, typename U, typename... Ts>
+struct OneOf<T, U, Ts...> : std::integral_constant<bool, std::is_same<T, U>::value || OneOf<T, Ts...>::value> {};
+
 inline uint64_t RoundUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 inline uint64_t DivCeil(uint64_t v, uint64_t a) { return (v + a - 1) / a; }
 
@@ -383,6 +388,23 @@ struct BlockState {
     uint64_t livePipe = 0;  // generation of the TPipe alive now (0: none)
     int32_t flags[static_cast<int>(HardEvent::MAX)][8] = {};
     uint8_t* sysWorkspace = nullptr;
+    // The vector unit's mask register and mode (SetMaskCount / SetVectorMask / ResetMask).
+    bool maskCounter = false;
+    uint64_t maskLo = ~0ull;
+    uint64_t maskHi = ~0ull;
+    // SetDeqScale (int32_t -> half Cast); NaN until set.
+    float deqScale = std::numeric_limits<float>::quiet_NaN();
+    uint8_t atomicOp = 0;      // SetAtomicAdd/Max/Min: 1/2/3 (0: plain stores to GM)
+    const char* atomicType = "";  // the element type the atomic mode was set for
+    bool staticAlloc = false;  // LocalMemAllocator in use (static-tensor programming, no TPipe)
+    uint32_t staticTop[kHwCount] = {};
+
+    // The state InitSocState (and every TPipe) establishes: Normal mask mode, full mask.
+    void ResetSoc() {
+        maskCounter = false;
+        maskLo = maskHi = ~0ull;
+        atomicOp = 0;
+    }
 
     BlockState() = default;
     BlockState(const BlockState&) = delete;
@@ -397,6 +419,10 @@ struct BlockState {
         livePipe = 0;
         std::memset(flags, 0, sizeof(flags));
         sysWorkspace = nullptr;
+        ResetSoc();
+        deqScale = std::numeric_limits<float>::quiet_NaN();
+        staticAlloc = false;
+        std::memset(staticTop, 0, sizeof(staticTop));
     }
     uint8_t* Arena(Hw h) {
         int k = static_cast<int>(h);

@@ -113,7 +113,59 @@ inline void CheckOverlap(const uint8_t* a, uint64_t na, const uint8_t* b, uint64
 
 inline bool IsUbOrL1(Hw h) { return h == Hw::UB || h == Hw::L1; }
 
+CIRC_HIDDEN inline std::mutex& AtomicMutex() {
+    static std::mutex m;
+    return m;
+}
+
+// A store to GM: plain, or combined with what is there under SetAtomicAdd / Max / Min (the
+// cores' atomic stores are serialised).
+template <typename T>
+inline void StoreGm(uint8_t* d, const uint8_t* s, uint64_t bytes, const Loc& loc, const char* api) {
+    BlockState& b = Block();
+    if (b.atomicOp == 0) {
+        std::memcpy(d, s, bytes);
+        return;
+    }
+    if (std::strcmp(b.atomicType, TypeName<T>::Get()) != 0) {
+        Fail(loc, api, "the atomic mode was set for %s, but this copy moves %s", b.atomicType, TypeName<T>::Get());
+    }
+    std::lock_guard<std::mutex> g(AtomicMutex());
+    for (uint64_t i = 0; i + sizeof(T) <= bytes; i += sizeof(T)) {
+        T x, y, out;
+        std::memcpy(&x, d + i, sizeof(T));
+        std::memcpy(&y, s + i, sizeof(T));
+        if constexpr (std::is_integral<T>::value) {
+            int64_t a = x, c = y;
+            out = static_cast<T>(b.atomicOp == 1 ? a + c : (b.atomicOp == 2 ? std::max(a, c) : std::min(a, c)));
+        } else {  // float types: in float, rounded once
+            float a = static_cast<float>(x), c = static_cast<float>(y);
+            out = T(b.atomicOp == 1 ? a + c : (b.atomicOp == 2 ? std::max(a, c) : std::min(a, c)));
+        }
+        std::memcpy(d + i, &out, sizeof(T));
+    }
+}
+
+template <typename T>
+inline void SetAtomic(uint8_t op) {
+    static_assert(OneOf<T, float, half, bfloat16_t, int8_t, int16_t, int32_t>::value,
+                  "SetAtomicAdd/Max/Min: T must be float, half, bfloat16_t, int8_t, int16_t or int32_t");
+    Tick();
+    Block().atomicOp = op;
+    Block().atomicType = TypeName<T>::Get();
+}
+
 }  // namespace cpu
+
+// Stores to GM (DataCopy / DataCopyPad out of the UB) combine with GM's contents until
+// SetAtomicNone.
+template <typename T>
+inline void SetAtomicAdd() { cpu::SetAtomic<T>(1); }
+template <typename T>
+inline void SetAtomicMax() { cpu::SetAtomic<T>(2); }
+template <typename T>
+inline void SetAtomicMin() { cpu::SetAtomic<T>(3); }
+inline void SetAtomicNone() { cpu::Block().atomicOp = 0; }
 
 // ---- DataCopy: contiguous (count elements) ----------------------------------------------------
 template <typename T>
@@ -143,7 +195,7 @@ inline void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, cons
     }
     uint8_t* s = cpu::MoveLocal(src, bytes, "src", circLoc, api);
     uint8_t* d = cpu::MoveGlobal(dst, bytes, circLoc, api);
-    std::memcpy(d, s, bytes);
+    cpu::StoreGm<T>(d, s, bytes, circLoc, api);
 }
 
 template <typename T>
@@ -201,7 +253,7 @@ inline void DataCopy(const GlobalTensor<T>& dst, const LocalTensor<T>& src, cons
     uint8_t* s = cpu::MoveLocal(src, srcSpan, "src", circLoc, api);
     uint8_t* d = cpu::MoveGlobal(dst, dstSpan, circLoc, api);
     for (uint32_t i = 0; i < p.blockCount; ++i)
-        std::memcpy(d + i * (blk + p.dstStride * 32ull), s + i * (blk + p.srcStride * 32ull), blk);
+        cpu::StoreGm<T>(d + i * (blk + p.dstStride * 32ull), s + i * (blk + p.srcStride * 32ull), blk, circLoc, api);
 }
 
 template <typename T>
@@ -306,7 +358,7 @@ inline void PadOut(const GlobalTensor<T>& dst, const LocalTensor<T>& src, uint32
     uint8_t* s = MoveLocal(src, srcSpan, "src", loc, api);
     uint8_t* d = MoveGlobal(dst, dstSpan, loc, api);
     for (uint32_t i = 0; i < blockCount; ++i)
-        std::memcpy(d + i * (blockLen + dstGap), s + i * (rowUb + srcGapBlocks * 32), blockLen);
+        StoreGm<T>(d + i * (blockLen + dstGap), s + i * (rowUb + srcGapBlocks * 32), blockLen, loc, api);
 }
 
 }  // namespace cpu

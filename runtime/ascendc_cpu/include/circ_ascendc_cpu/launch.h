@@ -19,6 +19,45 @@
 namespace AscendC {
 namespace cpu {
 
+// SyncAll: a barrier across the blocks of a launch. Every participating block must run at the
+// same time, so it needs as many worker threads as blocks.
+struct CoreBarrier {
+    std::mutex mu;
+    std::condition_variable cv;
+    int64_t arrived = 0;
+    uint64_t generation = 0;
+    int workers = 0;
+};
+CIRC_HIDDEN inline CoreBarrier& Barrier() {
+    static CoreBarrier* b = new CoreBarrier();
+    return *b;
+}
+
+inline void SyncBlocks(int64_t parties, const Loc& loc) {
+    Tick();
+    BlockState& b = Block();
+    if (!b.inLaunch || parties <= 1) return;
+    CoreBarrier& br = Barrier();
+    if (br.workers < parties) {
+        Fail(loc, "SyncAll",
+             "SyncAll needs its %lld blocks to run at once, but the layer runs blocks on %d worker thread(s): set "
+             "CIRC_ASCENDC_THREADS=%lld (or AscendC::cpu::SetThreads)",
+             (long long)parties, br.workers, (long long)parties);
+    }
+    std::unique_lock<std::mutex> lk(br.mu);
+    uint64_t gen = br.generation;
+    if (++br.arrived == parties) {
+        br.arrived = 0;
+        ++br.generation;
+        br.cv.notify_all();
+        return;
+    }
+    while (br.generation == gen) {
+        br.cv.wait_for(lk, std::chrono::milliseconds(20));
+        if (Run().abort.load()) throw Cancelled{};  // another block failed: it never arrives
+    }
+}
+
 inline int WorkerCount(int64_t blockDim) {
     int n = Cfg().threads;
     if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
@@ -143,6 +182,12 @@ inline int RunBlocks(const char* name, int64_t blockDim, Fn&& body) {
         st.Reset(0, 1);
         tlsBlock = nullptr;
     };
+    {
+        CoreBarrier& br = Barrier();
+        std::lock_guard<std::mutex> g(br.mu);
+        br.arrived = 0;
+        br.workers = WorkerCount(blockDim);
+    }
     RunOnPool(WorkerCount(blockDim) - 1, worker);
     r.launches.fetch_sub(1);
     if (r.abort.load()) {
@@ -161,7 +206,33 @@ inline int Launch(const char* name, void (*fn)(P...), int64_t blockDim, A&&... a
     return RunBlocks(name, blockDim, [&]() { fn(args...); });
 }
 
+// A lambda or other callable as the kernel (every block calls it with the arguments).
+template <typename F, typename... A,
+          typename std::enable_if<!std::is_function<typename std::remove_reference<F>::type>::value, int>::type = 0>
+inline int Launch(const char* name, F&& fn, int64_t blockDim, A&&... args) {
+    return RunBlocks(name, blockDim, [&]() { fn(args...); });
+}
+
 }  // namespace cpu
+
+// Wait until every block of the kernel (or the first usedCores blocks) got here.
+template <bool isAIVOnly = true>
+inline void SyncAll(CIRC_LOC) {
+    cpu::SyncBlocks(GetBlockNum(), circLoc);
+}
+template <bool isAIVOnly = true>
+inline void SyncAll(const GlobalTensor<int32_t>& gmWorkspace, const LocalTensor<int32_t>& ubWorkspace,
+                    const int32_t usedCores = 0, CIRC_LOC) {
+    (void)gmWorkspace;
+    cpu::CheckLive(ubWorkspace.desc_, "ubWorkspace", circLoc, "SyncAll");
+    int64_t parties = usedCores > 0 ? usedCores : GetBlockNum();
+    if (parties > GetBlockNum()) {
+        cpu::Fail(circLoc, "SyncAll", "usedCores %d exceeds the %lld blocks of the launch", usedCores,
+                  (long long)GetBlockNum());
+    }
+    if (GetBlockIdx() < parties) cpu::SyncBlocks(parties, circLoc);
+}
+
 }  // namespace AscendC
 
 // ---- a C ABI for hosts that load a kernel library with dlopen / ctypes --------------------

@@ -135,8 +135,12 @@ class Matmul {
     static_assert(cpu::OneOf<BiasT, half, bfloat16_t, float>::value, "Matmul: bias must be half, bfloat16_t or float");
     static_assert(A_TYPE::format == CubeFormat::ND && B_TYPE::format == CubeFormat::ND && C_TYPE::format == CubeFormat::ND,
                   "Matmul on circ's CPU layer: only CubeFormat::ND operands are implemented");
-    static_assert(A_TYPE::pos == TPosition::GM && B_TYPE::pos == TPosition::GM && C_TYPE::pos == TPosition::GM,
-                  "Matmul on circ's CPU layer: A, B and C must be in TPosition::GM");
+    static_assert(A_TYPE::pos == TPosition::GM && B_TYPE::pos == TPosition::GM,
+                  "Matmul on circ's CPU layer: A and B must be in TPosition::GM");
+    static constexpr bool kCInUb = C_TYPE::pos == TPosition::VECIN || C_TYPE::pos == TPosition::VECCALC ||
+                                   C_TYPE::pos == TPosition::VECOUT;
+    static_assert(C_TYPE::pos == TPosition::GM || kCInUb,
+                  "Matmul on circ's CPU layer: C must be in TPosition::GM or in the UB (VECIN/VECCALC/VECOUT)");
 
 public:
     Matmul() = default;
@@ -214,10 +218,15 @@ public:
     }
     void ClearBias() { hasBias_ = false; }
     void DisableBias() { hasBias_ = false; }
+    // The GM space where the asynchronous Iterate<false> caches C blocks (needed before it).
     template <class T>
-    void SetWorkspace(GlobalTensor<T>&) {}
+    void SetWorkspace(GlobalTensor<T>& workspace) {
+        workspaceBytes_ = workspace.sized_ ? workspace.bufferSize_ * sizeof(T) : UINT64_MAX;
+    }
     template <class T>
-    void SetWorkspace(__gm__ const T*, int) {}
+    void SetWorkspace(__gm__ const T*, int size) {
+        workspaceBytes_ = static_cast<uint64_t>(size);
+    }
     void SetLocalWorkspace(const LocalTensor<uint8_t>&) {}
 
     // C[singleCoreM x singleCoreN] (+)= A[singleCoreM x singleCoreK] * B[singleCoreK x singleCoreN] (+ bias)
@@ -225,6 +234,7 @@ public:
     void IterateAll(const GlobalTensor<DstT>& gm, uint8_t enAtomic = 0, bool enSequentialWrite = false,
                     bool waitIterateAll = false, bool fakeMsg = false, CIRC_LOC) {
         (void)waitIterateAll;
+        static_assert(C_TYPE::pos == TPosition::GM, "Matmul::IterateAll(GlobalTensor) needs C in TPosition::GM");
         const char* api = "Matmul::IterateAll";
         cpu::Tick();
         if (fakeMsg) return;
@@ -307,12 +317,197 @@ public:
         }
     }
 
-    void End() {}
+    // ---- one baseM x baseN block at a time -----------------------------------------------------
+    // Iterate computes the next block of this core's C (M first, then N; N first with tiling
+    // iterateOrder 1; tails at the end of each axis are smaller) and returns false when all
+    // blocks are done; GetTensorC hands the block out.
+    // Iterate<false> (asynchronous) computes every block of the core at once into the workspace
+    // (SetWorkspace first); each GetTensorC<false> then takes the next block in iteration order.
+    template <bool sync = true>
+    bool Iterate(bool enPartialSum = false, CIRC_LOC) {
+        const char* api = "Matmul::Iterate";
+        cpu::Tick();
+        if constexpr (!sync) {
+            if (async_) {
+                async_ = false;
+                iter_ = -1;
+                return false;
+            }
+            Start(circLoc, api);
+            uint64_t need = static_cast<uint64_t>(tailM_) * tailN_ * sizeof(DstT);
+            if (workspaceBytes_ < need) {
+                cpu::Fail(circLoc, api,
+                          workspaceBytes_ == 0
+                              ? "Iterate<false> caches C in a workspace: call SetWorkspace before it"
+                              : "the workspace has %llu bytes, but Iterate<false> caches %llu bytes of C",
+                          (unsigned long long)workspaceBytes_, (unsigned long long)need);
+            }
+            async_ = true;
+            asyncBlocks_.clear();
+            while (Next(enPartialSum)) asyncBlocks_.push_back(Block{blkM0_, blkN0_, blkM_, blkN_, blk_});
+            asyncNext_ = 0;
+            haveBlock_ = false;
+            return true;
+        }
+        if (iter_ < 0) Start(circLoc, api);
+        return Next(enPartialSum);
+    }
+
+private:
+    bool Next(bool enPartialSum) {
+        if (iter_ >= iterCount_) {
+            iter_ = -1;  // the next Iterate starts over
+            return false;
+        }
+        int64_t mBlocks = cpu::DivCeil(tailM_, tiling_.baseM), nBlocks = cpu::DivCeil(tailN_, tiling_.baseN);
+        bool nFirst = tiling_.iterateOrder == 1;
+        int64_t mi = nFirst ? iter_ / nBlocks : iter_ % mBlocks;
+        int64_t ni = nFirst ? iter_ % nBlocks : iter_ / mBlocks;
+        ++iter_;
+        blkM0_ = mi * tiling_.baseM;
+        blkN0_ = ni * tiling_.baseN;
+        blkM_ = std::min<int64_t>(tiling_.baseM, tailM_ - blkM0_);
+        blkN_ = std::min<int64_t>(tiling_.baseN, tailN_ - blkN0_);
+        std::vector<float> fresh(static_cast<size_t>(blkM_ * blkN_));
+        Product(blkM0_, blkN0_, blkM_, blkN_, fresh.data());
+        if (enPartialSum && blk_.size() == fresh.size()) {
+            for (size_t i = 0; i < fresh.size(); ++i) blk_[i] += fresh[i];
+        } else {
+            blk_.swap(fresh);
+        }
+        haveBlock_ = true;
+        return true;
+    }
+
+public:
+    // The block to the UB (row stride baseN; the tensor must hold baseM * baseN elements).
+    template <bool sync = true, bool doPad = false>
+    void GetTensorC(const LocalTensor<DstT>& c, uint8_t enAtomic = 0, bool enSequentialWrite = false,
+                    uint32_t height = 0, uint32_t width = 0, uint32_t srcGap = 0, uint32_t dstGap = 0, CIRC_LOC) {
+        static_assert(kCInUb, "Matmul::GetTensorC(LocalTensor) needs C in TPosition::VECIN/VECCALC/VECOUT");
+        (void)enSequentialWrite, (void)height, (void)width, (void)srcGap, (void)dstGap;
+        const char* api = "Matmul::GetTensorC";
+        if constexpr (!sync) TakeAsync(circLoc, api);
+        BlockCheck(enAtomic, circLoc, api);
+        uint64_t need = static_cast<uint64_t>(tiling_.baseM) * tiling_.baseN;
+        cpu::CheckLive(c.desc_, "the C tensor", circLoc, api);
+        if (cpu::DescHw(c.desc_) != cpu::Hw::UB) {
+            cpu::Fail(circLoc, api, "the C tensor is at TPosition::%s, not in the UB",
+                      cpu::PosName(static_cast<TPosition>(c.desc_.pos)));
+        }
+        if (c.desc_.addr % 32 != 0) cpu::Fail(circLoc, api, "the C tensor starts at UB byte %u, not 32-byte aligned", c.desc_.addr);
+        if (c.GetSize() < need) {
+            cpu::Fail(circLoc, api, "the C tensor holds %u elements, less than baseM * baseN = %llu", c.GetSize(),
+                      (unsigned long long)need);
+        }
+        WriteBlock(c.Ptr(), tiling_.baseN, enAtomic);
+    }
+
+    // The block to GM: at its place in C (row stride N), or with enSequentialWrite packed at
+    // the start of gm (row stride baseN).
+    template <bool sync = true>
+    void GetTensorC(const GlobalTensor<DstT>& gm, uint8_t enAtomic = 0, bool enSequentialWrite = false, CIRC_LOC) {
+        static_assert(C_TYPE::pos == TPosition::GM, "Matmul::GetTensorC(GlobalTensor) needs C in TPosition::GM");
+        const char* api = "Matmul::GetTensorC";
+        if constexpr (!sync) TakeAsync(circLoc, api);
+        BlockCheck(enAtomic, circLoc, api);
+        int64_t ld = enSequentialWrite ? tiling_.baseN : (orgKc_ > 0 ? orgKc_ : orgN_);
+        int64_t off = enSequentialWrite ? 0 : blkM0_ * ld + blkN0_;
+        gm.Check(off, (blkM_ - 1) * ld + blkN_, circLoc, api);
+        WriteBlock(gm.address_ + off, ld, enAtomic);
+    }
+
+    void End() {
+        iter_ = -1;
+        async_ = false;
+    }
 
     // circ internals
     TCubeTiling tiling_{};
 
-private:
+    void TakeAsync(const cpu::Loc& loc, const char* api) {
+        if (!async_) cpu::Fail(loc, api, "GetTensorC<false> needs the asynchronous Iterate<false> first");
+        if (asyncNext_ >= asyncBlocks_.size()) {
+            cpu::Fail(loc, api, "all %zu blocks of C were taken already", asyncBlocks_.size());
+        }
+        Block& b = asyncBlocks_[asyncNext_++];
+        blkM0_ = b.m0;
+        blkN0_ = b.n0;
+        blkM_ = b.m;
+        blkN_ = b.n;
+        blk_ = b.data;
+        haveBlock_ = true;
+    }
+
+    void Start(const cpu::Loc& loc, const char* api) {
+        if (!inited_) cpu::Fail(loc, api, "the Matmul object has no tiling: REGIST_MATMUL_OBJ(..., &tiling) or Init");
+        if (cpu::Cfg().mode == KernelMode::AIV_MODE) {
+            cpu::Fail(loc, api, "Matmul needs a cube core, but the kernel runs in KernelMode::AIV_MODE");
+        }
+        if (!hasA_ || !hasB_) cpu::Fail(loc, api, "SetTensorA and SetTensorB must come before Iterate");
+        if (hasBias_ && !biasSet_) cpu::Fail(loc, api, "the tiling has isBias=1 but SetBias was not called");
+        if (tailM_ > orgM_ || tailN_ > orgN_ || tailK_ > orgKa_) {
+            cpu::Fail(loc, api, "single-core shape %dx%dx%d exceeds the original shape M=%d N=%d K=%d", tailM_, tailN_,
+                      tailK_, orgM_, orgN_, orgKa_);
+        }
+        int64_t lda = transA_ ? orgM_ : orgKa_, ldb = transB_ ? orgKb_ : orgN_;
+        a_.Check(0, transA_ ? (tailK_ - 1) * lda + tailM_ : (tailM_ - 1) * lda + tailK_, loc, "Matmul::Iterate (A)");
+        b_.Check(0, transB_ ? (tailN_ - 1) * ldb + tailK_ : (tailK_ - 1) * ldb + tailN_, loc, "Matmul::Iterate (B)");
+        if (hasBias_) bias_.Check(0, tailN_, loc, "Matmul::Iterate (bias)");
+        cpu::PinBlasThreads();
+        iterCount_ = cpu::DivCeil(tailM_, tiling_.baseM) * cpu::DivCeil(tailN_, tiling_.baseN);
+        iter_ = 0;
+        haveBlock_ = false;
+    }
+
+    // out[mm x nn] = A[m0.., :k] * B[:k, n0..] (+ bias[n0..]), in float.
+    void Product(int64_t m0, int64_t n0, int64_t mm, int64_t nn, float* out) {
+        int64_t k = tailK_;
+        int64_t lda = transA_ ? orgM_ : orgKa_, ldb = transB_ ? orgKb_ : orgN_;
+        std::vector<float> wa(static_cast<size_t>(mm * k)), wb(static_cast<size_t>(k * nn));
+        for (int64_t i = 0; i < mm; ++i)
+            for (int64_t kk = 0; kk < k; ++kk)
+                wa[i * k + kk] = static_cast<float>(transA_ ? a_.address_[kk * lda + m0 + i] : a_.address_[(m0 + i) * lda + kk]);
+        for (int64_t kk = 0; kk < k; ++kk)
+            for (int64_t j = 0; j < nn; ++j)
+                wb[kk * nn + j] = static_cast<float>(transB_ ? b_.address_[(n0 + j) * ldb + kk] : b_.address_[kk * ldb + n0 + j]);
+        float beta = 0.0f;
+        if (hasBias_) {
+            for (int64_t i = 0; i < mm; ++i)
+                for (int64_t j = 0; j < nn; ++j) out[i * nn + j] = static_cast<float>(bias_.address_[n0 + j]);
+            beta = 1.0f;
+        }
+        scipy_cblas_sgemm(101, 111, 111, static_cast<int>(mm), static_cast<int>(nn), static_cast<int>(k), 1.0f,
+                          wa.data(), static_cast<int>(k), wb.data(), static_cast<int>(nn), beta, out, static_cast<int>(nn));
+    }
+
+    void BlockCheck(uint8_t enAtomic, const cpu::Loc& loc, const char* api) const {
+        cpu::Tick();
+        if (!haveBlock_) cpu::Fail(loc, api, "no block to get: call Iterate first (and only while it returns true)");
+        if (enAtomic > 1) cpu::Fail(loc, api, "enAtomic=%u: only 0 (write) and 1 (add) are implemented", enAtomic);
+    }
+
+    void WriteBlock(DstT* p, int64_t ld, uint8_t enAtomic) const {
+        for (int64_t i = 0; i < blkM_; ++i)
+            for (int64_t j = 0; j < blkN_; ++j) {
+                float v = blk_[i * blkN_ + j];
+                if (enAtomic == 1) v += static_cast<float>(p[i * ld + j]);
+                p[i * ld + j] = DstT(v);
+            }
+    }
+
+    struct Block {
+        int64_t m0, n0, m, n;
+        std::vector<float> data;
+    };
+    bool async_ = false;
+    size_t asyncNext_ = 0;
+    std::vector<Block> asyncBlocks_;
+    uint64_t workspaceBytes_ = 0;
+    int64_t iter_ = -1, iterCount_ = 0;
+    int64_t blkM0_ = 0, blkN0_ = 0, blkM_ = 0, blkN_ = 0;
+    bool haveBlock_ = false;
+    std::vector<float> blk_;
     bool inited_ = false, hasA_ = false, hasB_ = false, hasBias_ = false, biasSet_ = false;
     bool transA_ = false, transB_ = false;
     int orgM_ = 0, orgN_ = 0, orgKa_ = 0, orgKb_ = 0, orgKc_ = 0;

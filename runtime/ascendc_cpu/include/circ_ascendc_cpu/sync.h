@@ -76,6 +76,14 @@ inline const S* TilingPtr(const void* tiling, const char* name, const Loc& loc) 
     return static_cast<const S*>(tiling);
 }
 
+inline void CopyTilingMember(void* out, const void* tiling, size_t offset, size_t bytes, const char* name, const Loc& loc) {
+    Tick();
+    if (tiling == nullptr) Fail(loc, "GET_TILING_DATA_MEMBER", "the tiling pointer for %s is null", name);
+    const uint8_t* p = static_cast<const uint8_t*>(tiling) + offset;
+    GmCheck(p, bytes, loc, "GET_TILING_DATA_MEMBER", name);
+    std::memcpy(out, p, bytes);
+}
+
 }  // namespace cpu
 }  // namespace AscendC
 

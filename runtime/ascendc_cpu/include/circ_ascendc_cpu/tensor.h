@@ -76,6 +76,25 @@ inline void CheckLive(const TensorDesc& d, const char* role, const Loc& loc, con
     }
 }
 
+// A LocalTensor placed by address (static-tensor programming): inside the SoC's memory, no queue.
+inline void StaticTensor(TensorDesc& d, TPosition pos, uint32_t addr, uint64_t bytes, const Loc& loc) {
+    Hw hw = PosToHw(pos);
+    if (hw == Hw::GM) Fail(loc, "LocalTensor", "TPosition::%s is not a local memory", PosName(pos));
+    uint32_t cap = Cfg().bytes[static_cast<int>(hw)];
+    if (addr % HwAlign(hw) != 0) {
+        Fail(loc, "LocalTensor", "address %u in the %s is not %u-byte aligned", addr, HwName(hw), HwAlign(hw));
+    }
+    if (addr + bytes > cap) {
+        Fail(loc, "LocalTensor", "bytes [%u, %llu) exceed the %s of the SoC (%u bytes)", addr,
+             (unsigned long long)(addr + bytes), HwName(hw), cap);
+    }
+    d.base = Block().Arena(hw);
+    d.addr = addr;
+    d.len = static_cast<uint32_t>(bytes);
+    d.pos = static_cast<uint8_t>(pos);
+    d.slot = -1;
+}
+
 inline void ScalarIndexFail(const Loc& loc, const char* api, uint64_t i, uint64_t size) {
     Fail(loc, api, "index %llu is out of bounds for a tensor of %llu elements", (unsigned long long)i,
          (unsigned long long)size);
@@ -90,6 +109,19 @@ public:
     using PrimType = T;
 
     LocalTensor() = default;
+
+    // Static-tensor programming: a tensor at byte `addr` of the memory of `pos`, `tileSize`
+    // elements long (see LocalMemAllocator).
+    LocalTensor(TPosition pos, uint32_t addr, uint32_t tileSize, CIRC_LOC) {
+        cpu::StaticTensor(desc_, pos, addr, static_cast<uint64_t>(tileSize) * sizeof(T), circLoc);
+    }
+
+    // `dst = src0 + src1` (tensor_ops.h): the whole of dst.
+    template <class E, typename std::enable_if<E::kIsTensorExpr, int>::type = 0>
+    LocalTensor& operator=(const E& e) {
+        e.EvalInto(*this, cpu::Loc());
+        return *this;
+    }
 
     PrimType GetValue(const uint32_t index, CIRC_LOC) const {
         cpu::Tick();

@@ -222,6 +222,16 @@ public:
     }
     uint32_t GetBufLen() const { return core_.bufLen; }
 
+    // TBuf inherits FreeTensor from TQueBind on the NPU; a TBuf's tensors need no release, so
+    // it only checks that the tensor is this TBuf's.
+    template <typename T>
+    void FreeTensor(LocalTensor<T>& tensor, CIRC_LOC) {
+        core_.Check(circLoc, "TBuf::FreeTensor");
+        if (tensor.desc_.slot != core_.slotBase) {
+            cpu::Fail(circLoc, "TBuf::FreeTensor", "the tensor was not obtained from this %s (TBuf::Get)", core_.name);
+        }
+    }
+
     cpu::QueCore core_;
 
 private:
@@ -326,6 +336,11 @@ private:
                       "a second TPipe while another one is alive: a kernel owns one TPipe at a time "
                       "(Destroy the first one before creating another)");
         }
+        if (b.staticAlloc) {
+            cpu::Fail(loc, "TPipe::TPipe",
+                      "a TPipe in a kernel that placed tensors with LocalMemAllocator: the two cannot be mixed");
+        }
+        b.ResetSoc();  // a TPipe initialises the core's global state (as InitSocState does)
         gen_ = ++b.pipeCounter;
         b.livePipe = gen_;
         std::memset(used_, 0, sizeof(used_));

@@ -1,16 +1,16 @@
-// circ's AscendC CPU layer — the vector unit: count-form elementwise ops, Duplicate, Cast and
-// the reductions, with the operand rules of the hardware (UB only, 32-byte aligned starts, no
-// partial overlap, count within every operand).
+// circ's AscendC CPU layer — the vector unit: the lane arithmetic every vector API shares, and
+// the elementwise ops (binary, unary, tensor-scalar, Duplicate) in their count form and their
+// repeat forms (mask + repeatTimes + Binary/UnaryRepeatParams), with the operand rules of the
+// hardware (UB only, 32-byte aligned starts, count or every active lane within each operand,
+// no partial overlap in the count form). Cast is in cast.h, reductions in reduce.h.
 #pragma once
 
 #include "datacopy.h"
+#include "mask.h"
 
 namespace AscendC {
 namespace cpu {
 
-template <typename T, typename... Ts> struct OneOf : std::false_type {};
-template <typename T, typename U, typename... Ts>
-struct OneOf<T, U, Ts...> : std::integral_constant<bool, std::is_same<T, U>::value || OneOf<T, Ts...>::value> {};
 
 // The vector unit's arithmetic runs on GCC vector types: 4 lanes (SSE2 on x86-64, NEON or
 // generic code elsewhere) and, on x86-64 CPUs that have it, 8 lanes with AVX2 chosen at run
@@ -270,42 +270,8 @@ inline void NoPartialOverlap(const T* d, int64_t nd, const U* s, int64_t ns, con
     }
 }
 
+
 template <typename T> inline float AsF(T v) { return static_cast<float>(v); }
-
-// Elementwise binary op on T = half / float / int16_t / int32_t.
-template <typename T, class FV, class FI>
-inline void Binary(const LocalTensor<T>& dst, const LocalTensor<T>& a, const LocalTensor<T>& b, int64_t n,
-                   const Loc& loc, const char* api, FV fv, FI fi) {
-    if (!CountOk(n, loc, api)) return;
-    T* pd = VecOperand(dst, n, "dst", loc, api);
-    const T* pa = VecOperand(a, n, "src0", loc, api);
-    const T* pb = VecOperand(b, n, "src1", loc, api);
-    NoPartialOverlap(pd, n, pa, n, "src0", loc, api);
-    NoPartialOverlap(pd, n, pb, n, "src1", loc, api);
-    if constexpr (std::is_same<T, float>::value) {
-        Map2F(pd, pa, pb, n, fv);
-    } else if constexpr (Is16Float<T>::value) {
-        Map2H(pd, pa, pb, n, fv);
-    } else {
-        for (int64_t i = 0; i < n; ++i) pd[i] = static_cast<T>(fi(static_cast<int64_t>(pa[i]), static_cast<int64_t>(pb[i])));
-    }
-}
-
-template <typename T, class FV, class FI>
-inline void Unary(const LocalTensor<T>& dst, const LocalTensor<T>& a, int64_t n, const Loc& loc, const char* api,
-                  FV fv, FI fi) {
-    if (!CountOk(n, loc, api)) return;
-    T* pd = VecOperand(dst, n, "dst", loc, api);
-    const T* pa = VecOperand(a, n, "src", loc, api);
-    NoPartialOverlap(pd, n, pa, n, "src", loc, api);
-    if constexpr (std::is_same<T, float>::value) {
-        Map1F(pd, pa, n, fv);
-    } else if constexpr (Is16Float<T>::value) {
-        Map1H(pd, pa, n, fv);
-    } else {
-        for (int64_t i = 0; i < n; ++i) pd[i] = static_cast<T>(fi(static_cast<int64_t>(pa[i])));
-    }
-}
 
 // Per-lane scalar function for ops GCC has no vector form of (sqrt, log).
 template <float (*F)(float), class V>
@@ -325,152 +291,384 @@ inline void PowLanes(V& out, const V& x, const V& y) {
     for (int k = 0; k < static_cast<int>(sizeof(V) / sizeof(float)); ++k) out[k] = std::pow(x[k], y[k]);
 }
 
-struct NoInt {
-    int64_t operator()(int64_t a) const { return a; }
-    int64_t operator()(int64_t a, int64_t) const { return a; }
-};
+
+// d = f(a, b) on n contiguous elements: float lane by lane, half/bfloat16_t through float
+// (rounded once), integer types through int64_t (wrapped to T). One functor gives both forms:
+// f(V& out, const V& a, const V& b) for float vectors, f(int64_t, int64_t) for integers.
+template <typename T, class F>
+inline void Compute2(T* d, const T* a, const T* b, int64_t n, const F& f) {
+    if constexpr (std::is_same<T, float>::value) {
+        Map2F(d, a, b, n, f);
+    } else if constexpr (Is16Float<T>::value) {
+        Map2H(d, a, b, n, f);
+    } else {
+        for (int64_t i = 0; i < n; ++i) d[i] = static_cast<T>(f(static_cast<int64_t>(a[i]), static_cast<int64_t>(b[i])));
+    }
+}
+
+template <typename T, class F>
+inline void Compute1(T* d, const T* a, int64_t n, const F& f) {
+    if constexpr (std::is_same<T, float>::value) {
+        Map1F(d, a, n, f);
+    } else if constexpr (Is16Float<T>::value) {
+        Map1H(d, a, n, f);
+    } else {
+        for (int64_t i = 0; i < n; ++i) d[i] = static_cast<T>(f(static_cast<int64_t>(a[i])));
+    }
+}
+
+// ---- count form: the first `count` elements ---------------------------------------------------------
+template <bool isSetMask, typename T, class F>
+inline void BinaryCount(const LocalTensor<T>& dst, const LocalTensor<T>& a, const LocalTensor<T>& b, int64_t count,
+                        const Loc& loc, const char* api, const F& f) {
+    int64_t n = CountFormCount<isSetMask>(count, loc, api);
+    if (!CountOk(n, loc, api)) return CountFormDone<isSetMask>();
+    T* pd = VecOperand(dst, n, "dst", loc, api);
+    const T* pa = VecOperand(a, n, "src0", loc, api);
+    const T* pb = VecOperand(b, n, "src1", loc, api);
+    NoPartialOverlap(pd, n, pa, n, "src0", loc, api);
+    NoPartialOverlap(pd, n, pb, n, "src1", loc, api);
+    Compute2(pd, pa, pb, n, f);
+    CountFormDone<isSetMask>();
+}
+
+template <bool isSetMask, typename T, class F>
+inline void UnaryCount(const LocalTensor<T>& dst, const LocalTensor<T>& a, int64_t count, const Loc& loc,
+                       const char* api, const F& f) {
+    int64_t n = CountFormCount<isSetMask>(count, loc, api);
+    if (!CountOk(n, loc, api)) return CountFormDone<isSetMask>();
+    T* pd = VecOperand(dst, n, "dst", loc, api);
+    const T* pa = VecOperand(a, n, "src", loc, api);
+    NoPartialOverlap(pd, n, pa, n, "src", loc, api);
+    Compute1(pd, pa, n, f);
+    CountFormDone<isSetMask>();
+}
+
+// ---- repeat form: mask + repeatTimes + strides ---------------------------------------------------------
+// Repeats run in order, each reading all its lanes before writing any (so in-place operands
+// and repeats that read what an earlier repeat wrote behave as on the NPU).
+inline bool VectorEntry(const Loc& loc, const char* api) { return CountOk(1, loc, api); }
+
+template <bool isSetMask, typename T, class F>
+inline void BinaryRep(const LocalTensor<T>& dst, const LocalTensor<T>& a, const LocalTensor<T>& b, const MaskArg& mask,
+                      int64_t repeatTimes, const BinaryRepeatParams& p, const Loc& loc, const char* api, const F& f) {
+    VectorEntry(loc, api);
+    constexpr int L = LanesFor(sizeof(T));
+    ApplyMask<isSetMask>(mask, L, loc, api);
+    LaneSet ln = CurrentLanes(L, repeatTimes, loc, api);
+    Stride sd{p.dstBlkStride, p.dstRepStride}, sa{p.src0BlkStride, p.src0RepStride}, sb{p.src1BlkStride, p.src1RepStride};
+    T* pd = RepOperand(dst, sd, ln, "dst", loc, api);
+    T* pa = RepOperand(a, sa, ln, "src0", loc, api);
+    T* pb = RepOperand(b, sb, ln, "src1", loc, api);
+    int idx[L];
+    T va[L], vb[L], vd[L];
+    for (int64_t r = 0; r < ln.repeats; ++r) {
+        int n = ln.Active(r, idx);
+        for (int k = 0; k < n; ++k) {
+            va[k] = LaneAt(pa, sa, r, idx[k]);
+            vb[k] = LaneAt(pb, sb, r, idx[k]);
+        }
+        Compute2(vd, va, vb, n, f);
+        for (int k = 0; k < n; ++k) LaneAt(pd, sd, r, idx[k]) = vd[k];
+    }
+}
+
+template <bool isSetMask, typename T, class F>
+inline void UnaryRep(const LocalTensor<T>& dst, const LocalTensor<T>& a, const MaskArg& mask, int64_t repeatTimes,
+                     const UnaryRepeatParams& p, const Loc& loc, const char* api, const F& f) {
+    VectorEntry(loc, api);
+    constexpr int L = LanesFor(sizeof(T));
+    ApplyMask<isSetMask>(mask, L, loc, api);
+    LaneSet ln = CurrentLanes(L, repeatTimes, loc, api);
+    Stride sd{p.dstBlkStride, p.dstRepStride}, sa{p.srcBlkStride, p.srcRepStride};
+    T* pd = RepOperand(dst, sd, ln, "dst", loc, api);
+    T* pa = RepOperand(a, sa, ln, "src", loc, api);
+    int idx[L];
+    T va[L], vd[L];
+    for (int64_t r = 0; r < ln.repeats; ++r) {
+        int n = ln.Active(r, idx);
+        for (int k = 0; k < n; ++k) va[k] = LaneAt(pa, sa, r, idx[k]);
+        Compute1(vd, va, n, f);
+        for (int k = 0; k < n; ++k) LaneAt(pd, sd, r, idx[k]) = vd[k];
+    }
+}
+
+// ---- the lane functors -----------------------------------------------------------------------------
+#define CIRC_LANE_BINARY(NAME, VEXPR, IEXPR)                                                     \
+    struct NAME {                                                                                \
+        template <class V>                                                                       \
+        __attribute__((always_inline)) void operator()(V& o, const V& a, const V& b) const {     \
+            VEXPR;                                                                               \
+        }                                                                                        \
+        int64_t operator()(int64_t a, int64_t b) const { return IEXPR; }                         \
+    };
+CIRC_LANE_BINARY(AddOp, o = a + b, a + b)
+CIRC_LANE_BINARY(SubOp, o = a - b, a - b)
+CIRC_LANE_BINARY(MulOp, o = a * b, a * b)
+CIRC_LANE_BINARY(DivOp, o = a / b, b == 0 ? 0 : a / b)
+CIRC_LANE_BINARY(MaxOp, o = a > b ? a : b, a > b ? a : b)
+CIRC_LANE_BINARY(MinOp, o = a < b ? a : b, a < b ? a : b)
+CIRC_LANE_BINARY(AndOp, o = a, a & b)
+CIRC_LANE_BINARY(OrOp, o = a, a | b)
+CIRC_LANE_BINARY(PowOp, PowLanes(o, a, b), a)
+#undef CIRC_LANE_BINARY
+
+#define CIRC_LANE_UNARY(NAME, VEXPR, IEXPR)                                                      \
+    struct NAME {                                                                                \
+        template <class V>                                                                       \
+        __attribute__((always_inline)) void operator()(V& o, const V& a) const {                 \
+            VEXPR;                                                                               \
+        }                                                                                        \
+        int64_t operator()(int64_t a) const { return IEXPR; }                                    \
+    };
+CIRC_LANE_UNARY(LnOp, Lanes<LnF>(o, a), a)
+CIRC_LANE_UNARY(SqrtOp, Lanes<SqrtF>(o, a), a)
+CIRC_LANE_UNARY(RsqrtOp, Lanes<RsqrtF>(o, a), a)
+CIRC_LANE_UNARY(ReciprocalOp, o = 1.0f / a, a)
+CIRC_LANE_UNARY(ReluOp, o = a > 0.0f ? a : std::decay_t<decltype(a)>{}, a > 0 ? a : 0)
+CIRC_LANE_UNARY(NotOp, o = a, ~a)
+CIRC_LANE_UNARY(TanhOp, Lanes<TanhF>(o, a), a)
+CIRC_LANE_UNARY(SinOp, Lanes<SinF>(o, a), a)
+CIRC_LANE_UNARY(CosOp, Lanes<CosF>(o, a), a)
+CIRC_LANE_UNARY(ErfOp, Lanes<ErfF>(o, a), a)
+CIRC_LANE_UNARY(FloorOp, Lanes<FloorF>(o, a), a)
+CIRC_LANE_UNARY(AbsOp, decltype(a > a) i; std::memcpy(&i, &a, sizeof(a)); i &= 0x7fffffff; std::memcpy(&o, &i, sizeof(a)), a < 0 ? -a : a)
+#undef CIRC_LANE_UNARY
+
+// tensor (op) scalar: the scalar as float for the float path, as int64_t for integers.
+#define CIRC_LANE_SCALAR(NAME, VEXPR, IEXPR)                                                     \
+    struct NAME {                                                                                \
+        float s;                                                                                 \
+        int64_t si;                                                                              \
+        bool round = false;                                                                      \
+        template <class V>                                                                       \
+        __attribute__((always_inline)) void operator()(V& o, const V& a) const {                 \
+            using VS = std::decay_t<decltype(a)>;                                                \
+            const VS v = VS{} + s;                                                               \
+            (void)v;                                                                             \
+            VEXPR;                                                                               \
+        }                                                                                        \
+        int64_t operator()(int64_t a) const { return IEXPR; }                                    \
+    };
+CIRC_LANE_SCALAR(AddsOp, o = a + v, a + si)
+CIRC_LANE_SCALAR(MulsOp, o = a * v, a * si)
+CIRC_LANE_SCALAR(MaxsOp, o = a > v ? a : v, a > si ? a : si)
+CIRC_LANE_SCALAR(MinsOp, o = a < v ? a : v, a < si ? a : si)
+CIRC_LANE_SCALAR(LeakyReluOp, o = a < VS{} ? a * v : a, a)
+CIRC_LANE_SCALAR(ShiftLeftOp, o = a, a << si)
+CIRC_LANE_SCALAR(ShiftRightOp, o = a, (round && si > 0) ? ((a + (int64_t(1) << (si - 1))) >> si) : (a >> si))
+#undef CIRC_LANE_SCALAR
+
+template <class Op, typename T>
+inline Op ScalarOp(const T& scalar) {
+    Op op;
+    op.s = AsF(scalar);
+    if constexpr (std::is_integral<T>::value) op.si = static_cast<int64_t>(scalar);
+    else op.si = static_cast<int64_t>(op.s);
+    return op;
+}
+
+// Shift amounts of the arch-220 vector unit: [0, 16] for 16-bit and [0, 32] for 32-bit types.
+template <typename T>
+inline void ShiftCheck(const T& s, const Loc& loc, const char* api) {
+    int64_t v = static_cast<int64_t>(s);
+    if (v < 0 || v > static_cast<int64_t>(8 * sizeof(T))) {
+        Fail(loc, api, "shift %lld is out of range [0, %d] for %s", (long long)v, int(8 * sizeof(T)), TypeName<T>::Get());
+    }
+}
 
 }  // namespace cpu
 
+// ---- the element types each op takes on arch 220 ---------------------------------------------------
 #define CIRC_TYPES_ARITH(T_, api_) \
     static_assert(cpu::OneOf<T_, half, float, int16_t, int32_t>::value, api_ ": T must be half, float, int16_t or int32_t")
 #define CIRC_TYPES_FLOAT(T_, api_) static_assert(cpu::OneOf<T_, half, float>::value, api_ ": T must be half or float")
+#define CIRC_TYPES_BITS(T_, api_) static_assert(cpu::OneOf<T_, int16_t, uint16_t>::value, api_ ": T must be int16_t or uint16_t")
+#define CIRC_TYPES_SHIFT(T_, api_)                                                      \
+    static_assert(cpu::OneOf<T_, int16_t, uint16_t, int32_t, uint32_t>::value, api_ \
+                  ": T must be int16_t, uint16_t, int32_t or uint32_t")
+#define CIRC_TYPES_RELU(T_, api_) static_assert(cpu::OneOf<T_, half, float, int32_t>::value, api_ ": T must be half, float or int32_t")
 
-// ---- binary: dst = src0 (op) src1 ----------------------------------------------------------------
-template <typename T, bool isSetMask = true>
-inline void Add(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1, const int32_t& count,
-                CIRC_LOC) {
-    CIRC_TYPES_ARITH(T, "Add");
-    cpu::Binary(dst, src0, src1, count, circLoc, "Add", [](auto& o, const auto& a, const auto& b) { o = a + b; },
-                [](int64_t a, int64_t b) { return a + b; });
-}
-template <typename T, bool isSetMask = true>
-inline void Sub(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1, const int32_t& count,
-                CIRC_LOC) {
-    CIRC_TYPES_ARITH(T, "Sub");
-    cpu::Binary(dst, src0, src1, count, circLoc, "Sub", [](auto& o, const auto& a, const auto& b) { o = a - b; },
-                [](int64_t a, int64_t b) { return a - b; });
-}
-template <typename T, bool isSetMask = true>
-inline void Mul(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1, const int32_t& count,
-                CIRC_LOC) {
-    CIRC_TYPES_ARITH(T, "Mul");
-    cpu::Binary(dst, src0, src1, count, circLoc, "Mul", [](auto& o, const auto& a, const auto& b) { o = a * b; },
-                [](int64_t a, int64_t b) { return a * b; });
-}
-template <typename T, bool isSetMask = true>
-inline void Div(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1, const int32_t& count,
-                CIRC_LOC) {
-    CIRC_TYPES_FLOAT(T, "Div");
-    cpu::Binary(dst, src0, src1, count, circLoc, "Div", [](auto& o, const auto& a, const auto& b) { o = a / b; }, cpu::NoInt());
-}
-template <typename T, bool isSetMask = true>
-inline void Max(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1, const int32_t& count,
-                CIRC_LOC) {
-    CIRC_TYPES_ARITH(T, "Max");
-    cpu::Binary(dst, src0, src1, count, circLoc, "Max", [](auto& o, const auto& a, const auto& b) { o = a > b ? a : b; },
-                [](int64_t a, int64_t b) { return a > b ? a : b; });
-}
-template <typename T, bool isSetMask = true>
-inline void Min(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1, const int32_t& count,
-                CIRC_LOC) {
-    CIRC_TYPES_ARITH(T, "Min");
-    cpu::Binary(dst, src0, src1, count, circLoc, "Min", [](auto& o, const auto& a, const auto& b) { o = a < b ? a : b; },
-                [](int64_t a, int64_t b) { return a < b ? a : b; });
-}
-
-// ---- tensor (op) scalar ----------------------------------------------------------------------------
-template <typename T, bool isSetMask = true>
-inline void Adds(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, const int32_t& count,
-                 CIRC_LOC) {
-    CIRC_TYPES_ARITH(T, "Adds");
-    float s = cpu::AsF(scalarValue);
-    int64_t si = static_cast<int64_t>(cpu::AsF(scalarValue));
-    cpu::Unary(dst, src, count, circLoc, "Adds", [s](auto& o, const auto& a) { o = a + s; }, [si](int64_t a) { return a + si; });
-}
-template <typename T, bool isSetMask = true>
-inline void Muls(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, const int32_t& count,
-                 CIRC_LOC) {
-    CIRC_TYPES_ARITH(T, "Muls");
-    float s = cpu::AsF(scalarValue);
-    int64_t si = static_cast<int64_t>(cpu::AsF(scalarValue));
-    cpu::Unary(dst, src, count, circLoc, "Muls", [s](auto& o, const auto& a) { o = a * s; }, [si](int64_t a) { return a * si; });
-}
-template <typename T, bool isSetMask = true>
-inline void Maxs(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, const int32_t& count,
-                 CIRC_LOC) {
-    CIRC_TYPES_ARITH(T, "Maxs");
-    float s = cpu::AsF(scalarValue);
-    int64_t si = static_cast<int64_t>(cpu::AsF(scalarValue));
-    cpu::Unary(dst, src, count, circLoc, "Maxs", [s](auto& o, const auto& a) {
-                   std::decay_t<decltype(a)> v = std::decay_t<decltype(a)>{} + s;
-                   o = a > v ? a : v;
-               },
-               [si](int64_t a) { return a > si ? a : si; });
-}
-template <typename T, bool isSetMask = true>
-inline void Mins(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, const int32_t& count,
-                 CIRC_LOC) {
-    CIRC_TYPES_ARITH(T, "Mins");
-    float s = cpu::AsF(scalarValue);
-    int64_t si = static_cast<int64_t>(cpu::AsF(scalarValue));
-    cpu::Unary(dst, src, count, circLoc, "Mins", [s](auto& o, const auto& a) {
-                   std::decay_t<decltype(a)> v = std::decay_t<decltype(a)>{} + s;
-                   o = a < v ? a : v;
-               },
-               [si](int64_t a) { return a < si ? a : si; });
-}
-
-// ---- unary -----------------------------------------------------------------------------------------
-template <typename T, bool isSetMask = true>
-inline void Exp(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t& count, CIRC_LOC) {
-    CIRC_TYPES_FLOAT(T, "Exp");
-    cpu::Unary(dst, src, count, circLoc, "Exp", cpu::ExpOp(),
-               cpu::NoInt());
-}
-template <typename T, bool isSetMask = true>
-inline void Ln(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t& count, CIRC_LOC) {
-    CIRC_TYPES_FLOAT(T, "Ln");
-    cpu::Unary(dst, src, count, circLoc, "Ln", [](auto& o, const auto& a) { cpu::Lanes<cpu::LnF>(o, a); }, cpu::NoInt());
-}
-template <typename T, bool isSetMask = true>
-inline void Sqrt(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t& count, CIRC_LOC) {
-    CIRC_TYPES_FLOAT(T, "Sqrt");
-    cpu::Unary(dst, src, count, circLoc, "Sqrt", [](auto& o, const auto& a) { cpu::Lanes<cpu::SqrtF>(o, a); }, cpu::NoInt());
-}
-template <typename T, bool isSetMask = true>
-inline void Rsqrt(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t& count, CIRC_LOC) {
-    CIRC_TYPES_FLOAT(T, "Rsqrt");
-    cpu::Unary(dst, src, count, circLoc, "Rsqrt", [](auto& o, const auto& a) { cpu::Lanes<cpu::RsqrtF>(o, a); }, cpu::NoInt());
-}
-template <typename T, bool isSetMask = true>
-inline void Reciprocal(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t& count, CIRC_LOC) {
-    CIRC_TYPES_FLOAT(T, "Reciprocal");
-    cpu::Unary(dst, src, count, circLoc, "Reciprocal", [](auto& o, const auto& a) { o = 1.0f / a; }, cpu::NoInt());
-}
-// Advanced math API (lib/math in CANN: Tanh, Sin, Cos, Erf, Floor, Power), count form; the
-// NPU versions take an optional sharedTmpBuffer, which the CPU layer does not need.
-#define CIRC_ADV_UNARY(NAME, FN)                                                                         \
-    template <typename T, bool isReuseSource = false>                                                    \
-    inline void NAME(const LocalTensor<T>& dstTensor, const LocalTensor<T>& srcTensor, const uint32_t calCount, \
-                     CIRC_LOC) {                                                                         \
-        CIRC_TYPES_FLOAT(T, #NAME);                                                                      \
-        cpu::Unary(dstTensor, srcTensor, calCount, circLoc, #NAME,                                      \
-                   [](auto& o, const auto& a) { cpu::Lanes<cpu::FN>(o, a); }, cpu::NoInt());            \
+// ---- binary: dst = src0 (op) src1 -------------------------------------------------------------------
+// Each op: the count form (dst, src0, src1, count) and the repeat forms with a bit mask or a
+// lane count (dst, src0, src1, mask, repeatTimes, BinaryRepeatParams).
+#define CIRC_BINARY_API(NAME, TYPES, OP)                                                                            \
+    template <typename T, bool isSetMask = true>                                                                    \
+    inline void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1,             \
+                     const int32_t& count, CIRC_LOC) {                                                              \
+        TYPES(T, #NAME);                                                                                            \
+        cpu::BinaryCount<isSetMask>(dst, src0, src1, count, circLoc, #NAME, OP{});                                  \
+    }                                                                                                               \
+    template <typename T, bool isSetMask = true>                                                                    \
+    inline void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1,             \
+                     const uint64_t mask[], const uint8_t repeatTimes, const BinaryRepeatParams& repeatParams,      \
+                     CIRC_LOC) {                                                                                    \
+        TYPES(T, #NAME);                                                                                            \
+        cpu::BinaryRep<isSetMask>(dst, src0, src1, cpu::MaskOf(mask), repeatTimes, repeatParams, circLoc, #NAME,    \
+                                  OP{});                                                                            \
+    }                                                                                                               \
+    template <typename T, bool isSetMask = true>                                                                    \
+    inline void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src0, const LocalTensor<T>& src1,             \
+                     uint64_t mask, const uint8_t repeatTimes, const BinaryRepeatParams& repeatParams, CIRC_LOC) {  \
+        TYPES(T, #NAME);                                                                                            \
+        cpu::BinaryRep<isSetMask>(dst, src0, src1, cpu::MaskOf(mask), repeatTimes, repeatParams, circLoc, #NAME,    \
+                                  OP{});                                                                            \
     }
-CIRC_ADV_UNARY(Tanh, TanhF)
-CIRC_ADV_UNARY(Sin, SinF)
-CIRC_ADV_UNARY(Cos, CosF)
-CIRC_ADV_UNARY(Erf, ErfF)
-CIRC_ADV_UNARY(Floor, FloorF)
+CIRC_BINARY_API(Add, CIRC_TYPES_ARITH, cpu::AddOp)
+CIRC_BINARY_API(Sub, CIRC_TYPES_ARITH, cpu::SubOp)
+CIRC_BINARY_API(Mul, CIRC_TYPES_ARITH, cpu::MulOp)
+CIRC_BINARY_API(Div, CIRC_TYPES_FLOAT, cpu::DivOp)
+CIRC_BINARY_API(Max, CIRC_TYPES_ARITH, cpu::MaxOp)
+CIRC_BINARY_API(Min, CIRC_TYPES_ARITH, cpu::MinOp)
+CIRC_BINARY_API(And, CIRC_TYPES_BITS, cpu::AndOp)
+CIRC_BINARY_API(Or, CIRC_TYPES_BITS, cpu::OrOp)
+#undef CIRC_BINARY_API
+
+// ---- unary: dst = op(src) ---------------------------------------------------------------------------
+#define CIRC_UNARY_API(NAME, TYPES, OP)                                                                             \
+    template <typename T, bool isSetMask = true>                                                                    \
+    inline void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t& count, CIRC_LOC) {        \
+        TYPES(T, #NAME);                                                                                            \
+        cpu::UnaryCount<isSetMask>(dst, src, count, circLoc, #NAME, OP{});                                          \
+    }                                                                                                               \
+    template <typename T, bool isSetMask = true>                                                                    \
+    inline void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src, const uint64_t mask[],                   \
+                     const uint8_t repeatTimes, const UnaryRepeatParams& repeatParams, CIRC_LOC) {                  \
+        TYPES(T, #NAME);                                                                                            \
+        cpu::UnaryRep<isSetMask>(dst, src, cpu::MaskOf(mask), repeatTimes, repeatParams, circLoc, #NAME, OP{});     \
+    }                                                                                                               \
+    template <typename T, bool isSetMask = true>                                                                    \
+    inline void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src, uint64_t mask, const uint8_t repeatTimes, \
+                     const UnaryRepeatParams& repeatParams, CIRC_LOC) {                                             \
+        TYPES(T, #NAME);                                                                                            \
+        cpu::UnaryRep<isSetMask>(dst, src, cpu::MaskOf(mask), repeatTimes, repeatParams, circLoc, #NAME, OP{});     \
+    }
+CIRC_UNARY_API(Exp, CIRC_TYPES_FLOAT, cpu::ExpOp)
+CIRC_UNARY_API(Ln, CIRC_TYPES_FLOAT, cpu::LnOp)
+CIRC_UNARY_API(Sqrt, CIRC_TYPES_FLOAT, cpu::SqrtOp)
+CIRC_UNARY_API(Rsqrt, CIRC_TYPES_FLOAT, cpu::RsqrtOp)
+CIRC_UNARY_API(Reciprocal, CIRC_TYPES_FLOAT, cpu::ReciprocalOp)
+CIRC_UNARY_API(Abs, CIRC_TYPES_FLOAT, cpu::AbsOp)
+CIRC_UNARY_API(Relu, CIRC_TYPES_RELU, cpu::ReluOp)
+CIRC_UNARY_API(Not, CIRC_TYPES_BITS, cpu::NotOp)
+#undef CIRC_UNARY_API
+
+// ---- tensor (op) scalar -----------------------------------------------------------------------------
+#define CIRC_SCALAR_API(NAME, TYPES, OP, CHECK)                                                                     \
+    template <typename T, bool isSetMask = true>                                                                    \
+    inline void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, const int32_t& count, \
+                     CIRC_LOC) {                                                                                    \
+        TYPES(T, #NAME);                                                                                            \
+        CHECK;                                                                                                      \
+        cpu::UnaryCount<isSetMask>(dst, src, count, circLoc, #NAME, cpu::ScalarOp<OP>(scalarValue));                \
+    }                                                                                                               \
+    template <typename T, bool isSetMask = true>                                                                    \
+    inline void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, const uint64_t mask[], \
+                     const uint8_t repeatTimes, const UnaryRepeatParams& repeatParams, CIRC_LOC) {                  \
+        TYPES(T, #NAME);                                                                                            \
+        CHECK;                                                                                                      \
+        cpu::UnaryRep<isSetMask>(dst, src, cpu::MaskOf(mask), repeatTimes, repeatParams, circLoc, #NAME,           \
+                                 cpu::ScalarOp<OP>(scalarValue));                                                   \
+    }                                                                                                               \
+    template <typename T, bool isSetMask = true>                                                                    \
+    inline void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, uint64_t mask,     \
+                     const uint8_t repeatTimes, const UnaryRepeatParams& repeatParams, CIRC_LOC) {                  \
+        TYPES(T, #NAME);                                                                                            \
+        CHECK;                                                                                                      \
+        cpu::UnaryRep<isSetMask>(dst, src, cpu::MaskOf(mask), repeatTimes, repeatParams, circLoc, #NAME,           \
+                                 cpu::ScalarOp<OP>(scalarValue));                                                   \
+    }
+CIRC_SCALAR_API(Adds, CIRC_TYPES_ARITH, cpu::AddsOp, (void)0)
+CIRC_SCALAR_API(Muls, CIRC_TYPES_ARITH, cpu::MulsOp, (void)0)
+CIRC_SCALAR_API(Maxs, CIRC_TYPES_ARITH, cpu::MaxsOp, (void)0)
+CIRC_SCALAR_API(Mins, CIRC_TYPES_ARITH, cpu::MinsOp, (void)0)
+CIRC_SCALAR_API(LeakyRelu, CIRC_TYPES_FLOAT, cpu::LeakyReluOp, (void)0)
+CIRC_SCALAR_API(ShiftLeft, CIRC_TYPES_SHIFT, cpu::ShiftLeftOp, cpu::ShiftCheck(scalarValue, circLoc, "ShiftLeft"))
+#undef CIRC_SCALAR_API
+
+// ShiftRight: arithmetic for signed, logical for unsigned types; the repeat forms can round
+// (roundEn: add 2^(shift-1) before shifting).
+template <typename T, bool isSetMask = true>
+inline void ShiftRight(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, const int32_t& count,
+                       CIRC_LOC) {
+    CIRC_TYPES_SHIFT(T, "ShiftRight");
+    cpu::ShiftCheck(scalarValue, circLoc, "ShiftRight");
+    cpu::UnaryCount<isSetMask>(dst, src, count, circLoc, "ShiftRight", cpu::ScalarOp<cpu::ShiftRightOp>(scalarValue));
+}
+template <typename T, bool isSetMask = true>
+inline void ShiftRight(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, const uint64_t mask[],
+                       const uint8_t repeatTimes, const UnaryRepeatParams& repeatParams, bool roundEn = false, CIRC_LOC) {
+    CIRC_TYPES_SHIFT(T, "ShiftRight");
+    cpu::ShiftCheck(scalarValue, circLoc, "ShiftRight");
+    cpu::ShiftRightOp op = cpu::ScalarOp<cpu::ShiftRightOp>(scalarValue);
+    op.round = roundEn;
+    cpu::UnaryRep<isSetMask>(dst, src, cpu::MaskOf(mask), repeatTimes, repeatParams, circLoc, "ShiftRight", op);
+}
+template <typename T, bool isSetMask = true>
+inline void ShiftRight(const LocalTensor<T>& dst, const LocalTensor<T>& src, const T& scalarValue, uint64_t mask,
+                       const uint8_t repeatTimes, const UnaryRepeatParams& repeatParams, bool roundEn = false, CIRC_LOC) {
+    CIRC_TYPES_SHIFT(T, "ShiftRight");
+    cpu::ShiftCheck(scalarValue, circLoc, "ShiftRight");
+    cpu::ShiftRightOp op = cpu::ScalarOp<cpu::ShiftRightOp>(scalarValue);
+    op.round = roundEn;
+    cpu::UnaryRep<isSetMask>(dst, src, cpu::MaskOf(mask), repeatTimes, repeatParams, circLoc, "ShiftRight", op);
+}
+
+// ---- Axpy: dst = src * scalar + dst (count form; half / float, or a float dst with half src) ----
+namespace cpu {
+struct AxpyOp {
+    float s;
+    template <class V>
+    __attribute__((always_inline)) void operator()(V& o, const V& src, const V& acc) const {
+        o = src * s + acc;
+    }
+};
+}  // namespace cpu
+template <typename T, typename U, bool isSetMask = true>
+inline void Axpy(const LocalTensor<T>& dst, const LocalTensor<U>& src, const U scalarValue, const int32_t& count,
+                 CIRC_LOC) {
+    static_assert((std::is_same<T, U>::value && cpu::OneOf<T, half, float>::value) ||
+                      (std::is_same<T, float>::value && std::is_same<U, half>::value),
+                  "Axpy: T/U must be half/half, float/float or float/half");
+    const char* api = "Axpy";
+    int64_t n = cpu::CountFormCount<isSetMask>(count, circLoc, api);
+    if (!cpu::CountOk(n, circLoc, api)) return cpu::CountFormDone<isSetMask>();
+    T* pd = cpu::VecOperand(dst, n, "dst", circLoc, api);
+    const U* ps = cpu::VecOperand(src, n, "src", circLoc, api);
+    cpu::NoPartialOverlap(pd, n, ps, n, "src", circLoc, api);
+    cpu::AxpyOp op{static_cast<float>(scalarValue)};
+    if constexpr (std::is_same<T, U>::value) {
+        cpu::Compute2(pd, ps, pd, n, op);
+    } else {  // float dst, half src: widen src first
+        std::vector<float> wide(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) wide[i] = static_cast<float>(ps[i]);
+        cpu::Map2F(pd, wide.data(), pd, n, op);
+    }
+    cpu::CountFormDone<isSetMask>();
+}
+
+// ---- Advanced math API (lib/math in CANN: Tanh, Sin, Cos, Erf, Floor, Power), count form; the
+// NPU versions take an optional sharedTmpBuffer, which the CPU layer does not need.
+#define CIRC_ADV_UNARY(NAME, OP)                                                                                \
+    template <typename T, bool isReuseSource = false>                                                           \
+    inline void NAME(const LocalTensor<T>& dstTensor, const LocalTensor<T>& srcTensor, const uint32_t calCount, \
+                     CIRC_LOC) {                                                                                \
+        CIRC_TYPES_FLOAT(T, #NAME);                                                                             \
+        cpu::UnaryCount<true>(dstTensor, srcTensor, calCount, circLoc, #NAME, OP{});                            \
+    }
+CIRC_ADV_UNARY(Tanh, cpu::TanhOp)
+CIRC_ADV_UNARY(Sin, cpu::SinOp)
+CIRC_ADV_UNARY(Cos, cpu::CosOp)
+CIRC_ADV_UNARY(Erf, cpu::ErfOp)
+CIRC_ADV_UNARY(Floor, cpu::FloorOp)
 #undef CIRC_ADV_UNARY
 template <typename T, bool isReuseSource = false>
 inline void Power(const LocalTensor<T>& dstTensor, const LocalTensor<T>& src0Tensor, const LocalTensor<T>& src1Tensor,
                   const uint32_t calCount, CIRC_LOC) {
     CIRC_TYPES_FLOAT(T, "Power");
-    cpu::Binary(dstTensor, src0Tensor, src1Tensor, calCount, circLoc, "Power",
-                [](auto& o, const auto& a, const auto& b) { cpu::PowLanes(o, a, b); }, cpu::NoInt());
+    cpu::BinaryCount<true>(dstTensor, src0Tensor, src1Tensor, calCount, circLoc, "Power", cpu::PowOp{});
 }
+
 // Activation API (lib/activation in CANN): Silu(dst, src, dataSize) = x / (1 + e^-x), in one
 // sweep (the Exp of the vector unit, then one division); src and dst must not overlap at all.
 namespace cpu {
@@ -498,388 +696,64 @@ inline void Silu(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal,
     if (pd < ps + dataSize && ps < pd + dataSize) {
         cpu::Fail(circLoc, "Silu", "dst and src overlap: Silu needs disjoint operands");
     }
-    cpu::Unary(dstLocal, srcLocal, dataSize, circLoc, "Silu", cpu::SiluOp(), cpu::NoInt());
-}
-template <typename T, bool isSetMask = true>
-inline void Abs(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t& count, CIRC_LOC) {
-    CIRC_TYPES_FLOAT(T, "Abs");
-    cpu::Unary(dst, src, count, circLoc, "Abs",
-               [](auto& o, const auto& a) {
-                   decltype(a > a) i;
-                   std::memcpy(&i, &a, sizeof(a));
-                   i &= 0x7fffffff;
-                   std::memcpy(&o, &i, sizeof(a));
-               },
-               cpu::NoInt());
-}
-template <typename T, bool isSetMask = true>
-inline void Relu(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t& count, CIRC_LOC) {
-    static_assert(cpu::OneOf<T, half, float, int32_t>::value, "Relu: T must be half, float or int32_t");
-    cpu::Unary(dst, src, count, circLoc, "Relu", [](auto& o, const auto& a) { o = a > 0.0f ? a : std::decay_t<decltype(a)>{}; },
-               [](int64_t a) { return a > 0 ? a : int64_t(0); });
+    cpu::UnaryCount<true>(dstLocal, srcLocal, dataSize, circLoc, "Silu", cpu::SiluOp());
 }
 
-// ---- Duplicate -------------------------------------------------------------------------------------
-template <typename T>
+// ---- Duplicate: dst = scalar -------------------------------------------------------------------------
+#define CIRC_TYPES_DUP(T_)                                                                              \
+    static_assert(cpu::OneOf<T_, half, bfloat16_t, float, int16_t, uint16_t, int32_t, uint32_t>::value, \
+                  "Duplicate: T must be a 16- or 32-bit type")
+template <typename T, bool isSetMask = true>
 inline void Duplicate(const LocalTensor<T>& dst, const T& scalarValue, const int32_t& count, CIRC_LOC) {
-    static_assert(cpu::OneOf<T, half, bfloat16_t, float, int16_t, uint16_t, int32_t, uint32_t>::value,
-                  "Duplicate: T must be a 16- or 32-bit type");
-    if (!cpu::CountOk(count, circLoc, "Duplicate")) return;
-    T* d = cpu::VecOperand(dst, count, "dst", circLoc, "Duplicate");
-    for (int64_t i = 0; i < count; ++i) d[i] = scalarValue;
+    CIRC_TYPES_DUP(T);
+    int64_t n = cpu::CountFormCount<isSetMask>(count, circLoc, "Duplicate");
+    if (!cpu::CountOk(n, circLoc, "Duplicate")) return cpu::CountFormDone<isSetMask>();
+    T* d = cpu::VecOperand(dst, n, "dst", circLoc, "Duplicate");
+    for (int64_t i = 0; i < n; ++i) d[i] = scalarValue;
+    cpu::CountFormDone<isSetMask>();
 }
 
-// ---- Cast ------------------------------------------------------------------------------------------
 namespace cpu {
-
-inline const char* RoundName(RoundMode m) {
-    switch (m) {
-        case RoundMode::CAST_NONE: return "CAST_NONE";
-        case RoundMode::CAST_RINT: return "CAST_RINT";
-        case RoundMode::CAST_FLOOR: return "CAST_FLOOR";
-        case RoundMode::CAST_CEIL: return "CAST_CEIL";
-        case RoundMode::CAST_ROUND: return "CAST_ROUND";
-        case RoundMode::CAST_TRUNC: return "CAST_TRUNC";
-        case RoundMode::CAST_ODD: return "CAST_ODD";
-        default: return "UNKNOWN";
+template <bool isSetMask, typename T>
+inline void DuplicateRep(const LocalTensor<T>& dst, const T& value, const MaskArg& mask, int64_t repeatTimes,
+                         uint16_t dstBlockStride, uint8_t dstRepeatStride, const Loc& loc) {
+    const char* api = "Duplicate";
+    VectorEntry(loc, api);
+    constexpr int L = LanesFor(sizeof(T));
+    ApplyMask<isSetMask>(mask, L, loc, api);
+    LaneSet ln = CurrentLanes(L, repeatTimes, loc, api);
+    Stride sd{dstBlockStride, dstRepeatStride};
+    T* pd = RepOperand(dst, sd, ln, "dst", loc, api);
+    int idx[L];
+    for (int64_t r = 0; r < ln.repeats; ++r) {
+        int n = ln.Active(r, idx);
+        for (int k = 0; k < n; ++k) LaneAt(pd, sd, r, idx[k]) = value;
     }
 }
-
-// Round a float to an integral value under m (CAST_NONE/CAST_RINT: to nearest even).
-inline double RoundIntegral(double v, RoundMode m) {
-    switch (m) {
-        case RoundMode::CAST_FLOOR: return std::floor(v);
-        case RoundMode::CAST_CEIL: return std::ceil(v);
-        case RoundMode::CAST_ROUND: return std::round(v);
-        case RoundMode::CAST_TRUNC: return std::trunc(v);
-        default: return std::nearbyint(v);
-    }
-}
-
-template <typename I>
-inline I SaturateInt(double v, RoundMode m) {
-    if (std::isnan(v)) return 0;
-    double r = RoundIntegral(v, m);
-    if (r <= static_cast<double>(std::numeric_limits<I>::min())) return std::numeric_limits<I>::min();
-    if (r >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
-    return static_cast<I>(r);
-}
-
-// int32 -> float under m: the float neighbours of the exact value, picked by the mode.
-inline float IntToFloat(int32_t v, RoundMode m) {
-    float n = static_cast<float>(v);  // nearest even
-    if (static_cast<double>(n) == static_cast<double>(v)) return n;
-    float lo = static_cast<double>(n) < v ? n : std::nextafter(n, -INFINITY);
-    float hi = static_cast<double>(n) > v ? n : std::nextafter(n, INFINITY);
-    switch (m) {
-        case RoundMode::CAST_FLOOR: return lo;
-        case RoundMode::CAST_CEIL: return hi;
-        case RoundMode::CAST_TRUNC: return v > 0 ? lo : hi;
-        case RoundMode::CAST_ROUND: {
-            double dl = static_cast<double>(v) - lo, dh = static_cast<double>(hi) - v;
-            if (dl == dh) return v > 0 ? hi : lo;
-            return n;
-        }
-        default: return n;
-    }
-}
-
-// Which (dst, src, round mode) conversions the A2 vector unit (arch 220) has.
-enum CastKind { kCastNone, kCastDirected, kCastDirectedOrNone, kCastF2H };
-template <typename D, typename S> struct CastRule { static constexpr int kind = -1; };
-template <> struct CastRule<float, half> { static constexpr int kind = kCastNone; };
-template <> struct CastRule<half, float> { static constexpr int kind = kCastF2H; };
-template <> struct CastRule<bfloat16_t, float> { static constexpr int kind = kCastDirected; };
-template <> struct CastRule<float, bfloat16_t> { static constexpr int kind = kCastNone; };
-template <> struct CastRule<int32_t, float> { static constexpr int kind = kCastDirected; };
-template <> struct CastRule<float, int32_t> { static constexpr int kind = kCastDirectedOrNone; };
-template <> struct CastRule<int32_t, half> { static constexpr int kind = kCastDirected; };
-template <> struct CastRule<int32_t, bfloat16_t> { static constexpr int kind = kCastDirected; };
-template <> struct CastRule<int8_t, half> { static constexpr int kind = kCastDirectedOrNone; };
-template <> struct CastRule<half, int8_t> { static constexpr int kind = kCastNone; };
-template <> struct CastRule<float, float> { static constexpr int kind = kCastDirected; };
-template <> struct CastRule<int16_t, float> { static constexpr int kind = kCastDirected; };
-template <> struct CastRule<float, int16_t> { static constexpr int kind = kCastNone; };
-template <> struct CastRule<int16_t, half> { static constexpr int kind = kCastDirected; };
-template <> struct CastRule<half, int16_t> { static constexpr int kind = kCastDirectedOrNone; };
-template <> struct CastRule<int16_t, int32_t> { static constexpr int kind = kCastNone; };
-
-template <typename D, typename S>
-inline D CastOne(S s, RoundMode m) {
-    if constexpr (std::is_same<D, half>::value || std::is_same<D, bfloat16_t>::value) {
-        return D::FromBits(RoundTo16<D>(static_cast<float>(s), static_cast<int>(m)));
-    } else if constexpr (std::is_same<D, float>::value) {
-        if constexpr (std::is_same<S, float>::value) return static_cast<float>(RoundIntegral(s, m));
-        else if constexpr (std::is_same<S, int32_t>::value) return IntToFloat(s, m);
-        else return static_cast<float>(s);
-    } else if constexpr (std::is_integral<S>::value) {
-        return SaturateInt<D>(static_cast<double>(s), m);
-    } else {
-        return SaturateInt<D>(static_cast<double>(static_cast<float>(s)), m);
-    }
-}
-
-}  // namespace cpu
-
-template <typename T, typename U>
-inline void Cast(const LocalTensor<T>& dst, const LocalTensor<U>& src, const RoundMode& roundMode,
-                 const uint32_t count, CIRC_LOC) {
-    constexpr int kind = cpu::CastRule<T, U>::kind;
-    static_assert(kind >= 0,
-                  "Cast: this (dst, src) type pair has no vector conversion on arch 220 (supported: half<->float, "
-                  "float->bfloat16_t, bfloat16_t->float, float<->int32_t, half->int32_t, bfloat16_t->int32_t, "
-                  "half<->int8_t, half<->int16_t, int16_t<->float, float->float, int32_t->int16_t)");
-    const char* api = "Cast";
-    if (!cpu::CountOk(count, circLoc, api)) return;
-    bool none = roundMode == RoundMode::CAST_NONE;
-    bool odd = roundMode == RoundMode::CAST_ODD;
-    bool known = static_cast<uint8_t>(roundMode) <= static_cast<uint8_t>(RoundMode::CAST_ODD);
-    bool ok = known && ((kind == cpu::kCastNone && none) || (kind == cpu::kCastDirected && !none && !odd) ||
-                        (kind == cpu::kCastDirectedOrNone && !odd) || kind == cpu::kCastF2H);
-    if (!ok) {
-        cpu::Fail(circLoc, api, "%s -> %s does not support RoundMode::%s (allowed: %s)", cpu::TypeName<U>::Get(),
-                  cpu::TypeName<T>::Get(), cpu::RoundName(roundMode),
-                  kind == cpu::kCastNone       ? "CAST_NONE"
-                  : kind == cpu::kCastDirected ? "CAST_RINT/FLOOR/CEIL/ROUND/TRUNC"
-                  : kind == cpu::kCastF2H      ? "CAST_NONE/RINT/FLOOR/CEIL/ROUND/TRUNC/ODD"
-                                               : "CAST_NONE/RINT/FLOOR/CEIL/ROUND/TRUNC");
-    }
-    T* d = cpu::VecOperand(dst, count, "dst", circLoc, api);
-    const U* s = cpu::VecOperand(src, count, "src", circLoc, api);
-    cpu::NoPartialOverlap(d, count, s, count, "src", circLoc, api);
-    if constexpr (std::is_same<T, half>::value && std::is_same<U, float>::value) {
-        if (roundMode == RoundMode::CAST_NONE || roundMode == RoundMode::CAST_RINT) {
-            for (uint32_t i = 0; i < count; ++i) d[i].val = cpu::F32ToF16(s[i]);
-            return;
-        }
-    }
-    for (uint32_t i = 0; i < count; ++i) d[i] = cpu::CastOne<T, U>(s[i], roundMode);
-}
-
-// ---- reductions (count form; result in dst[0]) -----------------------------------------------------
-namespace cpu {
-
-// Sum of one 256-byte repeat by a binary tree (as the vector unit adds within a repeat).
-inline float TreeSum(const float* v, int64_t m) {
-    float buf[128];
-    int64_t w = 1;
-    while (w < m) w <<= 1;
-    for (int64_t k = 0; k < w; ++k) buf[k] = k < m ? v[k] : 0.0f;
-    while (w > 1) {
-        w >>= 1;
-        for (int64_t k = 0; k < w; ++k) buf[k] += buf[k + w];
-    }
-    return buf[0];
-}
-
-// The same tree for a full float repeat (64 elements), four or eight lanes at a time (the
-// additions and their order are those of TreeSum).
-inline float TreeSum64Sse(const float* p) {
-    V4f v[16];
-    for (int k = 0; k < 16; ++k) LdV(v[k], p + 4 * k);
-    for (int k = 0; k < 8; ++k) v[k] += v[k + 8];
-    for (int k = 0; k < 4; ++k) v[k] += v[k + 4];
-    for (int k = 0; k < 2; ++k) v[k] += v[k + 2];
-    V4f w = v[0] + v[1];
-    return (w[0] + w[2]) + (w[1] + w[3]);
-}
-#if defined(__x86_64__) && !defined(CIRC_ASCENDC_NO_AVX2)
-// Sums of consecutive full repeats; out[r] = tree sum of p[64 r, 64 r + 64).
-__attribute__((target("avx2,fma"))) inline void TreeSum64Avx2(const float* p, int64_t reps, float* out) {
-    typedef int32_t V8i __attribute__((vector_size(32)));
-    for (int64_t r = 0; r < reps; ++r) {
-        const float* q = p + 64 * r;
-        V8f v0, v1, v2, v3, v4, v5, v6, v7;
-        LdV(v0, q);
-        LdV(v1, q + 8);
-        LdV(v2, q + 16);
-        LdV(v3, q + 24);
-        LdV(v4, q + 32);
-        LdV(v5, q + 40);
-        LdV(v6, q + 48);
-        LdV(v7, q + 56);
-        v0 += v4;
-        v1 += v5;
-        v2 += v6;
-        v3 += v7;
-        v0 += v2;
-        v1 += v3;
-        V8f w = v0 + v1;
-        // lanes: (w0+w4, w1+w5, ..), then ((w0+w4)+(w2+w6), (w1+w5)+(w3+w7)), then their sum
-        V8f a = w + __builtin_shuffle(w, V8i{4, 5, 6, 7, 4, 5, 6, 7});
-        V8f b = a + __builtin_shuffle(a, V8i{2, 3, 2, 3, 2, 3, 2, 3});
-        V8f c = b + __builtin_shuffle(b, V8i{1, 1, 1, 1, 1, 1, 1, 1});
-        out[r] = c[0];
-    }
-}
-#endif
-inline void TreeSum64Many(const float* p, int64_t reps, float* out) {
-#if defined(__x86_64__) && !defined(CIRC_ASCENDC_NO_AVX2)
-    if (HasAvx2()) return TreeSum64Avx2(p, reps, out);
-#endif
-    for (int64_t r = 0; r < reps; ++r) out[r] = TreeSum64Sse(p + 64 * r);
-}
-
-template <typename T>
-inline void ReduceCheck(const LocalTensor<T>& dst, const LocalTensor<T>& src, const LocalTensor<T>& work, int64_t count,
-                        int64_t dstCount, bool needWork, const Loc& loc, const char* api, T*& pd, const T*& ps,
-                        T*& pw) {
-    ps = VecOperand(src, count, "src", loc, api);
-    pd = VecOperand(dst, dstCount, "dst", loc, api, sizeof(T));
-    pw = nullptr;
-    if (!needWork) return;
-    CheckLive(work.desc_, "sharedTmpBuffer", loc, api);
-    const uint8_t* wb = work.desc_.base + work.desc_.addr;
-    const uint8_t* sb = reinterpret_cast<const uint8_t*>(ps);
-    if (wb >= sb && wb < sb + count * sizeof(T)) {  // reusing src's space: always big enough
-        pw = const_cast<T*>(reinterpret_cast<const T*>(wb));
-        return;
-    }
-    pw = VecOperand(work, 0, "sharedTmpBuffer", loc, api);
-    (void)dst;
-}
-
-// Elements the documentation asks sharedTmpBuffer to hold (ReduceMax/ReduceMin count form).
-template <typename T>
-inline int64_t MaxWorkNeed(int64_t count, bool calIndex) {
-    int64_t perBlock = 32 / sizeof(T), perRepeat = 256 / sizeof(T);
-    int64_t first = std::max<int64_t>(1, count / perRepeat);
-    int64_t out1 = first * 2;
-    int64_t end1 = DivCeil(out1, perBlock) * perBlock;
-    if (!calIndex) return end1;
-    int64_t start2 = end1;
-    int64_t out2 = DivCeil(out1, perRepeat) * 2;
-    int64_t end2 = DivCeil(out2, perBlock) * perBlock;
-    int64_t need = start2 + end2;
-    if (out2 > 2) {
-        int64_t out3 = DivCeil(out2, perRepeat) * 2;
-        int64_t end3 = DivCeil(out3, perBlock) * perBlock;
-        need = start2 + end2 + end3;
-    }
-    return need;
-}
-
-template <typename T>
-inline void StoreIndex(T* slot, uint32_t idx) {
-    if constexpr (sizeof(T) == 2) {
-        uint16_t v = static_cast<uint16_t>(idx);
-        std::memcpy(slot, &v, 2);
-    } else {
-        std::memcpy(slot, &idx, 4);
-    }
-}
-
-template <typename T, bool kMax>
-inline void ReduceExtreme(const LocalTensor<T>& dst, const LocalTensor<T>& src, const LocalTensor<T>& work,
-                          int64_t count, bool calIndex, const Loc& loc, const char* api) {
-    static_assert(OneOf<T, half, float>::value, "ReduceMax/ReduceMin: T must be half or float");
-    if (!CountOk(count, loc, api)) return;
-    T *pd, *pw;
-    const T* ps;
-    ReduceCheck(dst, src, work, count, calIndex ? 2 : 1, true, loc, api, pd, ps, pw);
-    int64_t need = MaxWorkNeed<T>(count, calIndex);
-    const uint8_t* wb = work.desc_.base + work.desc_.addr;
-    const uint8_t* sb = reinterpret_cast<const uint8_t*>(ps);
-    bool inSrc = wb >= sb && wb < sb + count * sizeof(T);
-    if (!inSrc && work.GetSize() < need) {
-        Fail(loc, api, "sharedTmpBuffer holds %u elements, but %s of %lld elements%s needs %lld", work.GetSize(), api,
-             (long long)count, calIndex ? " with calIndex" : "", (long long)need);
-    }
-    int64_t perRepeat = 256 / sizeof(T);
-    int64_t best = 0;
-    float bv = AsF(ps[0]);
-    // first round: per-repeat (value, index) pairs, as the hardware leaves them in the work space
-    int64_t reps = DivCeil(count, perRepeat);
-    std::vector<std::pair<float, int64_t>> round1(reps);
-    for (int64_t r = 0; r < reps; ++r) {
-        int64_t lo = r * perRepeat, hi = std::min(count, lo + perRepeat);
-        int64_t bi = lo;
-        float v = AsF(ps[lo]);
-        for (int64_t i = lo + 1; i < hi; ++i) {
-            float x = AsF(ps[i]);
-            if (kMax ? (x > v) : (x < v)) {
-                v = x;
-                bi = i;
-            }
-        }
-        round1[r] = {v, bi};
-        if (r == 0 || (kMax ? (v > bv) : (v < bv))) {
-            bv = v;
-            best = bi;
-        }
-    }
-    if (!inSrc) {  // the intermediate values land in sharedTmpBuffer (do not rely on its content)
-        int64_t n = std::min<int64_t>(reps, work.GetSize() / 2);
-        for (int64_t r = 0; r < n; ++r) {
-            pw[2 * r] = T(round1[r].first);
-            StoreIndex(pw + 2 * r + 1, static_cast<uint32_t>(round1[r].second - r * perRepeat));
-        }
-    }
-    pd[0] = T(bv);
-    if (calIndex) StoreIndex(pd + 1, static_cast<uint32_t>(best));
-}
-
 }  // namespace cpu
 
 template <typename T, bool isSetMask = true>
-inline void ReduceSum(const LocalTensor<T>& dst, const LocalTensor<T>& src, const LocalTensor<T>& sharedTmpBuffer,
-                      const int32_t count, CIRC_LOC) {
-    static_assert(cpu::OneOf<T, half, float>::value, "ReduceSum: T must be half or float");
-    const char* api = "ReduceSum";
-    if (!cpu::CountOk(count, circLoc, api)) return;
-    // arch 220 (A2) sums the count form repeat by repeat and needs no sharedTmpBuffer; arch 200
-    // keeps the per-repeat sums in it (DivCeil(count / perRepeat, perBlock) blocks).
-    bool a2 = cpu::Cfg().arch == 220;
-    T *pd, *pw;
-    const T* ps;
-    cpu::ReduceCheck(dst, src, sharedTmpBuffer, count, 1, !a2, circLoc, api, pd, ps, pw);
-    int64_t perRepeat = 256 / sizeof(T), perBlock = 32 / sizeof(T);
-    int64_t reps = cpu::DivCeil(count, perRepeat);
-    if (!a2) {
-        int64_t need = cpu::DivCeil(std::max<int64_t>(1, count / perRepeat), perBlock) * perBlock;
-        if (sharedTmpBuffer.GetSize() < need && pw != ps) {
-            cpu::Fail(circLoc, api, "sharedTmpBuffer holds %u elements, but ReduceSum of %d elements needs %lld",
-                      sharedTmpBuffer.GetSize(), count, (long long)need);
-        }
-    }
-    float total = 0.0f;
-    float tmp[128];
-    float parts[64];
-    for (int64_t r = 0; r < reps; ++r) {
-        int64_t lo = r * perRepeat, m = std::min<int64_t>(perRepeat, count - lo);
-        float part;
-        if constexpr (std::is_same<T, float>::value) {
-            if (m == 64) {
-                if (r % 64 == 0) cpu::TreeSum64Many(ps + lo, std::min<int64_t>(64, count / 64 - r), parts);
-                part = parts[r % 64];
-            } else {
-                part = cpu::TreeSum(ps + lo, m);
-            }
-        } else {
-            for (int64_t k = 0; k < m; ++k) tmp[k] = cpu::AsF(ps[lo + k]);
-            part = cpu::TreeSum(tmp, m);
-        }
-        if (!a2 && pw != nullptr && r < static_cast<int64_t>(sharedTmpBuffer.GetSize())) pw[r] = T(part);
-        total += part;
-    }
-    pd[0] = T(total);
+inline void Duplicate(const LocalTensor<T>& dst, const T& scalarValue, const uint64_t mask[], const uint8_t repeatTimes,
+                      const uint16_t dstBlockStride, const uint8_t dstRepeatStride, CIRC_LOC) {
+    CIRC_TYPES_DUP(T);
+    cpu::DuplicateRep<isSetMask>(dst, scalarValue, cpu::MaskOf(mask), repeatTimes, dstBlockStride, dstRepeatStride,
+                                 circLoc);
 }
+template <typename T, bool isSetMask = true>
+inline void Duplicate(const LocalTensor<T>& dst, const T& scalarValue, uint64_t mask, const uint8_t repeatTimes,
+                      const uint16_t dstBlockStride, const uint8_t dstRepeatStride, CIRC_LOC) {
+    CIRC_TYPES_DUP(T);
+    cpu::DuplicateRep<isSetMask>(dst, scalarValue, cpu::MaskOf(mask), repeatTimes, dstBlockStride, dstRepeatStride,
+                                 circLoc);
+}
+#undef CIRC_TYPES_DUP
 
-template <typename T>
-inline void ReduceMax(const LocalTensor<T>& dst, const LocalTensor<T>& src, const LocalTensor<T>& sharedTmpBuffer,
-                      const int32_t count, bool calIndex = 0, CIRC_LOC) {
-    cpu::ReduceExtreme<T, true>(dst, src, sharedTmpBuffer, count, calIndex, circLoc, "ReduceMax");
-}
-
-template <typename T>
-inline void ReduceMin(const LocalTensor<T>& dst, const LocalTensor<T>& src, const LocalTensor<T>& sharedTmpBuffer,
-                      const int32_t count, bool calIndex = 0, CIRC_LOC) {
-    cpu::ReduceExtreme<T, false>(dst, src, sharedTmpBuffer, count, calIndex, circLoc, "ReduceMin");
-}
+}  // namespace AscendC
 
 #undef CIRC_TYPES_ARITH
 #undef CIRC_TYPES_FLOAT
+#undef CIRC_TYPES_BITS
+#undef CIRC_TYPES_SHIFT
+#undef CIRC_TYPES_RELU
 #undef CIRC_MAP1_BODY
 #undef CIRC_MAP2_BODY
-
-}  // namespace AscendC
