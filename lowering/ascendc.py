@@ -45,6 +45,14 @@ def api() -> dict:
     return tomllib.loads(API.read_text())
 
 
+def ctype_bytes(ty: str) -> int:
+    """The byte width of a C++ element type of api.toml's [types] ("half" -> 2)."""
+    from cir.types import dtype_named
+
+    by_ctype = {c: name for name, c in api()["types"].items()}
+    return 1 if ty == "uint8_t" else dtype_named(by_ctype[ty]).itemsize
+
+
 # --- types ---------------------------------------------------------------------------------
 
 

@@ -149,7 +149,7 @@ class Stream:
 
 
 def _bytes(ty: str) -> int:
-    return {"float": 4, "half": 2, "bfloat16_t": 2, "int32_t": 4, "int64_t": 8, "int8_t": 1}[ty]
+    return A.ctype_bytes(ty)
 
 
 def _aligned(kb: KB, n: SSAValue, elem_bytes: int) -> SSAValue:

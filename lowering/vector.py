@@ -22,8 +22,11 @@ kernel.
 from __future__ import annotations
 
 import math
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from cir.lowering import ascendc as A
@@ -569,8 +572,19 @@ register(["cir.add_group_norm", "cir.add_layer_norm"], add_norm_kernels)
 
 # --- cast: element type conversion through UB --------------------------------------------
 
-CAST_ROUND = {("float", "half"): "none", ("half", "float"): "none", ("float", "int32_t"): "trunc",
-              ("int32_t", "float"): "none", ("half", "int32_t"): "trunc"}  # (src, dst) -> RoundMode
+CASTS = Path(__file__).parent / "casts.toml"
+
+
+@cache
+def cast_plan(arch: int, src: str, dst: str) -> list[tuple[str, str]]:
+    """[(C++ type, RoundMode)] of the Casts that take `src` to `dst` on `arch` (lowering/casts.toml)."""
+    entry = tomllib.loads(CASTS.read_text()).get(f"arch{arch}", {}).get(f"{src}->{dst}")
+    if entry is None:
+        raise NotImplementedError(f"cir.cast {src} -> {dst} (no Cast pair on arch {arch})")
+    if isinstance(entry, str):
+        return [(dst, entry)]
+    via, first, second = entry
+    return [(via, first), (dst, second)]
 
 
 def cast_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
@@ -579,12 +593,12 @@ def cast_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     src_t, dst_t = op.operands[0].type, op.results[0].type
     assert isinstance(src_t, TensorType) and isinstance(dst_t, TensorType)
     sty, dty = ctype(src_t), ctype(dst_t)
-    if (sty, dty) not in CAST_ROUND:
-        raise NotImplementedError(f"cir.cast {sty} -> {dty}")
-    mode = CAST_ROUND[(sty, dty)]
+    steps = cast_plan(soc.arch, sty, dty)
     total = numel(dst_t.get_shape())
     sb, db = dtype_of(src_t).itemsize, dtype_of(dst_t).itemsize
-    tile = max(ALIGN // min(sb, db), (soc.ub_bytes // (2 * (sb + db))) // ALIGN * ALIGN // max(sb, db))
+    vb = A.ctype_bytes(steps[0][0]) if len(steps) > 1 else 0  # the intermediate tile's element bytes
+    widest = max(sb, db, vb)
+    tile = max(ALIGN // min(sb, db), (soc.ub_bytes // (2 * (sb + db) + vb)) // ALIGN * ALIGN // widest)
     tile = min(tile, 16384)
     block_dim, per_block = _split(total, min(sb, db), soc)
     kernel, gm, k = new_kernel(name, ["x0", "y", "workspace", "tiling"],
@@ -600,6 +614,11 @@ def cast_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     qo = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECOUT"), IntAttr(2))), "out_que")
     k.call(A.InitBufferOp, pipe, qi, k.binop(arith.MuliOp, tile_v, k.c(sb)), num=2)
     k.call(A.InitBufferOp, pipe, qo, k.binop(arith.MuliOp, tile_v, k.c(db)), num=2)
+    mid = None
+    if len(steps) > 1:  # a UB tile of the intermediate type between the two Casts
+        mid_buf = k.name(k.call(A.BufOp, result=A.BufType()), "mid_buf")
+        k.call(A.InitBufferOp, pipe, mid_buf, k.binop(arith.MuliOp, tile_v, k.c(vb)), num=1)
+        mid = k.name(k.call(A.BufGetOp, mid_buf, result=A.LocalType(StringAttr(steps[0][0]))), "mid")
 
     def body(kb: KB, off: SSAValue) -> None:
         n = kb.name(kb.add(arith.MinSIOp(tile_v, kb.binop(arith.SubiOp, length, off))), "n")
@@ -613,8 +632,11 @@ def cast_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
         kb.call(A.EnQueOp, qi, t)
         x = kb.name(kb.call(A.DeQueOp, qi, result=ls), "x_ub")
         y = kb.name(kb.call(A.AllocTensorOp, qo, result=ld), "y_ub")
-        kb.call(A.CastOp, y, x, n, round=mode)
-        kb.call(A.PipeBarrierOp, pipe="PIPE_V")
+        src = x
+        for (_, mode), dst in zip(steps, [mid, y] if mid is not None else [y]):
+            kb.call(A.CastOp, dst, src, n, round=mode)
+            kb.call(A.PipeBarrierOp, pipe="PIPE_V")
+            src = dst
         kb.call(A.EnQueOp, qo, y)
         kb.call(A.FreeTensorOp, qi, x)
         out = kb.name(kb.call(A.DeQueOp, qo, result=ld), "y_out")

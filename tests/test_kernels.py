@@ -9,6 +9,8 @@ fp16 where the interpreter computes in fp32 and rounds once).
 
 from __future__ import annotations
 
+import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ import pytest
 import cir
 from cir import ops
 from cir.build import build_module
+from cir.lowering.vector import CASTS
 from cir.runtime.kernels import run_lowered
 from cir.types import dtype_from_numpy, tensor
 
@@ -222,3 +225,28 @@ def test_fp16_precision_with_cast_kernels(tmp_path):
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=0, atol=4e-3 * np.abs(want).max())
     np.testing.assert_allclose(want, full, rtol=0, atol=4e-3 * np.abs(full).max())
+
+
+CAST_VALUES = {  # per source type: values that exercise rounding, truncation and range
+    np.int64: lambda n: np.concatenate([RNG.integers(-5000, 5000, n - 4), [0, 1 << 24, (1 << 24) + 1, -(1 << 30)]]),
+    np.int32: lambda n: RNG.integers(-60000, 60000, n),
+    np.int8: lambda n: RNG.integers(-128, 128, n),
+    np.float32: lambda n: RNG.standard_normal(n) * 1000,
+    np.float16: lambda n: RNG.standard_normal(n) * 100,
+}
+
+
+@pytest.mark.parametrize("pair", sorted(tomllib.loads(CASTS.read_text())["arch220"]))
+def test_cast_kernels(tmp_path, monkeypatch, pair):
+    """Every cir.cast pair of lowering/casts.toml (arch 220), one Cast or two through UB, with a
+    tail: exactly the interpreter's values (numpy's conversions: truncation toward zero, round
+    to nearest even), except the fp16 ones whose integer source is out of fp16's exact range."""
+    monkeypatch.setattr(sys.modules[__name__], "SOC", "Ascend910B1")  # arch 220's table
+    by_ctype = {"float": np.float32, "half": np.float16, "int64_t": np.int64, "int32_t": np.int32,
+                "int8_t": np.int8}
+    src, dst = (by_ctype[t] for t in pair.split("->"))
+    x = CAST_VALUES[src](1003).astype(src)
+    if dst in (np.int8, np.int32, np.int64):  # in range: out-of-range float -> int is undefined
+        info = np.iinfo(dst)
+        x = np.clip(x, max(info.min, -60000), min(info.max, 60000)).astype(src)
+    check(lambda a: ops.CastOp(a, dtype_from_numpy(dst).ir), x, tmp=tmp_path, tol=0.0)
