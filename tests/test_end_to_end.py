@@ -10,6 +10,8 @@ dozens of norms, matmuls and activations; the fp16 interface casts once at each 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -53,6 +55,25 @@ def test_tiny_unet_fp32_and_fp16(tmp_path):
     close(outs["sample"], cir.interpret(module, feeds)["sample"], 1e-5)
     outs16, _ = compile_and_run(unet, args, feeds, tmp_path, "unet16", precision="fp16")
     assert outs16["sample"].dtype == np.float32 and psnr(outs16["sample"], ref) > 30
+
+
+def test_tiny_unet_with_an_int64_timestep(tmp_path):
+    """As diffusers' schedulers call the UNet: the timestep is an int64 tensor (cast to float
+    inside the model: an int64 -> float Cast kernel on arch 220)."""
+    from diffusers import UNet2DConditionModel
+
+    from examples.diffusers_models import TINY_UNET
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(**TINY_UNET).eval()
+    args = (torch.randn(1, 4, 8, 8), torch.tensor([981]), torch.randn(1, 7, 32))
+    feeds = dict(zip(["sample", "timestep", "encoder_hidden_states"], (a.numpy() for a in args)))
+    with torch.no_grad():
+        ref = unet(*args).sample.numpy()
+    outs, pkg = compile_and_run(unet, args, feeds, tmp_path, "unet_i64")
+    inputs = json.loads((pkg / "manifest.json").read_text())["inputs"]
+    assert [t["dtype"] for t in inputs] == ["f32", "i64", "f32"]
+    close(outs["sample"], ref)
 
 
 def test_vae_decoder(tmp_path):
