@@ -21,7 +21,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import cir  # noqa: E402
+import cir
 
 SOC = "Ascend910B1"
 MODES = ["fp32", "mixed_float16", "allow_fp32_to_fp16", "force_fp16"]

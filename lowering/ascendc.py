@@ -16,7 +16,6 @@ from pathlib import Path
 
 from xdsl.dialects.builtin import (
     ArrayAttr,
-
     IntAttr,
     StringAttr,
 )

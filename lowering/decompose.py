@@ -9,12 +9,12 @@ broadcast over the spatial dimensions): two broadcasting elementwise kernels.
 from __future__ import annotations
 
 import numpy as np
+from cir.passes.canonicalize import materialise, value_of
 from xdsl.dialects import func
 from xdsl.dialects.builtin import TensorType
 from xdsl.rewriter import Rewriter
 
 from cir import ops
-from cir.passes.canonicalize import materialise, value_of
 from cir.weights import WeightStore
 
 

@@ -392,8 +392,9 @@ def _listed_sha(m: Fields, rel: str) -> Fields:
 def open_package(path: str | os.PathLike[str], *, require_signature: bool = True
                  ) -> tuple[CheckedPackage, dict[str, np.ndarray]]:
     """Check a package (see the module docstring); returns it and its memory-mapped weights."""
-    from cir.package import MANIFEST
     from cir.runtime.trust import check_signature
+
+    from cir.package import MANIFEST
 
     package = Path(path)
     manifest, mbytes = read_manifest(package)

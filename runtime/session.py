@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import json
 import os
 import queue
 import threading
@@ -36,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cir.runtime.package_check import ALIGN, aligned_empty, open_package
 
 from cir.errors import CircError, name_mismatch
-from cir.runtime.package_check import ALIGN, aligned_empty, open_package
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cir.lowering.vector import CASTS
+from cir.runtime.kernels import run_lowered
 
 import cir
 from cir import ops
 from cir.build import build_module
-from cir.lowering.vector import CASTS
-from cir.runtime.kernels import run_lowered
 from cir.types import dtype_from_numpy, tensor
 
 RNG = np.random.default_rng(7)

@@ -13,16 +13,15 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cir.runtime import trust
+from test_package import SOC, make_block
 
 import cir
 from cir.errors import CircError
-from cir.runtime import trust
-from test_package import SOC, make_block
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -99,23 +98,22 @@ def test_unsigned_or_foreign_packages_are_refused(pkg, tmp_path, monkeypatch):
 
 
 def test_signer_key_exported_and_added(pkg, tmp_path, home):
+    def trust_cli(*argv: str, home_dir: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([str(VENV_BIN / "circ"), "trust", *argv], check=False, capture_output=True,
+                              text=True, env={**os.environ, "CIRC_HOME": str(home_dir)})
+
     pub = tmp_path / "build.pem"
-    env = {**os.environ, "CIRC_HOME": str(home)}
-    r = subprocess.run([str(VENV_BIN / "circ"), "trust", "--export-key", str(pub)], env=env,
-                       capture_output=True, text=True)
+    r = trust_cli("--export-key", str(pub), home_dir=home)
     assert r.returncode == 0 and pub.is_file(), r.stderr
-    deploy = {**os.environ, "CIRC_HOME": str(tmp_path / "deploy")}
-    check = [str(VENV_BIN / "circ"), "trust", "--check", str(pkg)]
-    r = subprocess.run(check, env=deploy, capture_output=True, text=True)
+    deploy = tmp_path / "deploy"
+    r = trust_cli("--check", str(pkg), home_dir=deploy)
     assert r.returncode == 0 and "not trusted" in r.stdout
-    r = subprocess.run([str(VENV_BIN / "circ"), "trust", "--add-key", str(pub), "--list"], env=deploy,
-                       capture_output=True, text=True)
+    r = trust_cli("--add-key", str(pub), "--list", home_dir=deploy)
     assert r.returncode == 0 and "trusting packages signed by key" in r.stdout, r.stderr
-    r = subprocess.run(check, env=deploy, capture_output=True, text=True)
+    r = trust_cli("--check", str(pkg), home_dir=deploy)
     assert "trusted: signed by key" in r.stdout and "not trusted" not in r.stdout
     (tmp_path / "junk.pem").write_text("not a key")
-    r = subprocess.run([str(VENV_BIN / "circ"), "trust", "--add-key", str(tmp_path / "junk.pem")],
-                       env=deploy, capture_output=True, text=True)
+    r = trust_cli("--add-key", str(tmp_path / "junk.pem"), home_dir=deploy)
     assert r.returncode == 1 and "not a public key" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -321,7 +319,7 @@ P.compile(m, {str(tmp_path / 'm.circ')!r}, example_inputs=a, soc=SOC)
 
 
 def circ(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(VENV_BIN / "circ"), *argv], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([str(VENV_BIN / "circ"), *argv], check=False, capture_output=True, text=True, cwd=cwd)
 
 
 def test_run_command_line_mistakes(pkg, tmp_path):

@@ -43,6 +43,7 @@ def report(package: str | os.PathLike[str], reference_model: Any,
            framework: str | None = None, seed: int = 0) -> Any:
     """Compare `package` with `reference_model` and write `output` (HTML) and its .csv;
     returns the `Comparison` (rows, outputs' PSNR, verdict, first divergent op)."""
+    from cir.outputs import check_destination, make_parents
     from cir.report.compare import (
         CSV_COLUMNS,
         compare_package,
@@ -52,8 +53,6 @@ def report(package: str | os.PathLike[str], reference_model: Any,
     )
     from cir.report.costmodel import estimate
     from cir.report.html import render
-
-    from cir.outputs import check_destination, make_parents
 
     out = check_destination(output, "report output")
     if out.suffix.lower() not in (".html", ".htm"):

@@ -12,7 +12,6 @@ value is also compared with the CIR interpreter (the golden model) on the same i
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field

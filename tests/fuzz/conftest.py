@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 _slow = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
          HealthCheck.large_base_example, HealthCheck.function_scoped_fixture]
-settings.register_profile("ci", max_examples=int(os.environ.get("CIRC_FUZZ_EXAMPLES", 200)),
+settings.register_profile("ci", max_examples=int(os.environ.get("CIRC_FUZZ_EXAMPLES", "200")),
                           derandomize=True, deadline=None, suppress_health_check=_slow,
                           print_blob=True, database=None)
-settings.register_profile("fuzz", max_examples=int(os.environ.get("CIRC_FUZZ_EXAMPLES", 20000)),
+settings.register_profile("fuzz", max_examples=int(os.environ.get("CIRC_FUZZ_EXAMPLES", "20000")),
                           deadline=None, suppress_health_check=_slow, print_blob=True)
 settings.load_profile(os.environ.get("CIRC_FUZZ_PROFILE", "ci"))

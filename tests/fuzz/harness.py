@@ -63,7 +63,7 @@ def expect_clean(fn: Callable[..., Any], *args: Any, timeout: float = 20.0, **kw
         return e
     except Hang as e:
         raise AssertionError(f"hang: {fn.__name__} gave {e}") from None
-    except BaseException as e:  # noqa: BLE001 - anything else is the finding
+    except BaseException as e:
         if isinstance(e, KeyboardInterrupt):
             raise
         tb = "".join(traceback.format_exception(e))
@@ -84,7 +84,7 @@ def expect_clean_cli(args: list[str], *, timeout: float = 120.0, cwd: str | os.P
     prog = args[0]
     cmd = [str(VENV_BIN / prog), *args[1:]]
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd,
+        p = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, cwd=cwd,
                            env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise AssertionError(f"hang: {' '.join(args)} ran past {timeout} s") from None

@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from cir.runtime import trust
 from harness import expect_clean, mutated
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import cir
 from cir.errors import CircError
-from cir.runtime import trust
 
 FILES = ["manifest.json", "graph/launch.json", "signature.json", "weights.safetensors"]
 
