@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from cir.runtime import trust
 from harness import expect_clean, mutated
-from hypothesis import event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 import cir
@@ -73,7 +73,6 @@ def load_clean(path: Path) -> Any:
     return result
 
 
-@settings(max_examples=100)
 @given(st.data())
 def test_mutated_unsigned_packages_are_refused(env, data):
     rel = data.draw(st.sampled_from(FILES + ["kernel"]))
@@ -187,7 +186,6 @@ def feed_value(draw: st.DrawFn) -> Any:
     return draw(st.sampled_from([None, "x", b"\x00", object(), {"a": 1}, [[1], [1, 2]]]))
 
 
-@settings(max_examples=200)
 @given(st.dictionaries(st.sampled_from(["x", "t", "y", ""]), feed_value(), max_size=3))
 def test_session_run_random_feeds(env, feeds):
     sess = getattr(test_session_run_random_feeds, "sess", None)
