@@ -2,7 +2,7 @@
 in the styles of the public repositories (tests/ascendc_corpus: kernel invocation samples, an op
 project with tiling keys, Matmul block by block with C in VECIN, SoftMax / LayerNorm, repeat and
 mask forms, bit operations, Gather, per-repeat reductions, Broadcast, the Cast table, static
-tensors), compiled with -Wall -Werror and compared with numpy on random inputs; every rule the
+tensors, Compare / Select and the mask-form reductions), compiled with -Wall -Werror and compared with numpy on random inputs; every rule the
 layer added, broken once."""
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ PROGRAMS: dict[str, tuple[str, tuple[str, ...], tuple[Path, ...]]] = {
     "softmax_layernorm": ("softmax_layernorm.cpp", (), ()),
     "static_tensor": ("static_tensor.cpp", (), ()),
     "sync_atomic": ("sync_atomic.cpp", (), ()),
+    "compare_select": ("compare_select.cpp", (), ()),
     "misuse_api": ("misuse_api.cpp", (), ()),
 }
 BLOCK = 4096  # bytes of one case's output in the multi-case kernels
@@ -311,6 +312,109 @@ def test_gather_reduce_broadcast(exe, tmp_path: Path) -> None:
     np.testing.assert_array_equal(got[300:512], x[300:512])
 
 
+# --- Compare / Select, mask-form reductions --------------------------------------------------------
+
+
+def bits_of(block: bytes, n: int) -> np.ndarray:
+    """The first n bits of a bit-mask output (bit i = bit i % 8 of byte i / 8)."""
+    return np.unpackbits(np.frombuffer(block, np.uint8), bitorder="little")[:n].astype(bool)
+
+
+FILL = np.full(BLOCK // 2, -7, np.int16).tobytes()  # what each case's output starts as
+
+
+def test_compare_select(exe, tmp_path: Path) -> None:
+    rng = np.random.default_rng(43)
+    x = rng.standard_normal(1024).astype(np.float32)
+    y = rng.standard_normal(1024).astype(np.float32)
+    y[::5] = x[::5]  # equal lanes for EQ / NE / LE / GE
+    xh = rng.standard_normal(2048).astype(np.float16)
+    yh = rng.standard_normal(2048).astype(np.float16)
+    yh[::7] = xh[::7]
+    sel = rng.integers(0, 256, 256).astype(np.uint8)
+    save(tmp_path, x=x, y=y, xh=xh, yh=yh, sel=sel)
+    ok(exe["compare_select"], "run", tmp_path)
+    out = blocks(tmp_path)
+
+    def rest(block: bytes, start: int) -> None:  # bytes past the result keep the fill
+        assert block[start:] == FILL[start:]
+
+    np.testing.assert_array_equal(bits_of(out[0], 320), x[:320] < y[:320])
+    rest(out[0], 40)
+    np.testing.assert_array_equal(bits_of(out[1], 384), xh[:384] >= yh[:384])
+    rest(out[1], 48)
+    np.testing.assert_array_equal(bits_of(out[2], 128), x[:128].view(np.int32) == y[:128].view(np.int32))
+    np.testing.assert_array_equal(bits_of(out[3], 192), x[:192] > np.float32(0.25))
+    # repeat form: all 64 lanes of 2 repeats, src0 repeats 16 blocks (128 floats) apart
+    src0 = np.concatenate([x[0:64], x[128:192]])
+    np.testing.assert_array_equal(bits_of(out[4], 128), src0 != y[:128])
+    rest(out[4], 16)
+    sbits = np.unpackbits(sel, bitorder="little").astype(bool)
+    got = view(out[5], np.float32)
+    np.testing.assert_array_equal(got[:300], np.where(sbits[:300], x[:300], y[:300]))
+    rest(out[5], 1200)
+    got = view(out[6], np.float16)
+    np.testing.assert_array_equal(got[:200], np.where(sbits[:200], xh[:200], np.float16(2.5)))
+    got = view(out[7], np.float32)  # mode 0: the first 64 bits for every repeat
+    idx = np.arange(200)
+    np.testing.assert_array_equal(got[:200], np.where(sbits[idx % 64], x[:200], y[:200]))
+    got = view(out[8], np.float32)  # mode 2 repeat form: 40 lanes of 3 repeats, bits consumed 64 per repeat
+    want = view(FILL, np.float32)
+    for r in range(3):
+        e = np.arange(40)
+        i = r * 64 + e
+        want[i] = np.where(sbits[r * 64 + e], x[i], y[i])
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+    got = view(out[9], np.float16)  # mode 0 repeat form, half: lanes by bit mask, bits 0..127 every repeat
+    lane_on = lanes_of([0xFFFF0000FFFF0000, 0x00000000FFFFFFFF], 128)
+    want = view(FILL, np.float16)
+    for r in range(2):
+        for e in lane_on:
+            want[r * 128 + e] = xh[r * 128 + e] if sbits[e] else yh[r * 128 + e]
+    np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
+    reg = bits_of(out[10], 128)  # register form: 48 lanes compared, the rest 0
+    np.testing.assert_array_equal(reg[:48], x[:48] < y[:48])
+    assert not reg[48:].any()
+    rest(out[10], 128)
+    got = view(out[11], np.float32)  # Select mode 0 from SetCmpMask(sel): bits 0..63 for both repeats
+    np.testing.assert_array_equal(got[:128], np.where(sbits[np.arange(128) % 64], x[:128], y[:128]))
+    np.testing.assert_array_equal(bits_of(out[12], 1024), x <= y)
+    rest(out[12], 128)
+    # ReduceSum, mask form: per-repeat trees, then a tree over the 13 repeat sums
+    sums = [tree_sum(np.concatenate([x[r * 64: r * 64 + 50], np.zeros(14, np.float32)])) for r in range(13)]
+    assert view(out[13], np.float32)[0] == tree_sum(np.array(sums, np.float32))
+    lanes = lanes_of([2**64 - 1, 0x0000000FFFFFFFFF], 128)
+    sums_h = []
+    for r in range(16):
+        v = np.zeros(128, np.float32)
+        v[lanes] = xh[r * 128 + np.array(lanes)]
+        sums_h.append(np.float16(tree_sum(v)))
+    assert view(out[14], np.float16)[0] == np.float16(tree_sum(np.array(sums_h, np.float32)))
+    got = view(out[15], np.float32)
+    vals = np.concatenate([x[r * 64: r * 64 + 37] for r in range(9)])
+    pos = np.concatenate([r * 64 + np.arange(37) for r in range(9)])
+    k = int(np.argmax(vals))
+    assert got[0] == vals[k] and got[1:2].view(np.uint32)[0] == pos[k]
+    assert got[8] == vals[k] and got[9:10].view(np.uint32)[0] == pos[k]  # GetReduceMaxMinCount
+    got = view(out[16], np.float16)
+    lanes = lanes_of([0x00FF00FF00FF00FF, 0xFFFF000000000000], 128)
+    vals = np.concatenate([xh[r * 256 + np.array(lanes)] for r in range(5)])
+    pos = np.concatenate([r * 128 + np.array(lanes) for r in range(5)])
+    k = int(np.argmin(vals))
+    assert got[0] == vals[k] and got[1:2].view(np.uint16)[0] == pos[k]
+    got = view(out[17], np.float32)
+    assert got[0] == x[:300].max() and got[1:2].view(np.uint32)[0] == int(np.argmax(x[:300]))
+    got = view(out[18], np.float32)
+    np.testing.assert_array_equal(got[:96], x[:192:2] + x[1:192:2])
+    got = view(out[19], np.float32)
+    want = view(FILL, np.float32)
+    for r in range(2):
+        for e in range(40):
+            want[r * 64 + e] = x[r * 128 + (e // 8) * 16 + e % 8]
+    want[512:612] = y[:100]
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
 # --- the Cast table ---------------------------------------------------------------------------------
 
 
@@ -492,6 +596,13 @@ MISUSE = {
     "sync_all_threads": "SyncAll: SyncAll needs its 2 blocks to run at once",
     "async_no_workspace": "Iterate<false> caches C in a workspace: call SetWorkspace before it",
     "gathermask_counter": "GatherMask: reduceMode = true (Counter mode) is not implemented",
+    "compare_count_256": "Compare: count 100 x sizeof(float) = 400 bytes is not a multiple of 256",
+    "compare_int32_mode": "Compare: int32_t operands support CMPMODE::EQ only (got CMPMODE::LT)",
+    "get_cmp_mask_small": "GetCmpMask: dst holds 64 bytes, but 128 bytes of bits are needed",
+    "select_scalar_mode": "Select: SELMODE::VSEL_TENSOR_SCALAR_MODE selects between a tensor and a scalar",
+    "select_selmask_small": "Select: selMask holds 16 bytes, but 32 bytes of bits are needed",
+    "reduce_mask_work": "ReduceMax: sharedTmpBuffer holds 8 elements, but ReduceMax of 9 repeats with calIndex needs 32",
+    "max_min_unset": "GetReduceMaxMinCount: no ReduceMax / ReduceMin / WholeReduceMax / WholeReduceMin has run",
 }
 
 
@@ -526,6 +637,16 @@ COMPILE_ERRORS = {
          "AscendC::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>>;\n"
          "void f(M& m, AscendC::LocalTensor<float> c) { m.GetTensorC(c); }",
          "needs C in TPosition::VECIN/VECCALC/VECOUT"),
+    "Compare into a float dst":
+        ("void f(AscendC::LocalTensor<float> d) { AscendC::Compare(d, d, d, AscendC::CMPMODE::LT, 64); }",
+         "the bit-mask dst must be int8_t or uint8_t"),
+    "Select on int32_t":
+        ("void f(AscendC::LocalTensor<int32_t> d, AscendC::LocalTensor<uint8_t> m) "
+         "{ AscendC::Select(d, m, d, d, AscendC::SELMODE::VSEL_TENSOR_TENSOR_MODE, 64); }",
+         "Select: T must be half or float"),
+    "GetReduceMaxMinCount without the index on arch 220":
+        ("void f(float& v) { AscendC::GetReduceMaxMinCount<float>(v); }",
+         "GetReduceMaxMinCount(value) does not exist on arch 220"),
 }
 
 

@@ -209,6 +209,52 @@ void GatherMaskCounter()
     GatherMask(u.a.Get<float>(), u.b.Get<float>(), 1, true, 64, {1, 1, 8, 0}, kept);
 }
 
+void CompareCount256()
+{
+    Ub u;
+    Compare(u.b.Get<uint8_t>(), u.a.Get<float>(), u.a.Get<float>(), CMPMODE::LT, 100);
+}
+
+void CompareInt32Mode()
+{
+    Ub u;
+    LocalTensor<int32_t> t = u.a.Get<int32_t>();
+    Compare(u.b.Get<uint8_t>(), t, t, CMPMODE::LT, 64);
+}
+
+void GetCmpMaskSmall()
+{
+    Ub u;
+    GetCmpMask(u.b.Get<uint8_t>()[448]);  // 64 bytes
+}
+
+void SelectScalarMode()
+{
+    Ub u;
+    LocalTensor<float> t = u.a.Get<float>();
+    Select(t, u.b.Get<uint8_t>(), t, t, SELMODE::VSEL_TENSOR_SCALAR_MODE, 64);
+}
+
+void SelectSelMaskSmall()
+{
+    Ub u;
+    LocalTensor<half> t = u.a.Get<half>();
+    Select(t, u.b.Get<uint8_t>(16), t, t, SELMODE::VSEL_TENSOR_TENSOR_MODE, 256);
+}
+
+void ReduceMaskWork()
+{
+    Ub u;
+    LocalTensor<float> t = u.a.Get<float>();
+    ReduceMax<float>(t, t, u.b.Get<float>(8), 64, 9, 0, true);  // 9 repeats of the same 64 floats
+}
+
+void MaxMinUnset()
+{
+    float v = 0, i = 0;
+    GetReduceMaxMinCount<float>(v, i);
+}
+
 }  // namespace
 
 extern "C" __global__ __aicore__ void misuse_api(int32_t which)
@@ -240,6 +286,13 @@ extern "C" __global__ __aicore__ void misuse_api(int32_t which)
         case 23: SyncAllThreads(); break;
         case 24: AsyncWithoutWorkspace(); break;
         case 25: GatherMaskCounter(); break;
+        case 26: CompareCount256(); break;
+        case 27: CompareInt32Mode(); break;
+        case 28: GetCmpMaskSmall(); break;
+        case 29: SelectScalarMode(); break;
+        case 30: SelectSelMaskSmall(); break;
+        case 31: ReduceMaskWork(); break;
+        case 32: MaxMinUnset(); break;
         default: break;
     }
 }
@@ -250,7 +303,9 @@ static const char* const kCases[] = {"mask_range",       "mask_high_bits",   "re
                                      "pipe_after_static", "assert",          "ascendc_assert",   "get_before_iterate",
                                      "get_small_c",      "softmax_unaligned", "broadcast_shape", "tbuf_free_foreign",
                                      "whole_reduce_dst", "static_tensor_outside", "atomic_type", "sync_all_threads",
-                                     "async_no_workspace", "gathermask_counter"};
+                                     "async_no_workspace", "gathermask_counter", "compare_count_256", "compare_int32_mode",
+                                     "get_cmp_mask_small", "select_scalar_mode", "select_selmask_small",
+                                     "reduce_mask_work", "max_min_unset"};
 
 int main(int argc, char** argv)
 {

@@ -23,6 +23,7 @@
 #include "circ_ascendc_cpu/tensor_ops.h"
 #include "circ_ascendc_cpu/cast.h"
 #include "circ_ascendc_cpu/reduce.h"
+#include "circ_ascendc_cpu/cmpsel.h"
 #include "circ_ascendc_cpu/gather.h"
 #include "circ_ascendc_cpu/sync.h"
 #include "circ_ascendc_cpu/tiling.h"

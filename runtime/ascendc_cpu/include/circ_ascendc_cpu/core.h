@@ -396,6 +396,13 @@ struct BlockState {
     float deqScale = std::numeric_limits<float>::quiet_NaN();
     uint8_t atomicOp = 0;      // SetAtomicAdd/Max/Min: 1/2/3 (0: plain stores to GM)
     const char* atomicType = "";  // the element type the atomic mode was set for
+    // The CMPMASK register (Compare's register form, SetCmpMask / GetCmpMask, Select mode 0).
+    uint8_t cmpMask[16] = {};
+    // The register ReduceMax / ReduceMin / WholeReduceMax / WholeReduceMin leave their last
+    // extreme and its index in (GetReduceMaxMinCount).
+    float maxMinValue = 0.0f;
+    uint32_t maxMinIndex = 0;
+    bool maxMinSet = false;
     bool staticAlloc = false;  // LocalMemAllocator in use (static-tensor programming, no TPipe)
     uint32_t staticTop[kHwCount] = {};
 
@@ -423,6 +430,10 @@ struct BlockState {
         deqScale = std::numeric_limits<float>::quiet_NaN();
         staticAlloc = false;
         std::memset(staticTop, 0, sizeof(staticTop));
+        std::memset(cmpMask, 0, sizeof(cmpMask));
+        maxMinValue = 0.0f;
+        maxMinIndex = 0;
+        maxMinSet = false;
     }
     uint8_t* Arena(Hw h) {
         int k = static_cast<int>(h);

@@ -90,9 +90,8 @@ inline void ReduceCheck(const LocalTensor<T>& dst, const LocalTensor<T>& src, co
 
 // Elements the documentation asks sharedTmpBuffer to hold (ReduceMax/ReduceMin count form).
 template <typename T>
-inline int64_t MaxWorkNeed(int64_t count, bool calIndex) {
+inline int64_t MaxWorkNeedReps(int64_t first, bool calIndex) {
     int64_t perBlock = 32 / sizeof(T), perRepeat = 256 / sizeof(T);
-    int64_t first = std::max<int64_t>(1, count / perRepeat);
     int64_t out1 = first * 2;
     int64_t end1 = DivCeil(out1, perBlock) * perBlock;
     if (!calIndex) return end1;
@@ -106,6 +105,19 @@ inline int64_t MaxWorkNeed(int64_t count, bool calIndex) {
         need = start2 + end2 + end3;
     }
     return need;
+}
+template <typename T>
+inline int64_t MaxWorkNeed(int64_t count, bool calIndex) {
+    return MaxWorkNeedReps<T>(std::max<int64_t>(1, count / (256 / sizeof(T))), calIndex);
+}
+
+// The register GetReduceMaxMinCount reads: the extreme of the last ReduceMax / ReduceMin /
+// WholeReduceMax / WholeReduceMin and its index over the whole run (repeat * lanes + lane).
+inline void SetMaxMinReg(float v, uint64_t idx) {
+    BlockState& b = Block();
+    b.maxMinValue = v;
+    b.maxMinIndex = static_cast<uint32_t>(idx);
+    b.maxMinSet = true;
 }
 
 template <typename T>
@@ -166,6 +178,7 @@ inline void ReduceExtreme(const LocalTensor<T>& dst, const LocalTensor<T>& src, 
     }
     pd[0] = T(bv);
     if (calIndex) StoreIndex(pd + 1, static_cast<uint32_t>(best));
+    SetMaxMinReg(bv, best);
 }
 
 }  // namespace cpu
@@ -257,6 +270,9 @@ inline void WholeExtreme(const LocalTensor<T>& dst, const LocalTensor<T>& src, c
              (long long)ln.repeats, dstRepStride, (unsigned long long)need);
     }
     int idx[L];
+    bool any = false;
+    float allBest = 0.0f;
+    uint64_t allIdx = 0;
     for (int64_t r = 0; r < ln.repeats; ++r) {
         int n = ln.Active(r, idx);
         if (n == 0) continue;
@@ -268,6 +284,11 @@ inline void WholeExtreme(const LocalTensor<T>& dst, const LocalTensor<T>& src, c
                 bv = v;
                 best = idx[k];
             }
+        }
+        if (!any || (kMax ? bv > allBest : bv < allBest)) {
+            any = true;
+            allBest = bv;
+            allIdx = static_cast<uint64_t>(r) * L + best;
         }
         uint8_t* out = pd + r * static_cast<uint64_t>(dstRepStride) * unit;
         T value = T(bv);
@@ -282,6 +303,7 @@ inline void WholeExtreme(const LocalTensor<T>& dst, const LocalTensor<T>& src, c
             StoreIndex(reinterpret_cast<T*>(out + (valueFirst ? sizeof(T) : 0)), static_cast<uint32_t>(best));
         }
     }
+    if (any) SetMaxMinReg(static_cast<float>(T(allBest)), allIdx);
 }
 
 // WholeReduceSum: the sum of each repeat's active lanes, a binary tree over the repeat's lanes
@@ -413,5 +435,230 @@ CIRC_BLOCK_REDUCE(BlockReduceSum, cpu::BlockReduceKind::kSum)
 CIRC_BLOCK_REDUCE(BlockReduceMax, cpu::BlockReduceKind::kMax)
 CIRC_BLOCK_REDUCE(BlockReduceMin, cpu::BlockReduceKind::kMin)
 #undef CIRC_BLOCK_REDUCE
+
+
+// ---- ReduceSum / ReduceMax / ReduceMin, mask forms (mask + repeatTime + srcRepStride) -------------------
+// The first round reduces each repeat's active lanes (blocks of a repeat contiguous, repeats
+// srcRepStride blocks apart; repeatTime may exceed 255); later rounds reduce the per-repeat
+// results 256 bytes at a time until one is left, each round's results stored as T in
+// sharedTmpBuffer. ReduceSum adds by a binary tree within each repeat and within each later
+// round (inactive lanes add 0); ReduceMax / ReduceMin report the index repeat * (256 / sizeof(T))
+// + lane of the first extreme.
+namespace cpu {
+
+// The lanes of a reduction with a repeat count beyond 255 (the rest as CurrentLanes).
+inline LaneSet ReduceLanes(int lanes, int64_t repeatTimes, const Loc& loc, const char* api) {
+    if (repeatTimes < 0) Fail(loc, api, "repeatTime %lld is negative", (long long)repeatTimes);
+    LaneSet l = CurrentLanes(lanes, 1, loc, api);
+    if (!l.counter && l.repeats != 0) l.repeats = repeatTimes;
+    return l;
+}
+
+template <typename T>
+inline T* ReduceWork(const LocalTensor<T>& work, int64_t need, const Loc& loc, const char* api, const char* what) {
+    T* pw = VecOperand(work, 0, "sharedTmpBuffer", loc, api);
+    if (static_cast<int64_t>(work.GetSize()) < need) {
+        Fail(loc, api, "sharedTmpBuffer holds %u elements, but %s needs %lld", work.GetSize(), what, (long long)need);
+    }
+    return pw;
+}
+
+template <bool isSetMask, typename T>
+inline void ReduceSumMask(const LocalTensor<T>& dst, const LocalTensor<T>& src, const LocalTensor<T>& work,
+                          const MaskArg& mask, int64_t repeatTimes, int32_t srcRepStride, const Loc& loc) {
+    static_assert(OneOf<T, half, float>::value, "ReduceSum: T must be half or float");
+    const char* api = "ReduceSum";
+    VectorEntry(loc, api);
+    constexpr int L = LanesFor(sizeof(T)), perBlock = 32 / sizeof(T);
+    ApplyMask<isSetMask>(mask, L, loc, api);
+    LaneSet ln = ReduceLanes(L, repeatTimes, loc, api);
+    if (srcRepStride < 0) Fail(loc, api, "srcRepStride %d is negative", srcRepStride);
+    Stride ss{1, static_cast<uint32_t>(srcRepStride)};
+    T* ps = RepOperand(src, ss, ln, "src", loc, api);
+    T* pd = VecOperand(dst, 1, "dst", loc, api, sizeof(T));
+    int64_t reps = ln.repeats;
+    char what[96];
+    std::snprintf(what, sizeof(what), "ReduceSum of %lld repeats", (long long)reps);
+    T* pw = ReduceWork(work, ::AscendC::DivCeil<int64_t>(std::max<int64_t>(reps, 1), perBlock) * perBlock, loc, api, what);
+    if (reps == 0) return;
+    std::vector<float> cur(static_cast<size_t>(reps));
+    int idx[L];
+    float lanes[L];
+    for (int64_t r = 0; r < reps; ++r) {
+        int n = ln.Active(r, idx);
+        for (int e = 0; e < L; ++e) lanes[e] = 0.0f;
+        for (int k = 0; k < n; ++k) lanes[idx[k]] = AsF(LaneAt(ps, ss, r, idx[k]));
+        cur[r] = AsF(T(TreeSum(lanes, L)));
+        if (r < static_cast<int64_t>(work.GetSize())) pw[r] = T(cur[r]);  // round 1 lands in sharedTmpBuffer
+    }
+    while (cur.size() > 1) {
+        std::vector<float> next(::AscendC::DivCeil<size_t>(cur.size(), L));
+        for (size_t g = 0; g < next.size(); ++g) {
+            for (int e = 0; e < L; ++e) lanes[e] = g * L + e < cur.size() ? cur[g * L + e] : 0.0f;
+            next[g] = AsF(T(TreeSum(lanes, L)));
+        }
+        cur.swap(next);
+    }
+    pd[0] = T(cur[0]);
+}
+
+template <bool isSetMask, bool kMax, typename T>
+inline void ReduceExtremeMask(const LocalTensor<T>& dst, const LocalTensor<T>& src, const LocalTensor<T>& work,
+                              const MaskArg& mask, int64_t repeatTimes, int32_t srcRepStride, bool calIndex,
+                              const Loc& loc, const char* api) {
+    static_assert(OneOf<T, half, float>::value, "ReduceMax/ReduceMin: T must be half or float");
+    VectorEntry(loc, api);
+    constexpr int L = LanesFor(sizeof(T));
+    ApplyMask<isSetMask>(mask, L, loc, api);
+    LaneSet ln = ReduceLanes(L, repeatTimes, loc, api);
+    if (srcRepStride < 0) Fail(loc, api, "srcRepStride %d is negative", srcRepStride);
+    Stride ss{1, static_cast<uint32_t>(srcRepStride)};
+    T* ps = RepOperand(src, ss, ln, "src", loc, api);
+    T* pd = VecOperand(dst, calIndex ? 2 : 1, "dst", loc, api, 2 * sizeof(T));
+    int64_t reps = ln.repeats;
+    char what[112];
+    std::snprintf(what, sizeof(what), "%s of %lld repeats%s", api, (long long)reps, calIndex ? " with calIndex" : "");
+    T* pw = ReduceWork(work, MaxWorkNeedReps<T>(std::max<int64_t>(reps, 1), calIndex), loc, api, what);
+    bool any = false;
+    float bv = 0.0f;
+    uint64_t best = 0;
+    int idx[L];
+    for (int64_t r = 0; r < reps; ++r) {
+        int n = ln.Active(r, idx);
+        float rv = 0.0f;
+        int re = -1;
+        for (int k = 0; k < n; ++k) {
+            float v = AsF(LaneAt(ps, ss, r, idx[k]));
+            if (re < 0 || (kMax ? v > rv : v < rv)) {
+                rv = v;
+                re = idx[k];
+            }
+        }
+        if (re < 0) continue;
+        if (2 * r + 1 < static_cast<int64_t>(work.GetSize())) {  // round 1's (value, index) pairs
+            pw[2 * r] = T(rv);
+            StoreIndex(pw + 2 * r + 1, static_cast<uint32_t>(re));
+        }
+        if (!any || (kMax ? rv > bv : rv < bv)) {
+            any = true;
+            bv = rv;
+            best = static_cast<uint64_t>(r) * L + re;
+        }
+    }
+    if (!any) return;
+    pd[0] = T(bv);
+    if (calIndex) StoreIndex(pd + 1, static_cast<uint32_t>(best));
+    SetMaxMinReg(bv, best);
+}
+
+}  // namespace cpu
+
+template <typename T, bool isSetMask = true>
+inline void ReduceSum(const LocalTensor<T>& dst, const LocalTensor<T>& src, const LocalTensor<T>& sharedTmpBuffer,
+                      const uint64_t mask[], const int32_t repeatTime, const int32_t srcRepStride, CIRC_LOC) {
+    cpu::ReduceSumMask<isSetMask>(dst, src, sharedTmpBuffer, cpu::MaskOf(mask), repeatTime, srcRepStride, circLoc);
+}
+template <typename T, bool isSetMask = true>
+inline void ReduceSum(const LocalTensor<T>& dst, const LocalTensor<T>& src, const LocalTensor<T>& sharedTmpBuffer,
+                      const int32_t mask, const int32_t repeatTime, const int32_t srcRepStride, CIRC_LOC) {
+    cpu::ReduceSumMask<isSetMask>(dst, src, sharedTmpBuffer, cpu::MaskOf(static_cast<uint64_t>(mask)), repeatTime,
+                                  srcRepStride, circLoc);
+}
+#define CIRC_REDUCE_EXTREME_MASK(NAME, KMAX)                                                                      \
+    template <typename T, bool isSetMask = true>                                                                  \
+    inline void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src, const LocalTensor<T>& sharedTmpBuffer, \
+                     const uint64_t mask[], const int32_t repeatTime, const int32_t srcRepStride,                 \
+                     bool calIndex = 0, CIRC_LOC) {                                                               \
+        cpu::ReduceExtremeMask<isSetMask, KMAX>(dst, src, sharedTmpBuffer, cpu::MaskOf(mask), repeatTime,         \
+                                                srcRepStride, calIndex, circLoc, #NAME);                          \
+    }                                                                                                             \
+    template <typename T, bool isSetMask = true>                                                                  \
+    inline void NAME(const LocalTensor<T>& dst, const LocalTensor<T>& src, const LocalTensor<T>& sharedTmpBuffer, \
+                     const int32_t mask, const int32_t repeatTime, const int32_t srcRepStride, bool calIndex = 0, \
+                     CIRC_LOC) {                                                                                  \
+        cpu::ReduceExtremeMask<isSetMask, KMAX>(dst, src, sharedTmpBuffer,                                        \
+                                                cpu::MaskOf(static_cast<uint64_t>(mask)), repeatTime,             \
+                                                srcRepStride, calIndex, circLoc, #NAME);                          \
+    }
+CIRC_REDUCE_EXTREME_MASK(ReduceMax, true)
+CIRC_REDUCE_EXTREME_MASK(ReduceMin, false)
+#undef CIRC_REDUCE_EXTREME_MASK
+
+// GetReduceMaxMinCount(value, index): the extreme and its index that the last ReduceMax /
+// ReduceMin / WholeReduceMax / WholeReduceMin left in the register; the index is stored in the
+// bits of T (read it through an integer of sizeof(T) bytes). Arch 220 has only this prototype.
+template <typename T>
+inline void GetReduceMaxMinCount(T& maxMinValue, T& maxMinIndex, CIRC_LOC) {
+    static_assert(cpu::OneOf<T, half, float>::value, "GetReduceMaxMinCount: T must be half or float");
+    cpu::Tick();
+    cpu::BlockState& b = cpu::Block();
+    if (!b.maxMinSet) {
+        cpu::Fail(circLoc, "GetReduceMaxMinCount",
+                  "no ReduceMax / ReduceMin / WholeReduceMax / WholeReduceMin has run on this core yet");
+    }
+    maxMinValue = T(b.maxMinValue);
+    cpu::StoreIndex(&maxMinIndex, b.maxMinIndex);
+}
+template <typename T, typename U = void>
+inline void GetReduceMaxMinCount(T& maxMinValue, CIRC_LOC) {
+    static_assert(!std::is_same<U, void>::value,
+                  "GetReduceMaxMinCount(value) does not exist on arch 220: use GetReduceMaxMinCount(value, index)");
+    (void)maxMinValue;
+    (void)circLoc;
+}
+
+// ---- PairReduceSum: dst[k] = src[2k] + src[2k + 1] within each repeat -------------------------------------
+// A repeat's (L / 2) sums land at dst + r * dstRepStride * 128 bytes; an inactive lane adds 0, a
+// pair with no active lane is not written.
+namespace cpu {
+template <bool isSetMask, typename T>
+inline void PairSum(const LocalTensor<T>& dst, const LocalTensor<T>& src, int64_t repeatTimes, const MaskArg& mask,
+                    int32_t dstRepStride, int32_t srcBlkStride, int32_t srcRepStride, const Loc& loc) {
+    static_assert(OneOf<T, half, float>::value, "PairReduceSum: T must be half or float");
+    const char* api = "PairReduceSum";
+    VectorEntry(loc, api);
+    constexpr int L = LanesFor(sizeof(T));
+    ApplyMask<isSetMask>(mask, L, loc, api);
+    LaneSet ln = CurrentLanes(L, repeatTimes, loc, api);
+    if (dstRepStride < 0 || srcBlkStride < 0 || srcRepStride < 0) Fail(loc, api, "strides must not be negative");
+    Stride ss{static_cast<uint32_t>(srcBlkStride), static_cast<uint32_t>(srcRepStride)};
+    T* ps = RepOperand(src, ss, ln, "src", loc, api);
+    T* pd = VecOperand(dst, 0, "dst", loc, api);
+    int idx[L];
+    for (int64_t r = 0; r < ln.repeats; ++r) {
+        int n = ln.Active(r, idx);
+        float sums[L / 2];
+        bool on[L / 2] = {};
+        for (int k = 0; k < L / 2; ++k) sums[k] = 0.0f;
+        for (int k = 0; k < n; ++k) {
+            sums[idx[k] / 2] += AsF(LaneAt(ps, ss, r, idx[k]));
+            on[idx[k] / 2] = true;
+        }
+        for (int k = 0; k < L / 2; ++k) {
+            if (!on[k]) continue;
+            int64_t at = r * static_cast<int64_t>(dstRepStride) * (L / 2) + k;
+            if (at >= static_cast<int64_t>(dst.GetSize())) {
+                Fail(loc, api, "dst holds %u elements, but repeat %lld writes element %lld", dst.GetSize(),
+                     (long long)r, (long long)at);
+            }
+            pd[at] = T(sums[k]);
+        }
+    }
+}
+}  // namespace cpu
+
+template <typename T, bool isSetMask = true>
+inline void PairReduceSum(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t repeatTime,
+                          const uint64_t mask[], const int32_t dstRepStride, const int32_t srcBlkStride,
+                          const int32_t srcRepStride, CIRC_LOC) {
+    cpu::PairSum<isSetMask>(dst, src, repeatTime, cpu::MaskOf(mask), dstRepStride, srcBlkStride, srcRepStride, circLoc);
+}
+template <typename T, bool isSetMask = true>
+inline void PairReduceSum(const LocalTensor<T>& dst, const LocalTensor<T>& src, const int32_t repeatTime,
+                          const int32_t mask, const int32_t dstRepStride, const int32_t srcBlkStride,
+                          const int32_t srcRepStride, CIRC_LOC) {
+    cpu::PairSum<isSetMask>(dst, src, repeatTime, cpu::MaskOf(static_cast<uint64_t>(mask)), dstRepStride, srcBlkStride,
+                            srcRepStride, circLoc);
+}
 
 }  // namespace AscendC

@@ -85,6 +85,29 @@ inline void CopyTilingMember(void* out, const void* tiling, size_t offset, size_
 }
 
 }  // namespace cpu
+// ---- the scalar unit's data cache -------------------------------------------------------------------
+// On the NPU, scalar GetValue / SetValue on GM go through a per-core data cache that
+// DataCacheCleanAndInvalid writes back and invalidates. The CPU layer's scalar accesses go to
+// memory directly, so the calls order nothing; they are accepted with CANN's signatures.
+enum class CacheLine : uint8_t { SINGLE_CACHE_LINE = 0, ENTIRE_DATA_CACHE };
+enum class DcciDst : uint8_t { CACHELINE_ALL = 0, CACHELINE_UB, CACHELINE_OUT, CACHELINE_ATOMIC };
+
+template <typename T, CacheLine entireType, DcciDst dcciDst>
+inline void DataCacheCleanAndInvalid(const GlobalTensor<T>& dst) {
+    (void)dst;
+    cpu::Tick();
+}
+template <typename T, CacheLine entireType, DcciDst dcciDst>
+inline void DataCacheCleanAndInvalid(const LocalTensor<T>& dst) {
+    (void)dst;
+    cpu::Tick();
+}
+template <typename T, CacheLine entireType>
+inline void DataCacheCleanAndInvalid(const GlobalTensor<T>& dst) {
+    (void)dst;
+    cpu::Tick();
+}
+
 }  // namespace AscendC
 
 #define GET_TILING_DATA_WITH_STRUCT(struct_name, tiling_data, tiling_arg) \

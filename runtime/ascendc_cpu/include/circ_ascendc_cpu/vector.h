@@ -748,6 +748,70 @@ inline void Duplicate(const LocalTensor<T>& dst, const T& scalarValue, uint64_t 
 }
 #undef CIRC_TYPES_DUP
 
+// ---- Copy: UB -> UB through the vector unit (count form, and repeat forms with CopyRepeatParams) ----
+struct CopyRepeatParams {
+    CopyRepeatParams() {}
+    CopyRepeatParams(const uint16_t dstStrideIn, const uint16_t srcStrideIn, uint16_t dstRepeatSizeIn,
+                     uint16_t srcRepeatSizeIn)
+        : dstStride(dstStrideIn), srcStride(srcStrideIn), dstRepeatSize(dstRepeatSizeIn),
+          srcRepeatSize(srcRepeatSizeIn) {}
+    uint16_t dstStride = DEFAULT_BLK_STRIDE;
+    uint16_t srcStride = DEFAULT_BLK_STRIDE;
+    uint16_t dstRepeatSize = DEFAULT_REPEAT_STRIDE;
+    uint16_t srcRepeatSize = DEFAULT_REPEAT_STRIDE;
+};
+#define CIRC_TYPES_COPY(T_)                                                                             \
+    static_assert(cpu::OneOf<T_, half, bfloat16_t, float, int16_t, uint16_t, int32_t, uint32_t>::value, \
+                  "Copy: T must be a 16- or 32-bit type")
+template <typename T, bool isSetMask = true>
+inline void Copy(const LocalTensor<T>& dst, const LocalTensor<T>& src, const uint32_t count, CIRC_LOC) {
+    CIRC_TYPES_COPY(T);
+    int64_t n = cpu::CountFormCount<isSetMask>(count, circLoc, "Copy");
+    if (!cpu::CountOk(n, circLoc, "Copy")) return cpu::CountFormDone<isSetMask>();
+    T* pd = cpu::VecOperand(dst, n, "dst", circLoc, "Copy");
+    const T* ps = cpu::VecOperand(src, n, "src", circLoc, "Copy");
+    cpu::NoPartialOverlap(pd, n, ps, n, "src", circLoc, "Copy");
+    std::memmove(pd, ps, n * sizeof(T));
+    cpu::CountFormDone<isSetMask>();
+}
+namespace cpu {
+template <bool isSetMask, typename T>
+inline void CopyRep(const LocalTensor<T>& dst, const LocalTensor<T>& src, const MaskArg& mask, int64_t repeatTimes,
+                    const CopyRepeatParams& p, const Loc& loc) {
+    const char* api = "Copy";
+    VectorEntry(loc, api);
+    constexpr int L = LanesFor(sizeof(T));
+    ApplyMask<isSetMask>(mask, L, loc, api);
+    LaneSet ln = CurrentLanes(L, repeatTimes, loc, api);
+    if (p.dstRepeatSize > 4095 || p.srcRepeatSize > 4095) {
+        Fail(loc, api, "dstRepeatSize %u / srcRepeatSize %u must be within [0, 4095]", p.dstRepeatSize, p.srcRepeatSize);
+    }
+    Stride sd{p.dstStride, p.dstRepeatSize}, ss{p.srcStride, p.srcRepeatSize};
+    T* pd = RepOperand(dst, sd, ln, "dst", loc, api);
+    T* ps = RepOperand(src, ss, ln, "src", loc, api);
+    int idx[L];
+    T v[L];
+    for (int64_t r = 0; r < ln.repeats; ++r) {
+        int n = ln.Active(r, idx);
+        for (int k = 0; k < n; ++k) v[k] = LaneAt(ps, ss, r, idx[k]);
+        for (int k = 0; k < n; ++k) LaneAt(pd, sd, r, idx[k]) = v[k];
+    }
+}
+}  // namespace cpu
+template <typename T, bool isSetMask = true>
+inline void Copy(const LocalTensor<T>& dst, const LocalTensor<T>& src, const uint64_t mask[], const uint8_t repeatTime,
+                 const CopyRepeatParams& repeatParams, CIRC_LOC) {
+    CIRC_TYPES_COPY(T);
+    cpu::CopyRep<isSetMask>(dst, src, cpu::MaskOf(mask), repeatTime, repeatParams, circLoc);
+}
+template <typename T, bool isSetMask = true>
+inline void Copy(const LocalTensor<T>& dst, const LocalTensor<T>& src, const uint64_t mask, const uint8_t repeatTime,
+                 const CopyRepeatParams& repeatParams, CIRC_LOC) {
+    CIRC_TYPES_COPY(T);
+    cpu::CopyRep<isSetMask>(dst, src, cpu::MaskOf(mask), repeatTime, repeatParams, circLoc);
+}
+#undef CIRC_TYPES_COPY
+
 }  // namespace AscendC
 
 #undef CIRC_TYPES_ARITH
