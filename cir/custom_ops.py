@@ -47,26 +47,27 @@ class CustomOps:
     def load(cls, source: str | os.PathLike[str] | Mapping[str, Any]) -> CustomOps:
         if isinstance(source, Mapping):
             data, origin = source, "custom op mapping"
+        elif isinstance(source, str | os.PathLike):
+            data, origin = _read(Path(source)), str(source)
         else:
-            path = Path(source)
-            origin = str(path)
-            try:
-                text = path.read_text()
-            except OSError as e:
-                raise CircError(f"{path}: cannot read the custom op mapping ({e.strerror})") from None
-            try:
-                data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-            except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
-                raise CircError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {e}") from None
-        unknown = set(data) - {"ops", "modules"}
+            raise CircError(f"a custom op mapping is a file path or a dict, not a "
+                            f"{type(source).__name__}")
+        sections = {k: data.get(k, {}) for k in ("ops", "modules")}
+        unknown = set(data) - set(sections)
         if unknown:
-            raise CircError(f"{origin}: unknown section(s) {sorted(unknown)}; use [ops.\"name\"] "
-                            "or [modules.ClassName]")
-        custom = cls(data.get("ops", {}), data.get("modules", {}), origin)
+            raise CircError(f"{origin}: unknown section(s) {sorted(map(str, unknown))}; use "
+                            "[ops.\"name\"] or [modules.ClassName]")
+        for name, section in sections.items():
+            if not isinstance(section, Mapping) or not all(isinstance(k, str) for k in section):
+                raise CircError(f"{origin}: [{name}] must be a table of named entries")
+        custom = cls(sections["ops"], sections["modules"], origin)
         from cir.passes.normalize import MappingTable
 
         # validate every entry now, so errors name this file
-        MappingTable("custom", "torch", {}).extend(custom.table_entries(), origin)
+        try:
+            MappingTable("custom", "torch", {}).extend(custom.table_entries(), origin)
+        except (TypeError, AttributeError, KeyError, ValueError) as e:  # a value of a wrong kind
+            raise CircError(f"{origin}: malformed entry ({type(e).__name__}: {e})") from None
         return custom
 
     def table_entries(self) -> dict[str, Any]:
@@ -88,3 +89,21 @@ class CustomOps:
             if short in self.modules or qualname in self.modules:
                 return path, short if short in self.modules else qualname
         return None
+
+
+def _read(path: Path) -> Mapping[str, Any]:
+    """A mapping file: TOML, or JSON for a .json file; its top level must be a table."""
+    kind = "JSON" if path.suffix == ".json" else "TOML"
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise CircError(f"{path}: cannot read the custom op mapping ({e.strerror})") from None
+    except UnicodeDecodeError:
+        raise CircError(f"{path}: not valid {kind}: not UTF-8 text") from None
+    try:
+        data = json.loads(text) if kind == "JSON" else tomllib.loads(text)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        raise CircError(f"{path}: not valid {kind}: {e}") from None
+    if not isinstance(data, dict):
+        raise CircError(f"{path}: a custom op mapping is a table, not a {type(data).__name__}")
+    return data

@@ -7,7 +7,9 @@ import dialect) and a normalisation pass (its mapping table).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,9 +38,15 @@ _PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl")
 
 def detect_framework(model: Any) -> str:
     if isinstance(model, str | os.PathLike):
-        path = Path(model)
-        if path.is_dir() and (path / "saved_model.pb").is_file():
-            return "tensorflow"
+        path = model_path(model)
+        if path.is_dir():
+            if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
+                return "tensorflow"
+            if not any(path.suffix in fw.suffixes for fw in FRAMEWORKS.values()):
+                raise CircError(f"{path}: is a directory, not a model (a TensorFlow SavedModel "
+                                "directory has a saved_model.pb)")
+        elif not path.exists():
+            raise CircError(f"{path}: no such file or directory")
         for fw in FRAMEWORKS.values():
             if path.suffix in fw.suffixes:
                 return fw.name
@@ -57,6 +65,49 @@ def detect_framework(model: Any) -> str:
     if "mindspore" in bases:
         return "mindspore"
     raise CircError(f"cannot import a {type(model).__name__}: not a model circ knows")
+
+
+# --- model files: what every importer checks before a framework reads one --------------------
+
+
+def model_path(source: str | os.PathLike[str]) -> Path:
+    """`source` as a Path; a path the OS cannot take (a NUL byte inside) is a CircError."""
+    try:
+        path = Path(source)
+        os.fsencode(path)
+    except (TypeError, UnicodeEncodeError):
+        raise CircError(f"{source!r}: not a valid file path") from None
+    if "\0" in str(path):
+        raise CircError(f"{str(path)!r}: not a valid file path (it contains a NUL byte)")
+    return path
+
+
+def model_file(source: str | os.PathLike[str], what: str) -> Path:
+    """The path of an existing regular file holding `what` ("an ONNX model"); a missing file,
+    a directory or a device (which could block or never end) is a CircError."""
+    path = model_path(source)
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise CircError(f"{path}: no such file") from None
+    except OSError as e:
+        raise CircError(f"{path}: cannot read ({e.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise CircError(f"{path}: is a directory, not {what}")
+    if not stat.S_ISREG(mode):
+        raise CircError(f"{path}: not a regular file; expected {what}")
+    return path
+
+
+def read_model_file(source: str | os.PathLike[str], what: str) -> bytes:
+    """The bytes of a model file (see `model_file`)."""
+    path = model_file(source, what)
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise CircError(f"{path}: cannot read ({e.strerror})") from None
+    except MemoryError:
+        raise CircError(f"{path}: too large to read into memory") from None
 
 
 def _is_torch_module(model: Any) -> bool:
@@ -82,8 +133,7 @@ def import_model(
     >>> m = cir.import_model(unet, (sample, timestep, context))
     >>> outs = cir.interpret(m, {"sample": x, ...})
     """
-    if stage not in ("import", "cir"):
-        raise CircError(f"stage must be 'import' or 'cir', got '{stage}'")
+    _check_arguments(stage, framework, custom_ops, signature)
     fw = framework or detect_framework(model)
     if fw not in FRAMEWORKS:
         raise CircError(f"unknown framework '{fw}' (known: {', '.join(FRAMEWORKS)})")
@@ -111,6 +161,87 @@ def import_model(
     if stage == "cir":
         normalize_module(module, fw, custom)
     return module
+
+
+def proto_messages(msg: Any, where: str) -> Iterator[tuple[str, Any]]:
+    """A protobuf message and every message inside it, each with its place in the model:
+    ``model.graph.node[2]('conv').attribute[0]('pads')``."""
+    yield where, msg
+    for field in msg.DESCRIPTOR.fields:
+        if field.type != field.TYPE_MESSAGE:
+            continue
+        if _is_map(field):
+            if field.message_type.fields_by_name["value"].type == field.TYPE_MESSAGE:
+                for key, m in getattr(msg, field.name).items():
+                    yield from proto_messages(m, f"{where}.{field.name}[{key!r:.60}]")
+        elif field.is_repeated:
+            for i, m in enumerate(getattr(msg, field.name)):
+                yield from proto_messages(m, f"{where}.{field.name}[{i}]{_proto_label(m)}")
+        elif msg.HasField(field.name):
+            yield from proto_messages(getattr(msg, field.name), f"{where}.{field.name}")
+
+
+def _is_map(field: Any) -> bool:
+    return field.type == field.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
+
+
+def _proto_label(msg: Any) -> str:
+    """``('conv')`` for a message with a readable name."""
+    name = getattr(msg, "name", None) if "name" in msg.DESCRIPTOR.fields_by_name else None
+    return f"({name[:60]!r})" if isinstance(name, str) and name else ""
+
+
+# protobuf fields that name things (nodes, values, attributes, operators): they end up in
+# error messages and IR locations, so they must be one printable line
+NAME_FIELDS = frozenset({"name", "op_type", "op", "domain", "input", "output"})
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_text_fields(msg: Any, where: str, origin: str) -> None:
+    """Every string field of `msg` is UTF-8 (protobuf hands over one that is not as bytes,
+    which the frameworks' C++ code then fails to decode), and names (NAME_FIELDS) have no
+    control characters."""
+    for field in msg.DESCRIPTOR.fields:
+        for text in _texts(msg, field):
+            if isinstance(text, bytes):
+                raise CircError(f"{origin}: {where}.{field.name} is not UTF-8 text")
+            if field.name in NAME_FIELDS and CONTROL_CHARACTERS.search(text):
+                raise CircError(f"{origin}: {where}.{field.name} {text[:80]!r} has control "
+                                "characters")
+
+
+def _texts(msg: Any, field: Any) -> list[str | bytes]:
+    """The strings a field holds (a map's string keys and values too)."""
+    if _is_map(field):
+        entry = field.message_type.fields_by_name
+        items = getattr(msg, field.name).items()
+        return [*(k for k, _ in items if entry["key"].type == field.TYPE_STRING),
+                *(v for _, v in items if entry["value"].type == field.TYPE_STRING)]
+    if field.type != field.TYPE_STRING:
+        return []
+    value = getattr(msg, field.name)
+    return list(value) if field.is_repeated else [value]
+
+
+def check_proto_text(msg: Any, root: str, origin: str) -> None:
+    """`check_text_fields` for `msg` and every message inside it."""
+    for where, m in proto_messages(msg, root):
+        check_text_fields(m, where, origin)
+
+
+def _check_arguments(stage: Any, framework: Any, custom_ops: Any, signature: Any) -> None:
+    """The keyword arguments of `import_model` are what they must be (the model and its
+    example inputs are checked by each framework's importer)."""
+    if stage not in ("import", "cir"):
+        raise CircError(f"stage must be 'import' or 'cir', got {stage!r}")
+    if framework is not None and not isinstance(framework, str):
+        raise CircError(f"framework must be a name ({', '.join(FRAMEWORKS)}), got a "
+                        f"{type(framework).__name__}")
+    if custom_ops is not None and not isinstance(custom_ops, str | os.PathLike | Mapping):
+        raise CircError(f"custom_ops must be a file path or a mapping, got a "
+                        f"{type(custom_ops).__name__}")
+    if not isinstance(signature, str):
+        raise CircError(f"signature must be a name, got a {type(signature).__name__}")
 
 
 def normalize_module(module: ModuleOp, framework: str, custom: Any = None) -> ModuleOp:
@@ -163,8 +294,11 @@ def save_module(module: ModuleOp, path: str | os.PathLike[str]) -> tuple[Path, P
     """
     from cir.io import to_text
 
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    from cir.outputs import check_destination, make_parents
+
+    out = check_destination(path, "output")
+    check_destination(out.with_suffix(".safetensors"), "output weights")
+    make_parents(out, "output")
     wpath = save_weights(module, out.with_suffix(".safetensors"))
     tmp_ir = Path(f"{out}.tmp{os.getpid()}")
     try:

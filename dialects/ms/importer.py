@@ -49,6 +49,7 @@ from xdsl.ir import Attribute, SSAValue
 from cir.build import FunctionBuilder, build_function, name_attrs
 from cir.dialects.framework_op import op_class
 from cir.errors import CircError
+from cir.frontend import check_proto_text, read_model_file
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
 
@@ -104,6 +105,7 @@ def parse_mindir(data: bytes, origin: str) -> Any:
         raise CircError(f"{origin}: not a MINDIR model; corrupt or truncated ({_short(e)})") from None
     if not model.HasField("graph") or not model.graph.node:
         raise CircError(f"{origin}: not a MINDIR model (no graph); corrupt or truncated")
+    check_proto_text(model, "model", origin)
     return model
 
 
@@ -269,11 +271,9 @@ def export_cell(cell: Any, example_inputs: Any) -> bytes:
 def load_source(source: Any, example_inputs: Any = None) -> tuple[Any, str]:
     if isinstance(source, str | os.PathLike):
         path = Path(source)
-        if not path.is_file():
-            raise CircError(f"{path}: no such file")
         if path.suffix != ".mindir":
             raise CircError(f"{path}: not a MindSpore model (a .mindir file)")
-        return parse_mindir(path.read_bytes(), str(path)), str(path)
+        return parse_mindir(read_model_file(path, "a MINDIR model"), str(path)), str(path)
     if isinstance(source, bytes):
         return parse_mindir(source, "<mindir>"), "<mindir>"
     try:

@@ -73,6 +73,7 @@ from xdsl.ir import Attribute, SSAValue
 from cir.build import FunctionBuilder, build_function, name_attrs
 from cir.dialects.framework_op import op_class
 from cir.errors import CircError
+from cir.frontend import check_text_fields, proto_messages, read_model_file
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
 
@@ -80,6 +81,9 @@ OPSET_ATTR = "onnx.opset"
 RECORD_MAX_ELEMENTS = 64  # constant parameter inputs up to this size are recorded as attributes
 FOLD_MAX_ELEMENTS = 1 << 22
 FOLD_ROUNDS = 16
+# operators whose result size comes from an input's values, not its shape
+VALUE_SIZED = ("ConstantOfShape", "Expand", "Tile", "Range", "Resize", "Upsample", "Pad",
+               "OneHot", "CenterCropPad", "Col2Im", "MaxUnpool")
 NOT_FOLDED = ("RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike",
               "Bernoulli", "Multinomial")
 
@@ -125,22 +129,18 @@ def describe_node(node: Any, index: int | None = None) -> str:
 
 
 def load_model(source: Any) -> tuple[Any, Path | None]:
-    """A ModelProto (external data not loaded yet) and the directory its data is relative to."""
+    """A ModelProto (external data not loaded yet) and the directory its data is relative to.
+    The model is checked before any ONNX code sees it (see `check_proto`)."""
     import onnx
     from google.protobuf.message import DecodeError
 
     if isinstance(source, onnx.ModelProto):
+        check_proto(source, "the ONNX model")
         return source, None
     if isinstance(source, bytes | bytearray):
         data, origin, base = bytes(source), "the ONNX model", None
     elif isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if not path.is_file():
-            raise CircError(f"{path}: no such file")
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise CircError(f"{path}: cannot read ({e.strerror})") from None
+        data, path = read_model_file(source, "an ONNX model"), Path(source)
         origin, base = str(path), path.resolve().parent
     else:
         raise CircError(f"cannot import a {type(source).__name__} as an ONNX model")
@@ -151,7 +151,23 @@ def load_model(source: Any) -> tuple[Any, Path | None]:
         raise CircError(f"{origin}: not an ONNX model, or corrupt or truncated ({e})") from None
     if not model.HasField("graph") or not (model.graph.node or model.graph.output):
         raise CircError(f"{origin}: not an ONNX model, or corrupt or truncated (no graph)")
+    check_proto(model, origin)
     return model, base
+
+
+def check_proto(model: Any, origin: str) -> None:
+    """What a hostile file could slip past protobuf into ONNX's C++ code, which answers with
+    exceptions of every kind: strings that are not UTF-8 and element types ONNX does not
+    define. Reported with the field's place in the model."""
+    from onnx import TensorProto, TypeProto
+
+    known = set(TensorProto.DataType.values())
+    for where, msg in proto_messages(model, "model"):
+        check_text_fields(msg, where, origin)
+        if isinstance(msg, TensorProto) and msg.data_type not in known:
+            raise CircError(f"{origin}: {where} has an unknown element type {msg.data_type}")
+        if isinstance(msg, TypeProto.Tensor | TypeProto.SparseTensor) and msg.elem_type not in known:
+            raise CircError(f"{origin}: {where} has an unknown element type {msg.elem_type}")
 
 
 def _all_tensors(graph: Any) -> list[Any]:
@@ -187,12 +203,15 @@ def check_external_data(model: Any, base: Path | None) -> str:
     root = base.resolve()
     for t in external:
         location = next((e.value for e in t.external_data if e.key == "location"), "")
+        if "\0" in location:
+            raise CircError(f"tensor '{t.name}' keeps its data at {location!r}, which is not a "
+                            "valid file name (it contains a NUL byte)")
         target = (root / location).resolve()
         if not location or Path(location).is_absolute() or not target.is_relative_to(root):
-            raise CircError(f"tensor '{t.name}' keeps its data at '{location}', outside the "
+            raise CircError(f"tensor '{t.name}' keeps its data at {location!r}, outside the "
                             f"model's directory {root}; refusing to read it")
         if not target.is_file():
-            raise CircError(f"tensor '{t.name}': external data file '{location}' does not exist "
+            raise CircError(f"tensor '{t.name}': external data file {location!r} does not exist "
                             f"in {root}")
     return str(root)
 
@@ -219,21 +238,33 @@ def set_input_shapes(model: Any, shapes: Mapping[str, Any] | Sequence[Any]) -> N
     """Fix graph input shapes (by name, or in input order); arrays give their shape."""
     inits = {t.name for t in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in inits]
-    if not isinstance(shapes, Mapping):
+    if isinstance(shapes, list | tuple):
         shapes = {i.name: s for i, s in zip(inputs, shapes)}
+    elif not isinstance(shapes, Mapping):
+        raise CircError("input shapes for an ONNX model are a dict (input name -> shape or "
+                        f"array) or a list in input order, not a {type(shapes).__name__}")
     by_name = {i.name: i for i in inputs}
     for name, shape in shapes.items():
         if name not in by_name:
             raise CircError(f"input_shapes names '{name}', which is not a model input "
                             f"(inputs: {', '.join(by_name)})")
-        dims = list(np.shape(shape)) if hasattr(shape, "shape") else [int(d) for d in shape]
+        dims = _shape_of(shape, name)
         t = by_name[name].type.tensor_type
         if t.HasField("shape") and len(t.shape.dim) != len(dims):
             raise CircError(f"input '{name}' has rank {len(t.shape.dim)}, input_shapes gives "
                             f"{tuple(dims)}")
         t.shape.ClearField("dim")
         for d in dims:
-            t.shape.dim.add().dim_value = int(d)
+            t.shape.dim.add().dim_value = d
+
+
+def _shape_of(shape: Any, name: str) -> list[int]:
+    """An input shape given as an array (its shape) or a sequence of sizes."""
+    dims = list(np.shape(shape)) if hasattr(shape, "shape") else shape
+    if not isinstance(dims, list | tuple) or not all(
+            isinstance(d, int | np.integer) and 0 <= d < 1 << 62 for d in dims):
+        raise CircError(f"input '{name}': a shape is an array or a list of sizes, got {shape!r:.80}")
+    return [int(d) for d in dims]
 
 
 def dependency_order(graph: Any) -> list[Any]:
@@ -365,6 +396,16 @@ def _static_shape(tp: Any) -> list[int] | None:
     return [int(d.dim_value) for d in dims]
 
 
+def _small_results(node: Any, types: Mapping[str, Any]) -> bool:
+    """Whether folding `node` makes at most FOLD_MAX_ELEMENTS values, judged before it is
+    computed: by the results' inferred shapes, and for operators whose result size comes
+    from an input's values (a file can ask for any size) only when those are known."""
+    sizes = [_static_shape(types.get(o)) for o in node.output if o]
+    if any(s is None for s in sizes):
+        return node.op_type not in VALUE_SIZED
+    return sum(int(np.prod(s, dtype=object)) for s in sizes) <= FOLD_MAX_ELEMENTS
+
+
 def fold(model: Any, fold_constants: bool, base_dir: str = "") -> bool:
     """Turn ``Constant`` nodes into initializers, and with `fold_constants` every node whose
     inputs are all constants, and ``Shape``/``Size`` of statically shaped values (computed by
@@ -394,9 +435,9 @@ def fold(model: Any, fold_constants: bool, base_dir: str = "") -> bool:
               and not any(a.type in (A.GRAPH, A.GRAPHS) for a in node.attribute)):
             if node.op_type in ("Shape", "Size") and ins:
                 shape = _static_shape(types.get(ins[0]))
-                if shape is not None:  # only the shape matters
-                    outs = _evaluate(model, node, [np.zeros(shape, np.float32)])
-            elif ins and all(n in known for n in ins):
+                if shape is not None:  # only the shape matters: a view of one zero
+                    outs = _evaluate(model, node, [np.broadcast_to(np.float32(0), shape)])
+            elif ins and all(n in known for n in ins) and _small_results(node, types):
                 outs = _evaluate(model, node, [value(n) for n in ins])
         if outs is None or sum(o.size for o in outs) > FOLD_MAX_ELEMENTS:
             keep.append(node)
@@ -420,7 +461,7 @@ def infer_types(model: Any) -> Any:
     an untyped value is reported with its node when the graph is built."""
     import onnx
 
-    errors = (onnx.shape_inference.InferenceError, RuntimeError)
+    errors = (onnx.shape_inference.InferenceError, RuntimeError, ValueError)
     try:
         return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True,
                                                  data_prop=True)
@@ -457,7 +498,7 @@ def prepare(model: Any, base: Path | None, input_shapes: Any = None,
         model.graph.node.extend(nodes)
     try:
         onnx.checker.check_model(_checkable(model) if base_dir else model)
-    except onnx.checker.ValidationError as e:
+    except (onnx.checker.ValidationError, ValueError, RuntimeError) as e:  # ValueError: C++ checks
         raise CircError(f"the ONNX checker rejects the model: {_short(e)}") from None
     model = infer_types(model)
     for _ in range(FOLD_ROUNDS):  # folding makes more shapes static, which folds more
@@ -501,7 +542,7 @@ def _short(e: BaseException) -> str:
 
 # --- locations -----------------------------------------------------------------------------
 
-_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+_FRAME = re.compile(r'File "([^"\x00-\x1f]+)", line (\d+)')  # one line: it is a location
 
 
 def node_location(node: Any) -> Attribute:

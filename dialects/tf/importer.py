@@ -56,6 +56,7 @@ from xdsl.ir import Attribute, SSAValue
 from cir.build import FunctionBuilder, build_function, name_attrs
 from cir.dialects.framework_op import op_class
 from cir.errors import CircError
+from cir.frontend import check_proto_text, model_file, model_path, read_model_file
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
 
@@ -84,8 +85,12 @@ def _tf() -> Any:
 
 
 def _short(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+    """The line of a TensorFlow error that says what is wrong: the first, or the last after a
+    traced stack (``in user code: ... ValueError: ...``)."""
+    lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(e).__name__
+    return lines[-1] if lines[0].startswith("in user code") else lines[0]
 
 
 # --- what a source becomes: a flat GraphDef with named inputs and outputs --------------------
@@ -110,18 +115,28 @@ def _specs_from_examples(example_inputs: Any, names: Sequence[str] | None = None
     keys = list(example_inputs) if isinstance(example_inputs, Mapping) else list(names or [])
     specs = []
     for i, item in enumerate(items):
-        name = keys[i] if i < len(keys) else f"input_{i}"
-        if isinstance(item, tf.TensorSpec):
-            specs.append(tf.TensorSpec(item.shape, item.dtype, name=name))
-        elif isinstance(item, tuple) and all(isinstance(d, int) for d in item):
-            specs.append(tf.TensorSpec(item, tf.float32, name=name))
-        elif hasattr(item, "shape") and hasattr(item, "dtype"):  # numpy, tf, torch arrays
-            dtype = item.dtype if isinstance(item.dtype, tf.DType) else np.asarray(item).dtype
-            specs.append(tf.TensorSpec([int(d) for d in item.shape], tf.as_dtype(dtype), name=name))
-        else:
+        name = str(keys[i]) if i < len(keys) else f"input_{i}"
+        try:
+            spec = _spec(tf, item, name)
+        except (TypeError, ValueError) as e:  # a dtype or shape TensorFlow cannot take
+            raise CircError(f"example input {i} ('{name}'): {_short(e)}") from None
+        if spec is None:
             raise CircError(f"example input {i} is a {type(item).__name__}; give arrays, "
                             "tf.TensorSpec or shape tuples")
+        specs.append(spec)
     return specs
+
+
+def _spec(tf: Any, item: Any, name: str) -> Any:
+    """A TensorSpec for one example input; None for a kind of value that gives none."""
+    if isinstance(item, tf.TensorSpec):
+        return tf.TensorSpec(item.shape, item.dtype, name=name)
+    if isinstance(item, tuple) and all(isinstance(d, int) for d in item):
+        return tf.TensorSpec(item, tf.float32, name=name)
+    if hasattr(item, "shape") and hasattr(item, "dtype"):  # numpy, tf, torch arrays
+        dtype = item.dtype if isinstance(item.dtype, tf.DType) else np.asarray(item).dtype
+        return tf.TensorSpec([int(d) for d in item.shape], tf.as_dtype(dtype), name=name)
+    return None
 
 
 def _freeze(fn: Any, input_names: Sequence[str] | None = None,
@@ -181,10 +196,56 @@ def _structured_names(structured: Any, n: int) -> list[str]:
     return [f"output_{i}" for i in range(n)]
 
 
+FILE_SUFFIXES = (".keras", ".pb", ".graphdef")
+
+
+def _is_saved_model(path: Path) -> bool:
+    return (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()
+
+
+# ops that touch the file system or call back into Python: no exported inference model has
+# them, and TensorFlow runs a SavedModel's restore and initializer functions as it loads it
+UNSAFE_OPS = frozenset({"WriteFile", "ReadFile", "MatchingFiles", "ImmutableConst", "PyFunc",
+                        "PyFuncStateless", "EagerPyFunc"})
+
+
+def check_graph_ops(graph_def: Any, origin: str) -> None:
+    """Refuse a graph (or its function library) that uses one of UNSAFE_OPS."""
+    nodes = [*graph_def.node, *(n for f in graph_def.library.function for n in f.node_def)]
+    for n in nodes:
+        if n.op in UNSAFE_OPS:
+            raise CircError(f"{origin}: node '{n.name}' is a {n.op}, which reads or writes files "
+                            "or runs Python; circ does not load such a graph")
+
+
+def check_saved_model(path: Path) -> None:
+    """saved_model.pb read by circ before TensorFlow loads (and runs parts of) it: text that
+    is not UTF-8 and UNSAFE_OPS are refused."""
+    from google.protobuf import text_format
+    from google.protobuf.message import DecodeError
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    sm = saved_model_pb2.SavedModel()
+    binary = path / "saved_model.pb"
+    origin = str(binary if binary.is_file() else path / "saved_model.pbtxt")
+    data = read_model_file(origin, "a SavedModel's saved_model.pb")
+    try:
+        if binary.is_file():
+            sm.ParseFromString(data)
+        else:
+            text_format.Parse(data.decode("utf-8"), sm)
+    except (DecodeError, text_format.ParseError, UnicodeDecodeError, ValueError, RuntimeError):
+        raise CircError(f"{origin}: not a SavedModel; corrupt or truncated") from None
+    check_proto_text(sm, "saved_model", origin)
+    for meta_graph in sm.meta_graphs:
+        check_graph_ops(meta_graph.graph_def, origin)
+
+
 def load_saved_model(path: Path, signature: str, example_inputs: Any = None) -> FrozenGraph:
     tf = _tf()
-    if not (path / "saved_model.pb").is_file() and not (path / "saved_model.pbtxt").is_file():
+    if not _is_saved_model(path):
         raise CircError(f"{path}: not a SavedModel directory (no saved_model.pb)")
+    check_saved_model(path)
     try:
         loaded = tf.saved_model.load(str(path))
     except Exception as e:
@@ -199,7 +260,12 @@ def load_saved_model(path: Path, signature: str, example_inputs: Any = None) -> 
     if example_inputs is not None:
         # fix the inputs' shapes by tracing the signature again with the example shapes
         specs = _specs_from_examples(example_inputs, names)
-        fn = tf.function(lambda *a: sigs[signature](**dict(zip(names, a)))).get_concrete_function(*specs)
+        traced = tf.function(lambda *a: sigs[signature](**dict(zip(names, a))))
+        try:
+            fn = traced.get_concrete_function(*specs)
+        except Exception as e:  # TF raises many kinds
+            raise CircError(f"{path}: signature '{signature}' does not take the example inputs "
+                            f"({_short(e)})") from None
         return _freeze(fn, names, list(sigs[signature].structured_outputs))
     return _freeze(fn, names, list(fn.structured_outputs))
 
@@ -208,7 +274,7 @@ def load_graph_def(path: Path) -> FrozenGraph:
     tf = _tf()
     from tensorflow.core.protobuf import saved_model_pb2
 
-    data = path.read_bytes()
+    data = read_model_file(path, "a frozen GraphDef")
     if path.name == "saved_model.pb" or (path.parent / "variables").is_dir():
         sm = saved_model_pb2.SavedModel()
         try:
@@ -225,6 +291,8 @@ def load_graph_def(path: Path) -> FrozenGraph:
         raise CircError(f"{path}: not a frozen GraphDef (.pb); corrupt or truncated") from None
     if not gd.node:
         raise CircError(f"{path}: not a frozen GraphDef (.pb): it has no nodes; corrupt or truncated")
+    check_proto_text(gd, "graph", str(path))
+    check_graph_ops(gd, str(path))
     inputs, shapes = {}, {}
     consumed: set[str] = set()
     for n in gd.node:
@@ -301,11 +369,10 @@ def load_function(fn: Any, example_inputs: Any = None) -> FrozenGraph:
 def load_source(source: Any, example_inputs: Any = None,
                 signature: str = "serving_default") -> FrozenGraph:
     if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        if path.is_dir():
+        path = model_path(source)
+        if path.is_dir() and (path.suffix not in FILE_SUFFIXES or _is_saved_model(path)):
             return load_saved_model(path, signature, example_inputs)
-        if not path.is_file():
-            raise CircError(f"{path}: no such file or directory")
+        model_file(path, "a TensorFlow model file")
         if path.suffix == ".keras":
             return load_keras(_load_keras_file(path), example_inputs)
         if path.suffix in (".pb", ".graphdef"):

@@ -12,12 +12,11 @@ file (``torch.export.save``). Full pickles (``torch.save`` of a module) are refu
 
 from __future__ import annotations
 
+import math
 import operator
 import os
 import re
-import zipfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,9 +33,13 @@ from xdsl.ir import Attribute, SSAValue
 
 from cir.build import FunctionBuilder, build_function, name_attrs
 from cir.dialects.framework_op import op_class
+from cir.dialects.torch.pt2 import load_pt2
 from cir.errors import CircError
+from cir.frontend import CONTROL_CHARACTERS
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
+
+FOLD_MAX_ELEMENTS = 1 << 22  # constant folding computes results up to this size
 
 # ATen ops kept whole instead of decomposed: fusion and kernels want them (see DESIGN.md).
 KEEP_WHOLE = (
@@ -102,12 +105,13 @@ def load_program(source: Any, example_inputs: Sequence[Any] | Mapping[str, Any] 
     import torch
 
     if isinstance(source, str | os.PathLike):
-        ep = _load_pt2(Path(source))
+        ep = load_pt2(source)
     elif isinstance(source, torch.export.ExportedProgram):
         ep = source
     elif isinstance(source, torch.nn.Module):
-        if example_inputs is None:
-            raise CircError("importing an nn.Module needs example_inputs (a tuple or a dict)")
+        if not isinstance(example_inputs, list | tuple | Mapping):
+            raise CircError("importing an nn.Module needs example_inputs (a tuple or a dict), "
+                            f"not {'None' if example_inputs is None else 'a ' + type(example_inputs).__name__}")
         args, kwargs = (
             ((), dict(example_inputs)) if isinstance(example_inputs, Mapping)
             else (tuple(example_inputs), {})
@@ -128,32 +132,9 @@ def _short(e: BaseException) -> str:
     return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
-def _load_pt2(path: Path):
-    import torch
-
-    if not path.is_file():
-        raise CircError(f"{path}: no such file")
-    if not zipfile.is_zipfile(path):
-        raise CircError(f"{path}: not a .pt2 archive (torch.export.save); corrupt or truncated")
-    with zipfile.ZipFile(path) as z:
-        names = z.namelist()
-    if not any(n.endswith("models/model.json") or "/models/" in n for n in names):
-        if any(n.endswith("data.pkl") for n in names):
-            raise CircError(
-                f"{path}: this is a full pickle (torch.save), which circ never loads: it can run "
-                "arbitrary code. Export the model instead: "
-                "torch.export.save(torch.export.export(model, example_args), 'model.pt2')"
-            )
-        raise CircError(f"{path}: not a torch.export archive")
-    try:
-        return torch.export.load(str(path))
-    except Exception as e:
-        raise CircError(f"{path}: cannot load the exported program ({_short(e)})") from None
-
-
 # --- locations -----------------------------------------------------------------------------
 
-_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+_FRAME = re.compile(r'File "([^"\x00-\x1f]+)", line (\d+)')  # one line: it is a location
 
 
 def _torch_dir() -> str:
@@ -178,7 +159,7 @@ def node_location(node: Any) -> Attribute:
 
 
 def _clean_path(path: str) -> str:
-    path = re.sub(r"^L__self__[._]?", "", path).replace("L['self'].", "")
+    path = CONTROL_CHARACTERS.sub("", re.sub(r"^L__self__[._]?", "", path)).replace("L['self'].", "")
     return re.sub(r"\._modules\['([^']+)'\]", r".\1", path).lstrip(".")
 
 
@@ -206,6 +187,30 @@ def _schema_args(node: Any) -> list[tuple[str, Any, bool]]:
             continue
         out.append((arg.name, value, "Tensor" in str(arg.type)))
     return out
+
+
+def _result_elements(val: Any) -> int | None:
+    """How many elements a node's result (its ``meta["val"]``) has; None when not all static
+    tensors."""
+    vals = list(val) if isinstance(val, list | tuple) else [val]
+    if not all(hasattr(v, "shape") for v in vals):
+        return None
+    try:
+        return sum(math.prod(int(d) for d in v.shape) for v in vals)
+    except (TypeError, ValueError):  # a symbolic size
+        return None
+
+
+def _check_weight(key: str, tensor: Any, val: Any) -> None:
+    """A parameter, buffer or constant has the value the graph was traced with (a file could
+    say otherwise, and folding computes with the real tensors)."""
+    if not hasattr(val, "shape"):
+        return
+    if not hasattr(tensor, "shape"):
+        raise CircError(f"the exported program has no tensor for '{key}'")
+    if tuple(tensor.shape) != tuple(val.shape) or tensor.dtype != val.dtype:
+        raise CircError(f"'{key}' is a {tensor.dtype} tensor of shape {tuple(tensor.shape)}; the "
+                        f"graph uses it as {val.dtype} {tuple(val.shape)}")
 
 
 def _python_value(value: Any) -> Any:
@@ -239,6 +244,7 @@ class _GraphImporter:
         """
         from torch.export.graph_signature import InputKind
 
+        placeholders = {n.name: n for n in self.ep.graph.nodes if n.op == "placeholder"}
         found = {}
         for spec in self.ep.graph_signature.input_specs:
             if spec.kind == InputKind.USER_INPUT:
@@ -246,6 +252,8 @@ class _GraphImporter:
             tensor = self.ep.state_dict.get(spec.target, self.ep.constants.get(spec.target))
             if tensor is None:
                 tensor = self.ep.constants.get(spec.target)
+            node = placeholders.get(spec.arg.name)
+            _check_weight(spec.target, tensor, node.meta.get("val") if node else None)
             found[spec.arg.name] = (spec.target, tensor, spec.kind != InputKind.PARAMETER)
         return found
 
@@ -385,6 +393,9 @@ class _GraphImporter:
             return False
         if node.target._schema.is_mutable or "rand" in str(node.target):
             return False
+        size = _result_elements(node.meta.get("val"))
+        if size is None or size > FOLD_MAX_ELEMENTS:  # known before it is computed
+            return False
         inputs = [a for a in node.all_input_nodes]
         if not all(a.name in self.known and self.known[a.name][2] for a in inputs):
             return False
@@ -402,7 +413,7 @@ class _GraphImporter:
         except Exception:
             return False
         outs = out if isinstance(out, list | tuple) else [out]
-        if not all(isinstance(o, torch.Tensor) for o in outs) or sum(o.numel() for o in outs) > 1 << 22:
+        if not all(isinstance(o, torch.Tensor) for o in outs):
             return False
         self.known[node.name] = (f"_folded.{node.name}", out, True)
         return True
