@@ -6,10 +6,11 @@ import dialect) and a normalisation pass (its mapping table).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,6 +228,20 @@ def check_proto_text(msg: Any, root: str, origin: str) -> None:
     """`check_text_fields` for `msg` and every message inside it."""
     for where, m in proto_messages(msg, root):
         check_text_fields(m, where, origin)
+
+
+MAX_ELEMENTS = 1 << 40  # more than any device holds: a file asking for more is corrupt
+
+
+def static_shape(dims: Iterable[int], what: str) -> list[int]:
+    """Tensor dimensions a model file gives, checked: none negative, and the non-zero ones
+    multiplying to at most MAX_ELEMENTS (so that sizes and byte counts fit in 64 bits)."""
+    dims = [int(d) for d in dims]
+    if any(d < 0 for d in dims):
+        raise CircError(f"{what} has a negative dimension: {dims}")
+    if math.prod(d for d in dims if d) > MAX_ELEMENTS:
+        raise CircError(f"{what} has shape {dims}: more than 2**40 elements; corrupt?")
+    return dims
 
 
 def _check_arguments(stage: Any, framework: Any, custom_ops: Any, signature: Any) -> None:

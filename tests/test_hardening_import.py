@@ -99,6 +99,12 @@ def rewrite_zip(src: Path, dst: Path, replace: dict[str, bytes]) -> Path:
     return dst
 
 
+def zip_json(path: Path, suffix: str) -> object:
+    """The JSON entry of a zip whose name ends in `suffix`."""
+    with zipfile.ZipFile(path) as z:
+        return json.loads(next(z.read(n) for n in z.namelist() if n.endswith(suffix)))
+
+
 def refused(match: str, model: object, *args: object, **kw: object) -> str:
     """Import `model`: it must fail with a one-line CircError matching `match`."""
     with pytest.raises(CircError, match=match) as e:
@@ -154,8 +160,11 @@ def test_onnx_strings_that_are_not_utf8(tmp_path, field):
     if field == "attribute string":  # a bytes field in ONNX: Transpose has no such attribute
         refused("the ONNX checker rejects the model: Unrecognized attribute: note", path)
     else:
-        msg = refused("is not UTF-8 text", path)
-        assert str(path) in msg and "model.graph.node[2]" in msg
+        # protobuf either hands the bad string over as bytes (circ names its field) or, in
+        # some processes (depending on what imported protobuf first), refuses it while parsing
+        msg = refused(r"is not UTF-8 text|can't decode byte 0xff", path)
+        assert str(path) in msg and ("model.graph.node[2]" in msg or "onnx.NodeProto" in msg
+                                     or "onnx.AttributeProto" in msg)
 
 
 @pytest.mark.parametrize("suffix", [".onnx", ".pt2", ".mindir", ".keras", ".pb"])
@@ -206,7 +215,8 @@ def test_full_pickles_are_refused_with_advice(tmp_path):
 
     for name, kw in [("zip.pt", {}), ("legacy.pt", {"_use_new_zipfile_serialization": False})]:
         torch.save(torch.nn.Linear(4, 3), tmp_path / name, **kw)
-        refused(r"pickle \(torch.save\), which circ never loads.*torch.export.save", tmp_path / name)
+        refused(r"pickle \(torch.save\), which circ never loads.*torch.export.save",
+                tmp_path / name)
 
 
 class _Touch:
@@ -226,8 +236,7 @@ def test_pt2_pickles_are_never_loaded(pt2, tmp_path):
     sample = rewrite_zip(pt2, tmp_path / "sample.pt2", {"data/sample_inputs/model.pt": payload})
     assert cir.import_model(sample, stage="import") is not None
     # weights marked use_pickle
-    with zipfile.ZipFile(pt2) as z:
-        config = json.loads(next(z.read(n) for n in z.namelist() if n.endswith("weights_config.json")))
+    config = zip_json(pt2, "weights_config.json")
     entry = next(iter(config["config"].values()))
     entry["use_pickle"] = True
     pickled = rewrite_zip(pt2, tmp_path / "pickled.pt2", {
@@ -237,8 +246,7 @@ def test_pt2_pickles_are_never_loaded(pt2, tmp_path):
 
 
 def _with_program(pt2: Path, dst: Path, edit) -> Path:
-    with zipfile.ZipFile(pt2) as z:
-        program = json.loads(next(z.read(n) for n in z.namelist() if n.endswith("models/model.json")))
+    program = zip_json(pt2, "models/model.json")
     edit(program)
     return rewrite_zip(pt2, dst, {"models/model.json": json.dumps(program).encode()})
 
@@ -249,7 +257,8 @@ def test_pt2_node_targets_must_be_operators(pt2, tmp_path):
             program["graph_module"]["graph"]["nodes"][0]["target"] = name
         return _with_program(pt2, tmp_path / "t.pt2", edit)
 
-    refused("calls 'torch.ops.load_library', which is not an operator", target("torch.ops.load_library"))
+    refused("calls 'torch.ops.load_library', which is not an operator",
+            target("torch.ops.load_library"))
     refused("calls 'torch.os.system', which is not an operator", target("torch.os.system"))
     refused("operator 'torch.ops.nolib.nop.default', which is not registered",
             target("torch.ops.nolib.nop.default"))
@@ -260,16 +269,15 @@ def test_pt2_symbolic_sizes_are_not_evaluated(pt2, tmp_path):
 
     def edit(program):
         meta = next(iter(program["graph_module"]["graph"]["tensor_values"].values()))
-        meta["sizes"][0] = {"as_expr": {"expr_str": f"__import__('pathlib').Path('{marker}').touch() or s0",
-                                        "hint": {"as_int": 2}}}
+        code = f"__import__('pathlib').Path('{marker}').touch() or s0"
+        meta["sizes"][0] = {"as_expr": {"expr_str": code, "hint": {"as_int": 2}}}
 
     refused("a symbolic size circ does not read", _with_program(pt2, tmp_path / "e.pt2", edit))
     assert not marker.exists()
 
 
 def test_pt2_weights_must_match_the_graph(pt2, tmp_path):
-    with zipfile.ZipFile(pt2) as z:
-        config = json.loads(next(z.read(n) for n in z.namelist() if n.endswith("weights_config.json")))
+    config = zip_json(pt2, "weights_config.json")
     meta = next(iter(config["config"].values()))["tensor_meta"]
     meta["sizes"] = [{"as_int": 1 << 40}, {"as_int": 1}]
     bad = rewrite_zip(pt2, tmp_path / "w.pt2", {"weights_config.json": json.dumps(config).encode()})
@@ -337,7 +345,8 @@ def test_corrupt_mindir_files(tmp_path):
     refused("cut.mindir: not a MINDIR model; corrupt or truncated", tmp_path / "cut.mindir")
     name = next(n for n in (b"Default/", b"construct") if n in data)
     (tmp_path / "text.mindir").write_bytes(data.replace(name, b"\xff" * len(name), 1))
-    refused("text.mindir: model.* is not UTF-8 text", tmp_path / "text.mindir")
+    refused(r"text.mindir: (model.* is not UTF-8 text|not a MINDIR model; .*can't decode byte 0xff)",
+            tmp_path / "text.mindir")
 
 
 
@@ -454,8 +463,8 @@ def test_command_line_reports_one_error_line(tmp_path):
 
     (tmp_path / "x.onnx").mkdir()
     circ = str(Path(sys.executable).parent / "circ")
-    proc = subprocess.run([circ, "import", str(tmp_path / "x.onnx"), "-o", str(tmp_path / "m.mlir")],
-                          check=False, capture_output=True, text=True)
+    args = [circ, "import", str(tmp_path / "x.onnx"), "-o", str(tmp_path / "m.mlir")]
+    proc = subprocess.run(args, check=False, capture_output=True, text=True)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert f"circ: error: {tmp_path / 'x.onnx'}: is a directory" in proc.stderr
 
@@ -466,8 +475,77 @@ def test_onnx_shape_of_a_huge_input_is_folded_without_memory():
     graph = helper.make_graph(
         [helper.make_node("Shape", ["x"], ["s"], name="shape"),
          helper.make_node("Cast", ["s"], ["y"], name="cast", to=TensorProto.FLOAT)], "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1 << 40, 4])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1 << 38, 4])],  # 4 TiB
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     module = cir.import_model(model.SerializeToString(), framework="onnx", stage="import")
     assert not any(o.name == "onnx.Shape" for o in module.walk())
+
+
+@pytest.mark.parametrize("equation", ["a1", "ab,b.->a", "Ño×"])
+def test_onnx_einsum_equations_that_hang_shape_inference(tmp_path, equation):
+    """onnx's Einsum shape inference loops forever (in C++, which no signal interrupts) on
+    these: refused before it runs; checked in a child process so that a regression fails
+    instead of hanging the tests."""
+    import subprocess
+    import sys
+
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Einsum", ["a", "b"], ["c"], name="einsum", equation=equation)], "g",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2]) for n in "ab"],
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT, [2])])
+    path = tmp_path / "einsum.onnx"
+    path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+                     .SerializeToString())
+    code = ("import sys, cir\ntry:\n    cir.import_model(sys.argv[1])\n"
+            "except cir.CircError as e:\n    print(e)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "model.graph.node[0]('einsum'): Einsum equation" in proc.stdout
+    assert "is malformed" in proc.stdout
+
+
+def test_onnx_large_1d_inputs_cost_no_memory(tmp_path):
+    """ONNX's data propagation makes a protobuf dimension per element of a 1-D tensor (20 GB
+    for 2**27 floats): circ's shape inference runs without it. Measured in a child process
+    (its peak RSS)."""
+    import subprocess
+    import sys
+
+    from onnx import TensorProto, helper
+
+    n = 1 << 22  # 700 MB with data propagation
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "x"], ["y"], name="add")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n])])
+    path = tmp_path / "wide.onnx"
+    path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+                     .SerializeToString())
+    code = ("import resource, sys, cir\n"
+            "peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "before = peak()\n"
+            "cir.import_model(sys.argv[1], stage='import')\n"
+            "print((peak() - before) >> 10)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert int(proc.stdout.split()[-1]) < 200, f"the import grew the peak RSS by {proc.stdout} MiB"
+
+
+@pytest.mark.parametrize("dims", [[1 << 40, 1 << 40], [1 << 40] * 3, [2, -3]])
+def test_onnx_absurd_shapes(dims):
+    """A shape of more than 2**40 elements (no device holds it; its byte size overflows) or
+    with a negative size is refused where it is read."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="relu")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, dims)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    refused(r"graph input 'x': value 'x' has (shape .*more than 2\*\*40 elements|a negative dim)",
+            model.SerializeToString(), framework="onnx")

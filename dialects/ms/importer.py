@@ -49,7 +49,7 @@ from xdsl.ir import Attribute, SSAValue
 from cir.build import FunctionBuilder, build_function, name_attrs
 from cir.dialects.framework_op import op_class
 from cir.errors import CircError
-from cir.frontend import check_proto_text, read_model_file
+from cir.frontend import check_proto_text, read_model_file, static_shape
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
 
@@ -148,7 +148,7 @@ def tensor_type(t: Any) -> TensorType:
         elem = _DTYPES[t.data_type][0]
     else:
         raise CircError(f"tensors of MindSpore data type {t.data_type} are not supported")
-    return TensorType(elem, [int(d) for d in t.dims])
+    return TensorType(elem, static_shape(t.dims, f"tensor '{_scope_name(t.name)}'"))
 
 
 def attr_value(a: Any, origin: str) -> Any:

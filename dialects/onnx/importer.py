@@ -38,6 +38,7 @@ are never copied into attributes.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -73,7 +74,7 @@ from xdsl.ir import Attribute, SSAValue
 from cir.build import FunctionBuilder, build_function, name_attrs
 from cir.dialects.framework_op import op_class
 from cir.errors import CircError
-from cir.frontend import check_text_fields, proto_messages, read_model_file
+from cir.frontend import check_text_fields, proto_messages, read_model_file, static_shape
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
 
@@ -157,9 +158,10 @@ def load_model(source: Any) -> tuple[Any, Path | None]:
 
 def check_proto(model: Any, origin: str) -> None:
     """What a hostile file could slip past protobuf into ONNX's C++ code, which answers with
-    exceptions of every kind: strings that are not UTF-8 and element types ONNX does not
-    define. Reported with the field's place in the model."""
-    from onnx import TensorProto, TypeProto
+    exceptions of every kind, or never: strings that are not UTF-8, element types ONNX does
+    not define, Einsum equations its shape inference loops forever on. Reported with the
+    field's place in the model."""
+    from onnx import NodeProto, TensorProto, TypeProto
 
     known = set(TensorProto.DataType.values())
     for where, msg in proto_messages(model, "model"):
@@ -168,6 +170,16 @@ def check_proto(model: Any, origin: str) -> None:
             raise CircError(f"{origin}: {where} has an unknown element type {msg.data_type}")
         if isinstance(msg, TypeProto.Tensor | TypeProto.SparseTensor) and msg.elem_type not in known:
             raise CircError(f"{origin}: {where} has an unknown element type {msg.elem_type}")
+        if isinstance(msg, NodeProto) and msg.op_type == "Einsum":
+            for a in msg.attribute:
+                if a.name == "equation" and not _EINSUM.fullmatch(a.s.replace(b" ", b"")):
+                    raise CircError(f"{origin}: {where}: Einsum equation {a.s[:80]!r} is "
+                                    "malformed")
+
+
+# term(,term)*(->term)?, a term being letters with at most one "..." (spaces aside)
+_EINSUM_TERM = rb"[A-Za-z]*+(?:\.\.\.)?+[A-Za-z]*+"  # possessive: no backtracking
+_EINSUM = re.compile(rb"%b(?:,%b)*(?:->%b)?" % (_EINSUM_TERM, _EINSUM_TERM, _EINSUM_TERM))
 
 
 def _all_tensors(graph: Any) -> list[Any]:
@@ -396,6 +408,16 @@ def _static_shape(tp: Any) -> list[int] | None:
     return [int(d.dim_value) for d in dims]
 
 
+def _shape_or_size(node: Any, shape: list[int] | None) -> list[np.ndarray] | None:
+    """``Shape`` (with its start/end) or ``Size`` of a value of static `shape`."""
+    if shape is None or any(d < 0 for d in shape) or math.prod(shape) >= 1 << 63:
+        return None
+    if node.op_type == "Size":
+        return [np.array(math.prod(shape), np.int64)]
+    ends = {a.name: a.i for a in node.attribute if a.name in ("start", "end")}
+    return [np.array(shape[ends.get("start", 0):ends.get("end", len(shape))], np.int64)]
+
+
 def _small_results(node: Any, types: Mapping[str, Any]) -> bool:
     """Whether folding `node` makes at most FOLD_MAX_ELEMENTS values, judged before it is
     computed: by the results' inferred shapes, and for operators whose result size comes
@@ -408,8 +430,9 @@ def _small_results(node: Any, types: Mapping[str, Any]) -> bool:
 
 def fold(model: Any, fold_constants: bool, base_dir: str = "") -> bool:
     """Turn ``Constant`` nodes into initializers, and with `fold_constants` every node whose
-    inputs are all constants, and ``Shape``/``Size`` of statically shaped values (computed by
-    onnx.reference). True when the graph changed."""
+    inputs are all constants (computed by onnx.reference when the result is known to be
+    small), and ``Shape``/``Size`` of statically shaped values. True when the graph
+    changed."""
     from onnx import AttributeProto as A
     from onnx import numpy_helper
 
@@ -434,9 +457,9 @@ def fold(model: Any, fold_constants: bool, base_dir: str = "") -> bool:
         elif (fold_constants and default and node.op_type not in NOT_FOLDED
               and not any(a.type in (A.GRAPH, A.GRAPHS) for a in node.attribute)):
             if node.op_type in ("Shape", "Size") and ins:
-                shape = _static_shape(types.get(ins[0]))
-                if shape is not None:  # only the shape matters: a view of one zero
-                    outs = _evaluate(model, node, [np.broadcast_to(np.float32(0), shape)])
+                shape = list(inits[ins[0]].dims) if ins[0] in inits else \
+                    _static_shape(types.get(ins[0]))
+                outs = _shape_or_size(node, shape)
             elif ins and all(n in known for n in ins) and _small_results(node, types):
                 outs = _evaluate(model, node, [value(n) for n in ins])
         if outs is None or sum(o.size for o in outs) > FOLD_MAX_ELEMENTS:
@@ -458,16 +481,19 @@ def fold(model: Any, fold_constants: bool, base_dir: str = "") -> bool:
 def infer_types(model: Any) -> Any:
     """The model with every value typed by ONNX shape inference. Strict inference first; if
     it fails somewhere (some operators' function bodies do), what it could type is kept and
-    an untyped value is reported with its node when the graph is built."""
+    an untyped value is reported with its node when the graph is built.
+
+    Without ONNX's data propagation: it makes a protobuf dimension per element of a 1-D
+    tensor (20 GB for a float input of 2**27 elements), and the folding in `prepare` makes
+    shape computations static anyway."""
     import onnx
 
-    errors = (onnx.shape_inference.InferenceError, RuntimeError, ValueError)
+    errors = (onnx.shape_inference.InferenceError, RuntimeError, ValueError, MemoryError)
     try:
-        return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True,
-                                                 data_prop=True)
+        return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
     except errors as strict:
         try:
-            return onnx.shape_inference.infer_shapes(model, check_type=True, data_prop=True)
+            return onnx.shape_inference.infer_shapes(model, check_type=True)
         except errors:
             raise CircError(f"ONNX shape inference failed: {_short(strict)}") from None
 
@@ -630,7 +656,7 @@ class _GraphImporter:
                 raise CircError(f"{what}: value '{name}' has a dynamic dimension {i}{sym}; "
                                 "circ needs static shapes (give input_shapes for the inputs)")
             dims.append(int(d.dim_value))
-        return TensorType(elem, dims)
+        return TensorType(elem, static_shape(dims, f"{what}: value '{name}'"))
 
     # -- constants ----------------------------------------------------------------------
 

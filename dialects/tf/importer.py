@@ -56,7 +56,13 @@ from xdsl.ir import Attribute, SSAValue
 from cir.build import FunctionBuilder, build_function, name_attrs
 from cir.dialects.framework_op import op_class
 from cir.errors import CircError
-from cir.frontend import check_proto_text, model_file, model_path, read_model_file
+from cir.frontend import (
+    check_proto_text,
+    model_file,
+    model_path,
+    read_model_file,
+    static_shape,
+)
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
 
@@ -668,7 +674,8 @@ class _Importer:
         if not t.shape.is_fully_defined():
             raise CircError(f"node '{t.op.name}' ({t.op.type}) has a dynamic shape "
                             f"{t.shape}; circ needs static shapes")
-        return TensorType(_IR_DTYPES[name], t.shape.as_list())
+        dims = static_shape(t.shape.as_list(), f"node '{t.op.name}'")
+        return TensorType(_IR_DTYPES[name], dims)
 
     # -- building ops -------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from cir.build import FunctionBuilder, build_function, name_attrs
 from cir.dialects.framework_op import op_class
 from cir.dialects.torch.pt2 import load_pt2
 from cir.errors import CircError
-from cir.frontend import CONTROL_CHARACTERS
+from cir.frontend import CONTROL_CHARACTERS, static_shape
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
 
@@ -83,8 +83,8 @@ def _ir_dtype(dtype: Any) -> Attribute:
     return table[name]
 
 
-def tensor_type(val: Any) -> TensorType:
-    return TensorType(_ir_dtype(val.dtype), [int(d) for d in val.shape])
+def tensor_type(val: Any, what: str = "a value of the exported graph") -> TensorType:
+    return TensorType(_ir_dtype(val.dtype), static_shape(val.shape, what))
 
 
 # --- loading -------------------------------------------------------------------------------

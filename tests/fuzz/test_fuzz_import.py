@@ -177,7 +177,8 @@ def test_pt2_with_a_mutated_entry(seeds, data):
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(1 << 64), 1 << 64) | st.floats()
     | st.text(max_size=12) | st.sampled_from(["torch.ops.aten.add.Tensor", "s0", "as_int"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=6)
 
 
