@@ -40,4 +40,4 @@ func.func @packed_weights(%x: tensor<1x4x8x8xf32>, %t: tensor<2x16x32xf32>) -> (
 }
 
 // REPORT: layout: 11 trans_data inserted, 4 left after cancelling inverse pairs; 2 weights pre-packed
-// BADSOC: unknown SoC 'Ascend999' (known: Ascend310P3, Ascend910B1, Ascend910B3)
+// BADSOC: unknown SoC 'Ascend999' (known: Ascend310P3, Ascend910B1, Ascend910B2, Ascend910B3, Ascend910B4, Ascend910_9392)
