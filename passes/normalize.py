@@ -305,6 +305,11 @@ class NormalizePattern(RewritePattern):
             values = emitter.emit()
         except ExprError as e:
             raise emitter.fail(str(e)) from None
+        except (IndexError, ValueError, ZeroDivisionError, OverflowError) as e:
+            # a table helper given attribute values outside what the framework allows (a
+            # malformed or hostile model): the op is named, nothing escapes
+            raise emitter.fail(f"its attributes are outside what the mapping handles "
+                               f"({type(e).__name__}: {e})") from None
         mapped = variant.results if variant.results is not None else tuple(range(len(op.results)))
         for idx, res in enumerate(op.results):
             if idx not in mapped:
