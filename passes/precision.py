@@ -37,7 +37,6 @@ from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     Float32Type,
     ModuleOp,
-    NameLoc,
     TensorType,
     bf16,
     f16,
@@ -165,11 +164,9 @@ def read_keep_dtype(path: str) -> set[str]:
 def _names(op: Operation) -> set[str]:
     """What a --keep_dtype line may call an op: the names its location carries, its result
     names, and ``OpType::`` + each of its GE types."""
-    out = {f"OpType::{t}" for t in ge_types(op.name)}
-    loc = op.location
-    while isinstance(loc, NameLoc):
-        out.add(loc.desc.data)
-        loc = loc.location  # type: ignore[assignment]
+    from cir.passes.select_outputs import location_names
+
+    out = {f"OpType::{t}" for t in ge_types(op.name)} | location_names(op.location)
     where = describe_location(op.location)
     out |= {p.strip().split(" (")[0] for p in where.split(",") if p.strip()}
     out |= {r.name_hint for r in op.results if r.name_hint}

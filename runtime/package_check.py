@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from cir.errors import CircError
+from cir.types import dtype_named
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -97,8 +98,6 @@ class Fields:
         return tuple(d.int(0, 1 << 40) for d in dims)
 
     def dtype(self) -> np.dtype:
-        from cir.types import dtype_named
-
         name = self.str()
         try:
             return np.dtype(dtype_named(name).np)
@@ -302,7 +301,7 @@ class GraphChecker:
             if name not in self.inputs:
                 raise arg.fail(f"unknown input '{name}'")
             t = self.inputs[name]
-            return 0, int(np.prod(t["shape"])) * np.dtype(_np(t["dtype"])).itemsize
+            return 0, int(np.prod(t["shape"])) * dtype_named(t["dtype"]).itemsize
         if kind == "weight":
             if name not in self.weights:
                 raise arg.fail(f"weight '{name}' is not in the weights file")
@@ -343,11 +342,6 @@ class GraphChecker:
         for a in args:
             self._binding(a)
 
-
-def _np(dtype: str) -> np.dtype:
-    from cir.types import dtype_named
-
-    return np.dtype(dtype_named(dtype).np)
 
 
 # --- the whole package --------------------------------------------------------------------

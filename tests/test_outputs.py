@@ -3,18 +3,14 @@ folder where a file goes, an unwritable place — one clean line, nothing left b
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from test_package import SOC, make_block
+from test_package import SOC, circ, make_block
 
 import cir
 from cir.errors import CircError
-
-VENV_BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +20,6 @@ def onnx_model(tmp_path_factory) -> Path:
     torch.onnx.export(model, args, str(path), input_names=["x", "t"], dynamo=False)
     return path
 
-
-def circ(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(VENV_BIN / "circ"), *argv], check=False, capture_output=True, text=True)
 
 
 def test_bad_destinations_on_the_command_line(onnx_model, tmp_path):

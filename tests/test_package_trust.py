@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cir.runtime import trust
-from test_package import SOC, make_block
+from test_package import SOC, circ, make_block
 
 import cir
 from cir.errors import CircError
@@ -317,9 +317,6 @@ P.compile(m, {str(tmp_path / 'm.circ')!r}, example_inputs=a, soc=SOC)
     recover_interrupted(tmp_path / "m.circ")
     assert not list(tmp_path.glob(".m.circ.*")) and (tmp_path / "m.circ" / "manifest.json").is_file()
 
-
-def circ(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(VENV_BIN / "circ"), *argv], check=False, capture_output=True, text=True, cwd=cwd)
 
 
 def test_run_command_line_mistakes(pkg, tmp_path):

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from test_end_to_end import psnr
-from test_package import SOC, make_block
+from test_package import SOC, circ, make_block
 from torch import nn
 
 import cir
 from cir.errors import CircError
-
-VENV_BIN = Path(sys.executable).parent
 
 
 def ops_by_type(pkg: Path) -> dict[str, set[str]]:
@@ -130,9 +126,6 @@ def test_report_names_the_first_fp16_overflow(tmp_path):
     c = cir.report(mixed, model, inputs=feeds, output=tmp_path / "mixed.html")
     assert c.overflow is None and "overflow" not in c.verdict
 
-
-def circ(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(VENV_BIN / "circ"), *argv], check=False, capture_output=True, text=True)
 
 
 def test_atc_command_lines(tmp_path):
