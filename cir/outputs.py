@@ -4,7 +4,9 @@ output path costs no time, gives one clear message and leaves nothing half-writt
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cir.errors import CircError
 
@@ -30,6 +32,18 @@ def check_destination(path: str | os.PathLike[str], what: str, *, directory: boo
                 raise CircError(f"{what} {p}: {parent} is not writable")
             break
     return p
+
+
+def write_atomic(path: Path, write: Callable[[Any], Any]) -> None:
+    """Write a text file through a temporary file beside it, renamed into place: a reader
+    never sees half of it, and a failure leaves nothing (the temporary file is removed)."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "w", newline="") as f:
+            write(f)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def make_parents(p: Path, what: str) -> None:

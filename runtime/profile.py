@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from cir.errors import CircError
+from cir.outputs import write_atomic
 
 
 def _shapes(node: dict[str, Any], role: str) -> str:
@@ -58,19 +58,8 @@ def write_trace(graph: dict[str, Any], events: Sequence[tuple[int, int, int]], p
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(path, lambda f: f.write(json.dumps({"traceEvents": trace, "displayTimeUnit": "ms"})))
-        _write_atomic(summary, write_csv)
+        write_atomic(path, lambda f: f.write(json.dumps({"traceEvents": trace, "displayTimeUnit": "ms"})))
+        write_atomic(summary, write_csv)
     except OSError as e:
         raise CircError(f"--profile {path}: cannot write ({e.strerror}: {e.filename})") from None
     return path, summary
-
-
-def _write_atomic(path: Path, write: Callable[[Any], Any]) -> None:
-    """Write through a temporary file beside `path`, renamed into place; removed on failure."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w", newline="") as f:
-            write(f)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

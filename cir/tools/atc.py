@@ -85,7 +85,7 @@ def precision_of(args: Any) -> str:
 
 def show_package(om: str | None, json_out: str | None) -> Path:
     """--mode 1: a package as one JSON document (manifest, inputs/outputs, kernels, launches)."""
-    from cir.outputs import check_destination
+    from cir.outputs import check_destination, write_atomic
     from cir.runtime.package_check import open_package
 
     if not om or not json_out:
@@ -105,12 +105,9 @@ def show_package(om: str | None, json_out: str | None) -> Path:
                          for n in g["nodes"]],
         },
     }
-    tmp = out.with_name(f".{out.name}.tmp")
     try:
-        tmp.write_text(json.dumps(doc, indent=1))
-        tmp.replace(out)
+        write_atomic(out, lambda f: f.write(json.dumps(doc, indent=1)))
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise CircError(f"--json {out}: cannot write ({e.strerror})") from None
     return out
 
