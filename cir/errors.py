@@ -32,6 +32,10 @@ class UsageError(CircError):
     exit_code = 2
 
 
+class HostFallbackWarning(UserWarning):
+    """Some ops of a compiled model run on the host fallback (no AscendC kernel for them yet)."""
+
+
 def describe_location(loc: Attribute | None) -> str:
     """``file:line:col``, a name (e.g. a module path), or ``""`` when unknown."""
     match loc:

@@ -9,7 +9,7 @@ result is cast to the op's declared result type, so the interpreter's dtypes alw
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -582,6 +582,15 @@ def _run(fn: Kernel, op: Operation, args: tuple[Any, ...]) -> tuple[Any, ...]:
         np.require(np.asarray(o).astype(dtype_of(t).np, copy=False), requirements="C")
         for o, t in zip(outs, types, strict=True)
     )
+
+
+def evaluate_op(op: Operation, args: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """One op on numpy arrays (its operands, in order): its results, in the result types'
+    dtypes, exactly as the interpreter computes them inside a function."""
+    fn = KERNELS.get(type(op))
+    if fn is None:
+        raise CircError(f"{describe_op(op)} has no reference kernel")
+    return _run(fn, op, tuple(args))
 
 
 def _make_functions() -> type[InterpreterFunctions]:

@@ -28,6 +28,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,13 +37,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 
-from cir.errors import CircError
+from cir.errors import CircError, HostFallbackWarning
 from cir.outputs import check_destination, make_parents
 
 if TYPE_CHECKING:
     from cir.passes.precision import Mode
 
-FORMAT_VERSION = 2  # 2: every file listed with its sha256 in 'files'; signature.json
+FORMAT_VERSION = 3  # 2: every file listed with its sha256 in 'files'; signature.json
+# 3: launch-graph nodes may run on the host fallback ("engine": "host"); manifest "host_ops"
+READABLE_VERSIONS = (2, 3)
 MANIFEST = "manifest.json"
 PRECISIONS = ("fp32", "fp16")  # and every ATC precision mode (passes/tables/precision.toml)
 INPUT_FORMATS = {"NCHW": 4, "NHWC": 4, "NCDHW": 5, "NDHWC": 5, "ND": None}  # format -> rank
@@ -109,7 +112,7 @@ def _mode_names() -> list[str]:
     return modes()
 
 
-def pipeline_for(soc: str, fusion: str, precision: str | Precision) -> str:
+def pipeline_for(soc: str, fusion: str, precision: str | Precision, host_fallback: bool = True) -> str:
     """The pass pipeline `compile` runs after import (layout is left out: the kernels read ND
     tensors; see the README)."""
     p = precision if isinstance(precision, Precision) else Precision(precision)
@@ -119,7 +122,8 @@ def pipeline_for(soc: str, fusion: str, precision: str | Precision) -> str:
         passes += [f"aigc-fusion{{preset={fusion}}}", "canonicalize"]
     if convert:
         passes += [convert, "canonicalize"]  # casts of weights fold into reduced weights
-    passes += [f"lower-to-ascendc{{soc={soc}}}", "plan-memory"]
+    lower = f"soc={soc}" + ("" if host_fallback else " host_fallback=false")
+    passes += [f"lower-to-ascendc{{{lower}}}", "plan-memory"]
     return ",".join(passes)
 
 
@@ -168,6 +172,7 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
     from cir.io import to_text
     from cir.lowering.cmake import cmakelists
     from cir.lowering.graph import to_ge, to_launch_graph, to_onnx
+    from cir.lowering.lower_to_ascendc import host_ops
     from cir.runtime.kernels import kernel_sources
     from cir.weights import save_safetensors_aligned
 
@@ -194,6 +199,7 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
         weights_sha = save_safetensors_aligned(weights, tmp / "weights.safetensors")  # mapped as is
         module.attributes["cir.weights"] = StringAttr("weights.safetensors")
         launch = to_launch_graph(module)
+        on_host = host_ops(module)
         (tmp / "graph" / "launch.json").write_text(json.dumps(launch, indent=1))
         import onnx
 
@@ -226,6 +232,7 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
             "inputs": ins,
             "outputs": outs,
             "kernels": kernels,
+            "host_ops": on_host,
             "memory": {"arena_bytes": arena.value.data if arena is not None else 0,  # type: ignore[attr-defined]
                        "plan": "graph/launch.json"},
             "graphs": {"onnx": "model.onnx", "ge": "graph/model.ge.pb", "launch": "graph/launch.json"},
@@ -324,6 +331,7 @@ def compile(
     out_nodes: str | None = None,
     input_format: str | None = None,
     implmode: tuple[str | None, str | None] = (None, None),
+    host_fallback: bool = True,
     framework: str | None = None,
     custom_ops: Any = None,
     progress: Callable[[str], None] | None = None,
@@ -336,10 +344,13 @@ def compile(
     --keep_dtype and --modify_mixlist files. ATC's options: `out_nodes` ("NODE:0;NODE:1", the
     outputs become these nodes' outputs), `input_format` (NCHW, NHWC, ND, ...: recorded as the
     inputs' format), `implmode` (--op_select_implmode and its op list: recorded).
+    `host_fallback`: ops without an AscendC kernel yet run on the host CPU (listed in the
+    manifest's ``host_ops`` and by a ``HostFallbackWarning``); False makes them an error.
 
     >>> cir.compile(unet, "unet.circ", example_inputs=(sample, t, ctx), soc="Ascend310P3")
     """
     from cir.frontend import detect_framework, import_model
+    from cir.lowering.lower_to_ascendc import describe_host_ops, host_ops
     from cir.lowering.soc import soc as lookup_soc
     from cir.pipeline import apply_pipeline
 
@@ -347,7 +358,7 @@ def compile(
     _check_output(output)
     prec = Precision(precision, None if keep_dtype is None else os.fspath(keep_dtype),
                      None if mixlist is None else os.fspath(mixlist))
-    pipeline = pipeline_for(soc, fusion, prec)
+    pipeline = pipeline_for(soc, fusion, prec, host_fallback)
     if out_nodes:
         if '"' in out_nodes:
             raise CircError(f"--out_nodes: a node name with a double quote is not supported: {out_nodes}")
@@ -372,12 +383,16 @@ def compile(
     apply_pipeline(module, pipeline)
     times["passes"] = round(time.perf_counter() - t, 3)
     note("write package")
-    return write_package(module, output, source=_source_info(model, fw),
+    out = write_package(module, output, source=_source_info(model, fw),
                          options={"soc": soc, "fusion": fusion, "precision": precision,
                                   "reduced_to": prec.reduced_to(), "pipeline": pipeline,
                                   "input_format": input_format,
                                   "op_select_implmode": implmode[0], "optypelist_for_implmode": implmode[1]},
                          times=times)
+    on_host = host_ops(module)
+    if on_host:
+        warnings.warn(describe_host_ops(on_host), HostFallbackWarning, stacklevel=2)
+    return out
 
 
 def _check_input_format(fmt: str | None) -> None:

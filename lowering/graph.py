@@ -44,12 +44,13 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.irdl import OptionalDef, VariadicDef
 
 from cir import ops as cir_ops
 from cir.errors import CircError, describe_location, describe_op
 from cir.formats import physical_bytes, physical_shape, unpack
+from cir.io import to_text
 from cir.types import DTYPES, dtype_named, dtype_of, format_of
 from cir.weights import weights_of
 
@@ -57,7 +58,7 @@ TABLE = Path(__file__).parent / "graph_ops.toml"
 PROTO = Path(__file__).parent / "ge_ir.proto"
 ONNX_OPSET = 18  # ATC reads ONNX opsets 11-18
 NPU_DOMAIN = "npu"
-LAUNCH_GRAPH_VERSION = 1
+LAUNCH_GRAPH_VERSION = 2  # 2: nodes may run on the host fallback (engine "host", op in "ir")
 
 
 @cache
@@ -747,7 +748,10 @@ def _launches(op: Operation) -> list[dict[str, Any]]:
                   if isinstance(tiling, DictionaryAttr) else [])
         args = entry.get("args")
         kernel = entry.get("kernel")
+        engine, reason = entry.get("engine"), entry.get("reason")
         out.append({
+            "engine": engine.data if isinstance(engine, StringAttr) else "aicore",
+            "reason": reason.data if isinstance(reason, StringAttr) else "",
             "kernel": kernel.data if isinstance(kernel, StringAttr) else "",
             "block_dim": ival("block_dim"),
             "tiling_fields": fields,
@@ -849,6 +853,11 @@ def to_launch_graph(module: ModuleOp) -> dict[str, Any]:
                 args.append({**where[v], "nbytes": nbytes(v), "value": g.names[v],
                              "role": "in" if kind == "operand" else "out",
                              "shape": list(v.type.get_shape()), "dtype": dtype_of(v.type).name})  # type: ignore[attr-defined]
+            if ln["engine"] == "host":
+                nodes.append({"engine": "host", "kernel": "", "block_dim": 0, "tiling": [],
+                              "tiling_fields": [], "tiling_hex": "", "args": args, "workspace": 0,
+                              "op": op.name, "loc": loc, "reason": ln["reason"], "ir": host_ir(op)})
+                continue
             vals = [v for _, v in ln["tiling_fields"]]
             nodes.append({
                 "kernel": ln["kernel"], "block_dim": ln["block_dim"],
@@ -863,8 +872,19 @@ def to_launch_graph(module: ModuleOp) -> dict[str, Any]:
     return {
         "version": LAUNCH_GRAPH_VERSION, "soc": soc.data, "arena_bytes": arena.value.data,
         "inputs": inputs, "outputs": outputs, "weights": weights, "constants": constants,
-        "nodes": nodes, "aliases": aliases, "kernels": sorted({n["kernel"] for n in nodes}),
+        "nodes": nodes, "aliases": aliases, "kernels": sorted({n["kernel"] for n in nodes if n.get("engine") != "host"}),
     }
+
+
+def host_ir(op: Operation) -> str:
+    """`op` alone in ``func.func @host`` (its operands the arguments, its results returned), as
+    CIR text: what a host-fallback node of the launch graph evaluates."""
+    block = Block(arg_types=[v.type for v in op.operands])
+    clone = op.clone(value_mapper=dict(zip(op.operands, block.args, strict=True)))
+    clone.attributes.clear()
+    block.add_ops([clone, func.ReturnOp(*clone.results)])
+    fn = func.FuncOp("host", ([v.type for v in op.operands], [r.type for r in op.results]), Region(block))
+    return to_text(ModuleOp([fn]))
 
 
 def launch_json(module: ModuleOp) -> str:

@@ -14,8 +14,12 @@ Kernel families:
   slices; each core streams its slice through UB in tiles sized for the SoC's UB, with
   double-buffered VECIN/VECOUT queues and DataCopyPad for the unaligned tail.
 
-Ops without a kernel family yet stop the pass with the list of them (``partial=true`` lowers
-what it can, for tests and inspection).
+An op no kernel family covers yet runs on the **host fallback** (``host_fallback=true``, the
+default), as ATC places operators AI Core cannot run on the AI CPU: its ``cir.launches`` is one
+entry ``{engine = "host", kernel = "host", reason}`` and the runtime evaluates it on the host CPU
+with the reference interpreter's kernel, on the same buffers a kernel would use. Drivers list
+these ops (``host_ops``); with ``host_fallback=false`` they stop the pass with the list of them
+(``partial=true`` lowers what it can, for tests and inspection).
 """
 
 from __future__ import annotations
@@ -24,14 +28,17 @@ import hashlib
 import math
 import re
 import tomllib
-
-import numpy as np
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from cir.lowering import ascendc as A
+from cir.lowering.decompose import decompose
+from cir.lowering.soc import Soc
+from cir.lowering.soc import soc as lookup_soc
 from xdsl.builder import Builder
 from xdsl.context import Context
 from xdsl.dialects import arith, func, scf
@@ -53,10 +60,6 @@ from xdsl.rewriter import InsertPoint
 
 from cir import ops as cir_ops
 from cir.errors import CircError, describe_location, describe_op
-from cir.lowering.decompose import decompose
-from cir.lowering import ascendc as A
-from cir.lowering.soc import Soc
-from cir.lowering.soc import soc as lookup_soc
 from cir.formats import physical_shape
 from cir.types import dtype_of, format_of, numel
 from cir.weights import WeightStore, attach, weights_of
@@ -823,6 +826,7 @@ class LowerToAscendCPass(ModulePass):
 
     soc: str = "Ascend910B1"
     partial: bool = False
+    host_fallback: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         _load_families()
@@ -880,6 +884,8 @@ class LowerToAscendCPass(ModulePass):
                     for wname, arr in (ln.weights or {}).items():
                         store[wname] = arr
                 cop.attributes["cir.launches"] = launches_attr(launches, cop)
+        if missing and self.host_fallback:
+            missing = _to_host(missing)
         if missing and not self.partial:
             lines = [f"lower-to-ascendc: no kernel yet for {len(missing)} kind(s) of op:"]
             lines += [f"  {k} x{len(v)}, first at {describe_location(v[0].location) or '?'}"
@@ -888,6 +894,55 @@ class LowerToAscendCPass(ModulePass):
         for kop in kernels.values():
             op.body.block.add_op(kop)
         op.attributes["cir.soc"] = StringAttr(chip.name)
+
+
+def _to_host(missing: dict[str, list[Operation]]) -> dict[str, list[Operation]]:
+    """Give the ops without a kernel a host-fallback launch; returns those that cannot have one
+    (no reference kernel, or a tensor in a physical layout the host kernel does not read)."""
+    from cir.interpreter import KERNELS
+
+    left: dict[str, list[Operation]] = {}
+    for reason, ops_ in missing.items():
+        for cop in ops_:
+            values = (*cop.operands, *cop.results)
+            if type(cop) not in KERNELS or not all(
+                    isinstance(v.type, TensorType) and format_of(v.type) == "ND" for v in values):
+                left.setdefault(reason, []).append(cop)
+                continue
+            cop.attributes["cir.launches"] = ArrayAttr([DictionaryAttr({
+                "engine": StringAttr("host"), "kernel": StringAttr("host"),
+                "reason": StringAttr(f"no AscendC kernel yet: {reason}"),
+                "block_dim": IntegerAttr(0, i64), "tiling": DictionaryAttr({}),
+                "args": ArrayAttr([StringAttr(f"operand:{j}") for j in range(len(cop.operands))]
+                                  + [StringAttr(f"result:{j}") for j in range(len(cop.results))]),
+                "workspace": IntegerAttr(0, i64),
+            })])
+    return left
+
+
+def host_ops(module: ModuleOp) -> list[dict[str, Any]]:
+    """The ops of a lowered module that run on the host fallback, by kind: ``{op, count,
+    first (location), reason}`` in order of first appearance."""
+    out: dict[str, dict[str, Any]] = {}
+    for o in module.walk():
+        launches = o.attributes.get("cir.launches")
+        if not isinstance(launches, ArrayAttr):
+            continue
+        for d in launches.data:
+            if isinstance(d, DictionaryAttr) and d.data.get("engine") == StringAttr("host"):
+                reason = d.data.get("reason")
+                entry = out.setdefault(o.name, {"op": o.name, "count": 0,
+                                                "first": describe_location(o.location) or "?",
+                                                "reason": reason.data if isinstance(reason, StringAttr) else ""})
+                entry["count"] += 1
+    return list(out.values())
+
+
+def describe_host_ops(ops_: Sequence[dict[str, Any]]) -> str:
+    """One line for drivers: which ops run on the host fallback."""
+    n = sum(e["count"] for e in ops_)
+    kinds = ", ".join(f"{e['op']} x{e['count']} (first at {e['first']})" for e in ops_)
+    return f"{n} op(s) run on the host fallback (no AscendC kernel yet): {kinds}"
 
 
 def _signature(op: Operation) -> tuple[str, ...]:

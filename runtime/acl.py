@@ -7,6 +7,8 @@ inputs (``acl.rt.malloc``, weights copied once with ``acl.rt.memcpy``) -> per ru
 host->device, call each kernel's ``aclrtlaunch_<kernel>(blockDim, stream, args...,
 workspace, tiling)`` stub (from the library built by the package's ``kernels/CMakeLists.txt``),
 ``acl.rt.synchronize_stream``, copy outputs device->host -> teardown in reverse order.
+A host-fallback node (``cir.runtime.host``) synchronises the stream, copies its operands to the
+host, evaluates the op there and copies its results back.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cir.runtime.host import HostNode
 
 from cir.errors import CircError
 
@@ -43,10 +46,10 @@ class AclExecutor:
     """Executes one package's launch graph on device `device_id`."""
 
     def __init__(self, package: Path, graph: dict[str, Any], weights: Mapping[str, np.ndarray],
-                 device_id: int = 0):
+                 device_id: int = 0, hosts: Mapping[int, HostNode] | None = None):
         import acl  # type: ignore[import-not-found]
 
-        self.acl, self.graph = acl, graph
+        self.acl, self.graph, self.hosts = acl, graph, dict(hosts or {})
         lib = package / LIBRARY
         if not lib.is_file():
             raise CircError(f"{lib}: build the kernels for the NPU first "
@@ -89,7 +92,10 @@ class AclExecutor:
         for name, a in inputs.items():
             _check(acl.rt.memcpy(self.buffers[f"input:{name}"], a.nbytes, a.ctypes.data, a.nbytes,
                                  MEMCPY_HOST_TO_DEVICE), f"memcpy input {name}")
-        for node, tiling in zip(self.graph["nodes"], self.tilings):
+        for i, (node, tiling) in enumerate(zip(self.graph["nodes"], self.tilings)):
+            if i in self.hosts:
+                self._run_host(self.hosts[i], node)
+                continue
             fn = getattr(self.lib, f"aclrtlaunch_{node['kernel']}")
             ptrs = [ctypes.c_void_p(self._address(a)) for a in node["args"]]
             _check(fn(ctypes.c_uint32(node["block_dim"]), ctypes.c_void_p(self.stream), *ptrs,
@@ -102,6 +108,18 @@ class AclExecutor:
                                  MEMCPY_DEVICE_TO_HOST), f"memcpy output {o['name']}")
             outs[o["name"]] = host
         return outs
+
+    def _run_host(self, host: HostNode, node: Mapping[str, Any]) -> None:
+        acl = self.acl
+        _check(acl.rt.synchronize_stream(self.stream), "synchronize_stream")
+        bufs = [np.empty(int(a["nbytes"]), np.uint8) for a in node["args"]]
+        for a, b in zip(node["args"][:host.n_in], bufs, strict=False):
+            _check(acl.rt.memcpy(b.ctypes.data, b.nbytes, self._address(a), b.nbytes, MEMCPY_DEVICE_TO_HOST),
+                   f"memcpy to host for {host.name}")
+        host(bufs.__getitem__)
+        for a, b in zip(node["args"][host.n_in:], bufs[host.n_in:], strict=True):
+            _check(acl.rt.memcpy(self._address(a), b.nbytes, b.ctypes.data, b.nbytes, MEMCPY_HOST_TO_DEVICE),
+                   f"memcpy from host for {host.name}")
 
     def close(self) -> None:
         acl = self.acl

@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
+from cir.runtime.host import HostNode, host_nodes
 
 from cir.errors import CircError
 from cir.types import dtype_named
@@ -49,6 +50,7 @@ class CheckedPackage:
     graph: dict[str, Any]
     kernel_sources: dict[str, str]  # kernel name -> the verified C++
     signer: str | None  # the trusted key id, None when not checked
+    host_nodes: dict[int, HostNode]  # launch-graph node index -> its parsed host-fallback op
 
 
 class Fields:
@@ -184,7 +186,7 @@ def _load_json(file: str, data: bytes) -> Fields:
 
 def read_manifest(package: Path) -> tuple[dict[str, Any], bytes]:
     """The manifest, checked field by field (what it names is checked by open_package)."""
-    from cir.package import FORMAT_VERSION, MANIFEST
+    from cir.package import MANIFEST, READABLE_VERSIONS
 
     if not package.is_dir():
         what = "is a file" if package.exists() else "no such package"
@@ -200,9 +202,10 @@ def read_manifest(package: Path) -> tuple[dict[str, Any], bytes]:
     if not isinstance(m.value, dict):
         raise m.fail("expected an object")
     version = m.value.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise CircError(f"{mf}: unsupported package format version {_show(version)} "
-                        f"(this circ reads version {FORMAT_VERSION}; compile the model again)")
+                        f"(this circ reads versions {', '.join(map(str, READABLE_VERSIONS))}; "
+                        "compile the model again)")
     m.get("soc").str()
     from cir.lowering.soc import soc as lookup_soc
 
@@ -327,6 +330,15 @@ class GraphChecker:
                 raise arg.fail(f"shape {list(shape)} of {dtype} needs more than its {nbytes} bytes")
 
     def _node(self, node: Fields, arities: dict[str, int]) -> None:
+        engine = node.get("engine", "aicore").str()
+        if engine == "host":  # the op itself is parsed and checked by HostNode
+            node.get("ir").str()
+            for a in node.get("args").items():
+                self._binding(a)
+                a.get("shape").shape()
+            return
+        if engine != "aicore":
+            raise node.get("engine").fail(f"unknown engine {_show(engine)} (aicore or host)")
         kernel = node.get("kernel").str(IDENT, "a kernel name")
         if kernel not in self.kernels:
             raise node.fail(f"kernel '{kernel}' is not in the package")
@@ -409,12 +421,15 @@ def open_package(path: str | os.PathLike[str], *, require_signature: bool = True
             sources[k.get("name").value] = data.decode("utf-8")
         except UnicodeDecodeError:
             raise k.get("file").fail("not UTF-8 text") from None
-    for node in Fields(launch.value, graph).get("nodes").items():
+    hosts = host_nodes(graph["nodes"], launch.value)
+    for i, node in enumerate(Fields(launch.value, graph).get("nodes").items()):
+        if i in hosts:
+            continue
         name = node.get("kernel").value
         if kernel_arity(sources[name]) != len(node.value["args"]) + 2:
             raise node.fail(f"kernel '{name}' takes {kernel_arity(sources[name])} arguments, "
                             f"the launch passes {len(node.value['args'])} + workspace and tiling")
-    return CheckedPackage(package, manifest, mbytes, graph, sources, signer), weights
+    return CheckedPackage(package, manifest, mbytes, graph, sources, signer, hosts), weights
 
 
 _ENTRY = re.compile(r'extern\s+"C"\s+__global__\s+__aicore__\s+void\s+\w+\s*\(([^)]*)\)')

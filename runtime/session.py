@@ -22,6 +22,7 @@ every core).
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
 import queue
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cir.runtime.host import HostNode
 from cir.runtime.package_check import ALIGN, aligned_empty, open_package
 
 from cir.errors import CircError, name_mismatch
@@ -60,7 +62,8 @@ class _Context:
     """What one request needs: the arena, workspace, input/output staging, resolved pointers."""
 
     def __init__(self, graph: dict[str, Any], weights: Mapping[str, np.ndarray],
-                 constants: Mapping[str, np.ndarray], inputs: Sequence[TensorInfo]):
+                 constants: Mapping[str, np.ndarray], inputs: Sequence[TensorInfo],
+                 hosts: Mapping[int, HostNode]):
         self.arena = aligned_empty(max(int(graph["arena_bytes"]), ALIGN))
         ws = max([n["workspace"] for n in graph["nodes"]] + [0])
         self.workspace = aligned_empty(max(ws, ALIGN))
@@ -83,8 +86,22 @@ class _Context:
 
         self.tilings = [np.frombuffer(bytes.fromhex(n["tiling_hex"]) or b"\0" * 8, np.uint8).copy()
                         for n in graph["nodes"]]
-        self.calls = []
-        for node, tiling in zip(graph["nodes"], self.tilings):
+        def buffer(arg: dict[str, Any]) -> np.ndarray:  # an argument's bytes, for host nodes
+            kind, n = arg["kind"], int(arg["nbytes"])
+            if kind == "arena":
+                return self.arena[int(arg["offset"]):int(arg["offset"]) + n]
+            if kind == "input":
+                return self.inputs[arg["name"]][:n]
+            src = weights[arg["name"]] if kind == "weight" else constants[arg["name"]]
+            return src.reshape(-1).view(np.uint8)[:n]
+
+        # (kernel, argument pointers, blockDim) per launch; (None, thunk, 0) for a host node
+        self.calls: list[tuple[str | None, Any, int]] = []
+        for i, (node, tiling) in enumerate(zip(graph["nodes"], self.tilings)):
+            if i in hosts:
+                bufs = [buffer(a) for a in node["args"]]
+                self.calls.append((None, functools.partial(hosts[i], bufs.__getitem__), 0))
+                continue
             ptrs = [address(a) for a in node["args"]] + [self.workspace.ctypes.data, tiling.ctypes.data]
             self.calls.append((node["kernel"], (ctypes.c_void_p * len(ptrs))(*ptrs), node["block_dim"]))
         self.address = address
@@ -101,6 +118,7 @@ class Session:
         self.device = _pick_device(device, fallback)
         checked, self._weights = open_package(self.path)  # every path, hash, size; the signature
         self.manifest, self.graph, self.signer = checked.manifest, checked.graph, checked.signer
+        self._hosts = checked.host_nodes
         m = self.manifest
         self.inputs = [TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("format", "ND"))
                        for t in m["inputs"]]
@@ -110,10 +128,12 @@ class Session:
                            for c in self.graph.get("constants", [])}
         self._sources = checked.kernel_sources
         self._acl = None
+        self._library = None
         if self.device.startswith("npu"):
             from cir.runtime.acl import AclExecutor
 
-            self._acl = AclExecutor(self.path, self.graph, self._weights, _device_id(self.device))
+            self._acl = AclExecutor(self.path, self.graph, self._weights, _device_id(self.device),
+                                    self._hosts)
         else:
             self._library = self._load_kernels(jobs)
         self._lock = threading.Lock()
@@ -131,8 +151,9 @@ class Session:
 
         sources = self._sources  # checked against the signed manifest
         arities = {}
-        for n in self.graph["nodes"]:
-            arities[n["kernel"]] = len(n["args"]) + 2
+        for i, n in enumerate(self.graph["nodes"]):
+            if i not in self._hosts:
+                arities[n["kernel"]] = len(n["args"]) + 2
         unknown = sorted(set(arities) - set(sources))
         if unknown:
             raise CircError(f"{self.path}: the launch graph uses kernels the package lacks: {', '.join(unknown[:5])}")
@@ -140,6 +161,8 @@ class Session:
 
         digest = hashlib.sha256("".join(sorted(k["sha256"] for k in self.manifest["kernels"])).encode()).hexdigest()[:16]
         workdir = cache_dir() / "packages" / digest
+        if not arities:  # every op on the host fallback
+            return None
         return KernelLibrary.build({k: sources[k] for k in arities}, arities, self.manifest["soc"], workdir, jobs)
 
     # --- running -----------------------------------------------------------------------
@@ -148,7 +171,7 @@ class Session:
         try:
             return self._pool.get_nowait()
         except queue.Empty:
-            return _Context(self.graph, self._weights, self._constants, self.inputs)
+            return _Context(self.graph, self._weights, self._constants, self.inputs, self._hosts)
 
     def _check(self, feeds: Mapping[str, Any]) -> dict[str, np.ndarray]:
         if not isinstance(feeds, Mapping):
@@ -186,13 +209,20 @@ class Session:
             for name, a in arrays.items():
                 ctx.inputs[name][:a.nbytes] = a.reshape(-1).view(np.uint8)
             with self._lock:
+                launch = self._library.launch_ptrs if self._library is not None else None
                 if profile is None and capture is None:
                     for kernel, ptrs, block_dim in ctx.calls:
-                        self._library.launch_ptrs(kernel, ptrs, block_dim)
+                        if kernel is None:
+                            ptrs()  # a host-fallback node
+                        else:
+                            launch(kernel, ptrs, block_dim)  # type: ignore[misc]
                 else:
                     for i, (kernel, ptrs, block_dim) in enumerate(ctx.calls):
                         t0 = clock()
-                        self._library.launch_ptrs(kernel, ptrs, block_dim)
+                        if kernel is None:
+                            ptrs()
+                        else:
+                            launch(kernel, ptrs, block_dim)  # type: ignore[misc]
                         if profile is not None:
                             profile.append((i, t0, clock()))
                         if capture is not None:

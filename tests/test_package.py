@@ -62,7 +62,7 @@ def close(got: np.ndarray, want: np.ndarray, tol: float = 1e-4) -> None:
 
 def test_package_contents(package):
     m = json.loads((package / "manifest.json").read_text())
-    assert m["format_version"] == 2 and m["soc"] == SOC and m["precision"] == "fp32"
+    assert m["format_version"] == 3 and m["host_ops"] == [] and m["soc"] == SOC and m["precision"] == "fp32"
     assert m["source"]["framework"] == "pytorch"
     assert [(t["name"], t["shape"], t["dtype"]) for t in m["inputs"]] == [
         ("x", [2, 16, 5, 7], "f32"), ("t", [2, 16], "f32")]

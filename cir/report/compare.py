@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import FusedLoc, NameLoc
+from xdsl.dialects.builtin import FusedLoc, NameLoc, StringAttr
 from xdsl.ir import Attribute, Operation
 
 from cir.errors import CircError, describe_location
@@ -76,6 +76,9 @@ def psnr(got: np.ndarray, ref: np.ndarray) -> float:
 
 
 # --- the package ---------------------------------------------------------------------------
+
+
+HOST_LABEL = "host-fallback"  # the kernels column of an op that runs on the host CPU
 
 
 @dataclass
@@ -148,7 +151,8 @@ def load_package(path: str | Path) -> Package:
         if op.name in ("cir.weight", "cir.constant"):
             continue
         launches = op.attributes.get("cir.launches")
-        kernels = [d.data["kernel"].data for d in launches.data] if launches is not None else []  # type: ignore[attr-defined]
+        kernels = [HOST_LABEL if d.data.get("engine") == StringAttr("host") else d.data["kernel"].data  # type: ignore[attr-defined]
+                   for d in launches.data] if launches is not None else []  # type: ignore[attr-defined]
         ops.append(CirOp(len(ops), op.name, [g.names[r] for r in op.results],
                          [tuple(r.type.get_shape()) for r in op.results],  # type: ignore[attr-defined]
                          describe_location(op.location), _loc_names(op.location), kernels, op))

@@ -212,6 +212,9 @@ def render(c: Comparison, fusion: dict[str, int], buffers: list[dict[str, Any]],
     ]
     if pkg.reduced:
         summary.append(("fp16/bf16 overflow", c.overflow.describe() if c.overflow else "none"))
+    host = m.get("host_ops") or []
+    summary.append(("host fallback", ", ".join(f"{h['op']} x{h['count']} (first at {h['first']})" for h in host)
+                    + " (no AscendC kernel yet: these run on the host CPU)" if host else "none"))
     parts.append("<h2>Summary</h2><table id=\"summary\"><tbody>")
     parts += [f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in summary]
     parts.append(f'<tr><th>verdict</th><td class="{verdict_cls}" id="verdict">{e(c.verdict)}</td></tr>'

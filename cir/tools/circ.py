@@ -16,13 +16,14 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from cir import __version__
-from cir.errors import CircError, UsageError
+from cir.errors import CircError, HostFallbackWarning, UsageError
 from cir.outputs import check_destination
 from cir.tools.common import run_tool
 
@@ -231,12 +232,15 @@ def cmd_compile(args: argparse.Namespace) -> None:
     shapes = parse_input_shapes(args.input_shape) if args.input_shape else None
     quiet = args.log in ("error", "null")
     progress = _Progress() if not quiet else None
-    out = compile_model(model, output, example_inputs=shapes, soc=args.soc_version, fusion=args.fusion,
-                        precision=precision_of(args), keep_dtype=args.keep_dtype,
-                        mixlist=args.modify_mixlist, out_nodes=args.out_nodes,
-                        input_format=args.input_format,
-                        implmode=(args.op_select_implmode, args.optypelist_for_implmode),
-                        framework=framework, custom_ops=args.custom_ops, progress=progress)
+    with warnings.catch_warnings():  # listed below from the manifest, as a note
+        warnings.simplefilter("ignore", HostFallbackWarning)
+        out = compile_model(model, output, example_inputs=shapes, soc=args.soc_version, fusion=args.fusion,
+                            precision=precision_of(args), keep_dtype=args.keep_dtype,
+                            mixlist=args.modify_mixlist, out_nodes=args.out_nodes,
+                            input_format=args.input_format,
+                            implmode=(args.op_select_implmode, args.optypelist_for_implmode),
+                            host_fallback=args.host_fallback,
+                            framework=framework, custom_ops=args.custom_ops, progress=progress)
     if progress is not None:
         progress.done()
     if quiet:
@@ -247,6 +251,10 @@ def cmd_compile(args: argparse.Namespace) -> None:
     times = ", ".join(f"{k} {v:.2f}s" for k, v in m["compile_seconds"].items())
     print(f"wrote {out}: {len(m['kernels'])} kernels for {m['soc']}, arena "
           f"{m['memory']['arena_bytes'] / 2**20:.1f} MiB ({times})")
+    if m.get("host_ops"):
+        from cir.lowering.lower_to_ascendc import describe_host_ops
+
+        print(f"note: {describe_host_ops(m['host_ops'])}")
 
 
 # --- circ import / circ ops ---------------------------------------------------------------
@@ -367,6 +375,9 @@ def _add_compile(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--fusion", default="sd_optimized",
                      help="fusion preset (strategies.toml: sd_optimized, transformer, norms_only, none)")
     sub.add_argument("--custom-ops", metavar="MAP.toml", help="extra op / module mappings")
+    sub.add_argument("--no-host-fallback", dest="host_fallback", action="store_false",
+                     help="ops without an AscendC kernel are an error (default: they run on the "
+                     "host CPU and are listed)")
     from cir.tools.atc import add_arguments
 
     add_arguments(sub)
