@@ -119,18 +119,32 @@ BINARY: dict[type[Operation], Callable[[np.ndarray, np.ndarray], np.ndarray]] = 
     ops.PowOp: np.power,
     ops.MaximumOp: np.maximum,
     ops.MinimumOp: np.minimum,
+    ops.FloorDivOp: np.floor_divide,
     ops.EqOp: np.equal,
     ops.NeOp: np.not_equal,
     ops.LtOp: np.less,
     ops.LeOp: np.less_equal,
     ops.GtOp: np.greater,
     ops.GeOp: np.greater_equal,
+    ops.LogicalAndOp: np.logical_and,
+    ops.LogicalOrOp: np.logical_or,
+    ops.LogicalXorOp: np.logical_xor,
 }
 
 
 @kernel(*BINARY)
 def _binary(op: Operation, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return BINARY[type(op)](a, b)
+
+
+@kernel(ops.ModOp)
+def _mod(op: ops.ModOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.fmod(a, b) if op.p["fmod"] else np.mod(a, b)
+
+
+@kernel(ops.LogicalNotOp)
+def _logical_not(op: ops.LogicalNotOp, x: np.ndarray) -> np.ndarray:
+    return np.logical_not(x)
 
 
 @kernel(ops.WhereOp)
@@ -166,6 +180,19 @@ def _argmax(op: ops.ArgmaxOp, x: np.ndarray) -> np.ndarray:
     if x.ndim == 0:
         return np.zeros((), np.int64)
     return np.argmax(x, axis=op.p["axis"], keepdims=op.p["keepdims"])
+
+
+@kernel(ops.CumsumOp)
+def _cumsum(op: ops.CumsumOp, x: np.ndarray) -> np.ndarray:
+    if x.ndim == 0:
+        return np.zeros_like(x) if op.p["exclusive"] else x
+    axis = op.p["axis"] % x.ndim
+    src = np.flip(x, axis) if op.p["reverse"] else x
+    y = np.cumsum(src, axis=axis, dtype=x.dtype)
+    if op.p["exclusive"]:  # shift by one: the sum of what comes strictly before
+        y = np.concatenate([np.zeros_like(np.take(y, [0], axis=axis)),
+                            np.take(y, np.arange(y.shape[axis] - 1), axis=axis)], axis=axis)
+    return np.flip(y, axis) if op.p["reverse"] else y
 
 
 # --- shape ops ---------------------------------------------------------------------------
@@ -216,6 +243,60 @@ def _gather_elements(op: ops.GatherElementsOp, x: np.ndarray, idx: np.ndarray) -
     # outside `axis`, indices may be smaller than x: take the leading block of x
     block = x[tuple(slice(0, n) if i != axis else slice(None) for i, n in enumerate(idx.shape))]
     return np.take_along_axis(block, idx, axis=axis)
+
+
+def _checked_indices(op: Operation, idx: np.ndarray, dims: tuple[int, ...]) -> np.ndarray:
+    """indices[..., j] into dimension dims[j]: negatives wrapped, out of range refused."""
+    size = np.asarray(dims, dtype=np.int64)
+    idx = idx.astype(np.int64)
+    idx = np.where(idx < 0, idx + size, idx)
+    if idx.size and ((idx < 0) | (idx >= size)).any():
+        raise CircError(f"{describe_op(op)}: index out of range for dimensions of size {dims}")
+    return idx
+
+
+@kernel(ops.GatherNdOp)
+def _gather_nd(op: ops.GatherNdOp, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    b, k = op.p["batch_dims"], idx.shape[-1]
+    idx = _checked_indices(op, idx, x.shape[b : b + k])
+    nb = int(np.prod(x.shape[:b], dtype=np.int64))
+    xb = x.reshape(nb, *x.shape[b:])
+    ib = idx.reshape(nb, -1, k)
+    batch = np.arange(nb).reshape(nb, 1)
+    out = xb[(batch, *(ib[..., j] for j in range(k)))]  # (nb, m, rest...)
+    return out.reshape(*idx.shape[:-1], *x.shape[b + k :])
+
+
+_SCATTER = {"add": np.add, "mul": np.multiply, "max": np.maximum, "min": np.minimum}
+
+
+def _scatter(x: np.ndarray, where: tuple[np.ndarray, ...], upd: np.ndarray,
+             reduction: str) -> np.ndarray:
+    out = x.copy()
+    if reduction == "none":
+        out[where] = upd  # a repeated index keeps the last update (row-major order)
+    else:
+        _SCATTER[reduction].at(out, where, upd)
+    return out
+
+
+@kernel(ops.ScatterNdOp)
+def _scatter_nd(op: ops.ScatterNdOp, x: np.ndarray, idx: np.ndarray, upd: np.ndarray) -> np.ndarray:
+    k = idx.shape[-1]
+    idx = _checked_indices(op, idx, x.shape[:k]).reshape(-1, k)
+    upd = upd.reshape(idx.shape[0], *x.shape[k:])
+    return _scatter(x, tuple(idx[:, j] for j in range(k)), upd, op.p["reduction"])
+
+
+@kernel(ops.ScatterElementsOp)
+def _scatter_elements(op: ops.ScatterElementsOp, x: np.ndarray, idx: np.ndarray,
+                      upd: np.ndarray) -> np.ndarray:
+    axis = op.p["axis"] % x.ndim
+    idx = _checked_indices(op, idx[..., None], (x.shape[axis],))[..., 0]
+    where = list(np.indices(idx.shape, sparse=True))
+    where[axis] = idx
+    where = [np.broadcast_to(w, idx.shape) for w in where]
+    return _scatter(x, tuple(where), upd, op.p["reduction"])
 
 
 @kernel(ops.BroadcastToOp)

@@ -311,6 +311,9 @@ class MulOp(_Binary):
 
 @irdl_op_definition
 class DivOp(_Binary):
+    """``lhs / rhs``; on integer tensors the quotient is truncated toward zero (C, ONNX Div,
+    torch ``div(rounding_mode="trunc")``). Floor division is ``cir.floor_div``."""
+
     name = "cir.div"
 
 
@@ -368,6 +371,78 @@ class GtOp(_Compare):
 @irdl_op_definition
 class GeOp(_Compare):
     name = "cir.ge"
+
+
+@irdl_op_definition
+class FloorDivOp(_Binary):
+    """``floor(lhs / rhs)``: the quotient rounded toward negative infinity (torch.floor_divide,
+    ``div(rounding_mode="floor")``; Python's ``//``). Integers and floats."""
+
+    name = "cir.floor_div"
+
+
+@irdl_op_definition
+class ModOp(_Binary):
+    """Remainder of ``lhs / rhs``, broadcasting. ``fmod = false``: the sign of ``rhs``, as
+    ``lhs - floor_div(lhs, rhs) * rhs`` (torch.remainder, Python ``%``, ONNX Mod fmod=0);
+    ``fmod = true``: the sign of ``lhs``, truncated quotient (torch.fmod, C fmod, ONNX Mod
+    fmod=1)."""
+
+    name = "cir.mod"
+    fmod = bool_prop(False)
+
+
+class _Logical(CirOp):
+    """Broadcasting boolean op on two i1 tensors; the result is i1."""
+
+    lhs = operand_def(T)
+    rhs = operand_def(T)
+    result = result_def(T)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        for i, t in enumerate(ins):
+            if not is_bool(t):
+                raise VerifyException(f"operand #{i} of a logical op must be an i1 tensor, got {t}")
+        return [_like(ins[0], shapes.broadcast(ins[0].get_shape(), ins[1].get_shape()), i1)]
+
+
+@irdl_op_definition
+class LogicalAndOp(_Logical):
+    """``lhs and rhs`` elementwise on i1 tensors (numpy broadcasting)."""
+
+    name = "cir.logical_and"
+
+
+@irdl_op_definition
+class LogicalOrOp(_Logical):
+    """``lhs or rhs`` elementwise on i1 tensors (numpy broadcasting)."""
+
+    name = "cir.logical_or"
+
+
+@irdl_op_definition
+class LogicalXorOp(_Logical):
+    """``lhs != rhs`` elementwise on i1 tensors (numpy broadcasting)."""
+
+    name = "cir.logical_xor"
+
+
+@irdl_op_definition
+class LogicalNotOp(CirOp):
+    """``not x`` elementwise on an i1 tensor."""
+
+    name = "cir.logical_not"
+    x = operand_def(T)
+    result = result_def(T)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        if not is_bool(ins[0]):
+            raise VerifyException(f"operand #0 of a logical op must be an i1 tensor, got {ins[0]}")
+        return [_like(ins[0])]
 
 
 @irdl_op_definition
@@ -482,6 +557,30 @@ class ArgmaxOp(CirOp):
             d for i, d in enumerate(shape) if i != axis
         ]
         return [_like(ins[0], out, i64)]
+
+
+@irdl_op_definition
+class CumsumOp(CirOp):
+    """Cumulative sum along ``axis``: ``y[..., i, ...] = sum(x[..., j, ...] for j <= i)``.
+
+    ``exclusive``: the sum of the elements strictly before i (the first is 0); ``reverse``:
+    sum from the end (j >= i, or j > i when exclusive). As ONNX CumSum; torch.cumsum is the
+    default. The result has x's type (integer sums wrap as in the source framework).
+    """
+
+    name = "cir.cumsum"
+    x = operand_def(T)
+    result = result_def(T)
+    axis = int_prop()
+    exclusive = bool_prop(False)
+    reverse = bool_prop(False)
+    traits = traits_def(Pure())
+    OPERAND_DTYPES: ClassVar[str] = "numeric"
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        shapes.norm_axis(p["axis"], len(ins[0].get_shape()))
+        return [_like(ins[0])]
 
 
 # === shape ops ============================================================================
@@ -648,6 +747,122 @@ class GatherElementsOp(CirOp):
                 f"indices {si} must have the rank of x {sx} and fit it outside axis {axis}"
             )
         return [_like(x, si)]
+
+
+def _index_dtype(t: TensorType) -> None:
+    if dtype_of(t).name not in ("i64", "i32"):
+        raise VerifyException(f"indices must be i64 or i32, got {t.element_type}")
+
+
+def _gather_nd_shape(data: tuple[int, ...], idx: tuple[int, ...], b: int) -> tuple[int, ...]:
+    """ONNX GatherND: ``idx.shape[:-1] + data.shape[b + k:]`` with k = idx.shape[-1]."""
+    if not idx:
+        raise VerifyException("indices must have rank >= 1 (the last dimension indexes data)")
+    if b < 0 or b >= len(idx) or b > len(data):
+        raise VerifyException(
+            f"batch_dims {b} must be in [0, {min(len(idx) - 1, len(data))}] for data {data} "
+            f"and indices {idx}"
+        )
+    if data[:b] != idx[:b]:
+        raise VerifyException(f"the first {b} dimensions of data {data} and indices {idx} differ")
+    k = idx[-1]
+    if b + k > len(data):
+        raise VerifyException(
+            f"indices address {k} dimensions after {b} batch dimensions; data {data} has {len(data)}"
+        )
+    return (*idx[:-1], *data[b + k :])
+
+
+@irdl_op_definition
+class GatherNdOp(CirOp):
+    """ONNX GatherND: gather slices of ``x`` addressed by the last dimension of ``indices``.
+
+    With b = ``batch_dims`` and k = indices.shape[-1] (the first b dims of x and indices are
+    equal): ``y[b..., m...] = x[b..., indices[b..., m..., 0], ..., indices[b..., m..., k-1], :]``,
+    shape ``indices.shape[:-1] + x.shape[b + k:]``. Negative indices count from the end.
+    PyTorch ``x[i0, i1]`` (advanced indexing with several tensors on leading dims) is
+    gather_nd over the broadcast indices stacked on a last axis.
+    """
+
+    name = "cir.gather_nd"
+    x = operand_def(T)
+    indices = operand_def(T)
+    result = result_def(T)
+    batch_dims = int_prop(0)
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        x, idx = ins
+        _index_dtype(idx)
+        return [_like(x, _gather_nd_shape(x.get_shape(), idx.get_shape(), p["batch_dims"]))]
+
+
+SCATTER_REDUCTIONS = ("none", "add", "mul", "max", "min")
+
+
+@irdl_op_definition
+class ScatterNdOp(CirOp):
+    """ONNX ScatterND: a copy of ``x`` with the slices addressed by ``indices`` replaced by (or,
+    with ``reduction`` add/mul/max/min, combined with) ``updates``.
+
+    k = indices.shape[-1]; updates has shape ``indices.shape[:-1] + x.shape[k:]``;
+    ``y[indices[m..., :]] = updates[m...]``, m in row-major order (with reduction none, a
+    repeated index keeps the last update; with add, PyTorch ``index_put(accumulate=True)``,
+    every update is summed). Negative indices count from the end.
+    """
+
+    name = "cir.scatter_nd"
+    x = operand_def(T)
+    indices = operand_def(T)
+    updates = operand_def(T)
+    result = result_def(T)
+    reduction = str_prop("none")
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        x, idx, upd = ins
+        _index_dtype(idx)
+        _same_dtype(x, upd)
+        _choice("reduction", p["reduction"], SCATTER_REDUCTIONS)
+        want = _gather_nd_shape(x.get_shape(), idx.get_shape(), 0)
+        if upd.get_shape() != want:
+            raise VerifyException(
+                f"updates must have shape {want} (indices {idx.get_shape()}, x {x.get_shape()}), "
+                f"got {upd.get_shape()}"
+            )
+        return [_like(x)]
+
+
+@irdl_op_definition
+class ScatterElementsOp(CirOp):
+    """ONNX ScatterElements / torch.scatter: a copy of ``x`` with, for every position j of
+    ``indices``, ``y[j with j[axis] := indices[j]] = updates[j]`` (or combined with it by
+    ``reduction`` add/mul/max/min). indices and updates have one shape, of x's rank and no
+    larger than x outside ``axis``. Negative indices count from the end.
+    """
+
+    name = "cir.scatter_elements"
+    x = operand_def(T)
+    indices = operand_def(T)
+    updates = operand_def(T)
+    result = result_def(T)
+    axis = int_prop()
+    reduction = str_prop("none")
+    traits = traits_def(Pure())
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        x, idx, upd = ins
+        _same_dtype(x, upd)
+        _choice("reduction", p["reduction"], SCATTER_REDUCTIONS)
+        GatherElementsOp.infer([x, idx], p)
+        if upd.get_shape() != idx.get_shape():
+            raise VerifyException(
+                f"updates {upd.get_shape()} must have the shape of indices {idx.get_shape()}"
+            )
+        return [_like(x)]
 
 
 @irdl_op_definition
@@ -1335,10 +1550,12 @@ CIR = Dialect(
         ConstantOp, WeightOp,
         NegOp, AbsOp, ExpOp, LogOp, SqrtOp, RsqrtOp, ReciprocalOp, ErfOp, TanhOp, SigmoidOp,
         ReluOp, ClampOp, SiluOp, GeluOp, HardswishOp, SinOp, CosOp, FloorOp,
-        AddOp, SubOp, MulOp, DivOp, PowOp, MaximumOp, MinimumOp,
+        AddOp, SubOp, MulOp, DivOp, PowOp, MaximumOp, MinimumOp, FloorDivOp, ModOp,
         EqOp, NeOp, LtOp, LeOp, GtOp, GeOp, WhereOp, CastOp,
-        ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ArgmaxOp,
+        LogicalAndOp, LogicalOrOp, LogicalXorOp, LogicalNotOp,
+        ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ArgmaxOp, CumsumOp,
         ReshapeOp, TransposeOp, ConcatOp, SplitOp, SliceOp, GatherOp, GatherElementsOp, BroadcastToOp,
+        GatherNdOp, ScatterNdOp, ScatterElementsOp,
         PadOp, TileOp,
         Conv2dOp, ConvTranspose2dOp, MatmulOp, LinearOp, SoftmaxOp, LogSoftmaxOp,
         LayerNormOp, GroupNormOp, BatchNormOp, RmsNormOp, MaxPool2dOp, AvgPool2dOp, UpsampleOp,

@@ -15,6 +15,9 @@ step), ``attrs`` (CIR property -> expression over the op's arguments, see ``tabl
 ``when`` (guard), ``promote`` (``result``: cast operands to the result dtype; ``common``: to
 their common dtype), ``steps`` (a list of such op specs for multi-op mappings, each with an
 ``as`` name), ``results`` (which framework results the CIR op's results stand for), ``note``.
+``expand`` names an expansion instead of ``cir``/``steps``: a function a framework's normaliser
+registers in ``EXPANSIONS`` for the few operators whose op count depends on the operands
+(PyTorch advanced indexing ``x[i, :, j]``: one gather, or transposes around a gather_nd).
 
 Every framework op must map: the pass first collects every op without a matching variant and
 stops with one message listing each operator, its count and its first location.
@@ -23,7 +26,7 @@ stops with one message listing each operator, its count and its first location.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,11 +44,15 @@ from xdsl.utils.exceptions import VerifyException
 from cir import ops as cir_ops
 from cir.dialects.framework_op import FrameworkOp
 from cir.errors import CircError, describe_location
-from cir.types import dtype_of, tensor
+from cir.types import dtype_from_numpy, dtype_of, tensor
 from cir.passes.table_expr import ExprError, evaluate, parse_expr
 
 TABLES = Path(__file__).parent / "tables"
 SPECIAL = ("identity", "constant")
+
+# name -> function(emitter) -> the values standing for the framework op's results; filled
+# by the framework normalisers (normalize_torch.py), named by table entries' `expand`.
+EXPANSIONS: dict[str, Callable[[_Emitter], list[SSAValue]]] = {}
 
 
 def cir_op_classes() -> dict[str, type[Operation]]:
@@ -68,9 +75,12 @@ class Variant:
     promote: str | None = None
     results: tuple[int, ...] | None = None
     note: str = ""
+    expand: str | None = None
 
     @property
     def summary(self) -> str:
+        if self.expand:
+            return f"expand:{self.expand}"
         return " ; ".join(s.cir for s in self.steps)
 
 
@@ -109,7 +119,7 @@ class MappingTable:
             try:
                 if v.when is None or evaluate(v.when, env):
                     return v
-            except (ExprError, TypeError, IndexError, ValueError, ZeroDivisionError):
+            except (ExprError, TypeError, LookupError, ValueError, ZeroDivisionError):
                 continue
         return None
 
@@ -118,6 +128,16 @@ def _variant(source: str, e: Mapping[str, Any], known: Mapping[str, Any], origin
     where = f"{origin}: entry '{source}'"
     if not isinstance(e, Mapping):
         raise CircError(f"{where}: expected a table, got {type(e).__name__}")
+    expand = e.get("expand")
+    if expand is not None:
+        if expand not in EXPANSIONS:
+            raise CircError(f"{where}: unknown expansion '{expand}'")
+        if e.get("when") is not None:
+            try:
+                parse_expr(e["when"])
+            except ExprError as err:
+                raise CircError(f"{where}: {err}") from None
+        return Variant(source, (), e.get("when"), None, None, e.get("note", ""), expand)
     raw_steps = e.get("steps") or [e]
     steps = []
     for s in raw_steps:
@@ -159,6 +179,7 @@ def op_env(op: FrameworkOp) -> dict[str, Any]:
     first_in = _shape(op.operands[0]) if op.operands else ()
     out = op.results[0].type if op.results else None
     env.update(
+        dtypes={n: _dtype_name(op.operands_named(n)[0].type) for n in dict.fromkeys(op.operand_names)},
         in_shape=list(first_in),
         rank=len(first_in),
         out_shape=list(out.get_shape()) if isinstance(out, TensorType) else [],
@@ -224,6 +245,14 @@ class _Emitter:
         self.rewriter.insert(new)
         return new
 
+    def build(self, cls: type[Operation], *operands: Any, **props: Any) -> SSAValue:
+        """Insert one CIR op (for expansions); an inconsistency is one error naming the op."""
+        try:
+            new = cls(*operands, **props)  # type: ignore[call-arg]
+        except (VerifyException, TypeError, ValueError) as e:
+            raise self.fail(f"cannot build {cls.name}: {e}") from None
+        return self.insert(new).results[0]
+
     def cast(self, v: SSAValue, dtype: str) -> SSAValue:
         if _dtype_name(v.type) == dtype:
             return v
@@ -240,6 +269,9 @@ class _Emitter:
             return [None]
         if isinstance(value, SSAValue):
             return [value]
+        if isinstance(value, np.ndarray) and value.ndim:  # a helper's index table: its own dtype
+            t = tensor(value.shape, dtype_from_numpy(value.dtype))
+            return [self.insert(array_constant(value, t)).results[0]]
         return [self.insert(scalar_constant(value, dtype or "f32")).results[0]]
 
     def promote_dtype(self, values: Sequence[SSAValue]) -> str | None:
@@ -252,6 +284,8 @@ class _Emitter:
         return None
 
     def emit(self) -> list[SSAValue]:
+        if self.variant.expand:
+            return EXPANSIONS[self.variant.expand](self)
         last: list[SSAValue] = []
         for spec in self.variant.steps:
             last = self.emit_step(spec)
@@ -305,7 +339,7 @@ class NormalizePattern(RewritePattern):
             values = emitter.emit()
         except ExprError as e:
             raise emitter.fail(str(e)) from None
-        except (IndexError, ValueError, ZeroDivisionError, OverflowError) as e:
+        except (LookupError, ValueError, ZeroDivisionError, OverflowError) as e:
             # a table helper given attribute values outside what the framework allows (a
             # malformed or hostile model): the op is named, nothing escapes
             raise emitter.fail(f"its attributes are outside what the mapping handles "

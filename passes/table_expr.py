@@ -110,6 +110,33 @@ def make_helpers(env: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
 
         return np.arange(start, end, step) if end is not None else np.arange(start)
 
+    def unfold_index(d: int, size: int, step: int) -> Any:
+        """Tensor.unfold's windows along dim d as an index table: (n_windows, size), i64."""
+        import numpy as np
+
+        n = (in_shape[_norm(d, rank)] - size) // step + 1
+        if n < 1 or size < 1 or step < 1:
+            raise ExprError(f"unfold of size {size}, step {step} does not fit dimension {d}")
+        return np.arange(n, dtype=np.int64)[:, None] * step + np.arange(size, dtype=np.int64)
+
+    def strided_index(size: Sequence[int], stride: Sequence[int], offset: int | None = 0) -> Any:
+        """as_strided over a contiguous tensor: the flat position of every element, i64."""
+        import numpy as np
+
+        if len(size) != len(stride) or min(size, default=1) < 0 or min(stride, default=0) < 0:
+            raise ExprError(f"as_strided size {list(size)} and stride {list(stride)} do not match")
+        pos = np.full(tuple(size), offset or 0, dtype=np.int64)
+        for k, (n, st) in enumerate(zip(size, stride)):
+            shape = [1] * len(size)
+            shape[k] = n
+            pos = pos + (np.arange(n, dtype=np.int64) * st).reshape(shape)
+        total = 1
+        for n in in_shape:
+            total *= n
+        if pos.size and (pos.max() >= total):
+            raise ExprError(f"as_strided reads past the end of a {total}-element tensor")
+        return pos
+
     def norm_index(index: int, d: int) -> int:
         n = in_shape[_norm(d, rank)]
         return index + n if index < 0 else index
@@ -119,7 +146,8 @@ def make_helpers(env: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
         "slice_starts": slice_starts, "slice_ends": slice_ends, "slice_steps": slice_steps,
         "chunk_sizes": chunk_sizes, "split_sizes": split_sizes, "inv_sqrt": inv_sqrt,
         "tpad_low": lambda pad: tpad(pad, 0), "tpad_high": lambda pad: tpad(pad, 1),
-        "arange": arange, "norm_index": norm_index,
+        "arange": arange, "norm_index": norm_index, "unfold_index": unfold_index,
+        "strided_index": strided_index, "numel": lambda shape: math.prod(shape),
         "len": len, "min": min, "max": max, "list": list, "int": int, "float": float,
         "abs": abs, "sum": sum, "range": lambda *a: list(range(*a)),
     } | {name: make(env) for name, make in EXTRA_HELPERS.items()}  # fmt: skip

@@ -79,7 +79,10 @@ def test_op_set_is_the_one_the_issues_name():
         "cast reduce_sum reduce_mean reduce_max reduce_min argmax reshape transpose concat split "
         "slice gather gather_elements broadcast_to pad tile conv2d conv_transpose2d matmul linear softmax "
         "log_softmax layer_norm group_norm batch_norm rms_norm max_pool2d avg_pool2d upsample "
-        "attention"
+        "attention "
+        # integer, boolean and indexing ops (issue #13)
+        "floor_div mod logical_and logical_or logical_xor logical_not cumsum gather_nd scatter_nd "
+        "scatter_elements"
     ).split()
     fused = ("group_norm_silu add_group_norm conv_gn_silu flash_attention geglu add_layer_norm "
              "linear_act trans_data").split()

@@ -436,3 +436,122 @@ def test_trans_data_and_packed_weights():
     x = rand(1, 4, 6, 6)
     (y,) = interpret(module, {"x": x}, weights={"w": pack(w, "FRACTAL_Z")}).values()
     close(y, F.conv2d(T(x), T(w)), 1e-4)
+
+
+# --- integers, booleans and indexing (issue #13) ------------------------------------------
+
+
+def ints(*shape: int, lo: int = -9, hi: int = 10, dtype=np.int64) -> np.ndarray:
+    return RNG.integers(lo, hi, size=shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_integer_arithmetic(dtype):
+    a, b = ints(3, 4, dtype=dtype), ints(4, dtype=dtype)
+    for op_cls, ref in [(ops.AddOp, torch.add), (ops.SubOp, torch.sub), (ops.MulOp, torch.mul),
+                        (ops.MaximumOp, torch.maximum), (ops.MinimumOp, torch.minimum)]:
+        (y,) = run(op_cls, a, b)
+        assert y.dtype == dtype
+        np.testing.assert_array_equal(y, ref(T(a), T(b)).numpy())
+    (y,) = run(ops.NegOp, a)
+    np.testing.assert_array_equal(y, (-T(a)).numpy())
+    (y,) = run(lambda x: ops.ReduceSumOp(x, axes=[1]), a)
+    np.testing.assert_array_equal(y, T(a).sum(1).to(T(a).dtype).numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.float32])
+def test_floor_div_and_mod(dtype):
+    a = ints(4, 6, dtype=dtype)
+    b = ints(6, lo=1, hi=5, dtype=dtype) * np.array([1, -1, 1, -1, 1, -1], dtype)
+    (y,) = run(ops.FloorDivOp, a, b)
+    close(y, torch.div(T(a), T(b), rounding_mode="floor"))
+    (y,) = run(ops.ModOp, a, b)
+    close(y, torch.remainder(T(a), T(b)))
+    (y,) = run(lambda x, z: ops.ModOp(x, z, fmod=True), a, b)
+    close(y, torch.fmod(T(a), T(b)))
+    if dtype == np.float32:
+        x, z = rand(5, 7) * 10, rand(7) * 3
+        (y,) = run(ops.FloorDivOp, x, z)
+        close(y, torch.div(T(x), T(z), rounding_mode="floor"))
+        (y,) = run(ops.ModOp, x, z)
+        close(y, torch.remainder(T(x), T(z)))
+
+
+def test_logical_ops():
+    a, b = rand(3, 1, 5) > 0, rand(4, 1) > 0
+    for op_cls, ref in [(ops.LogicalAndOp, torch.logical_and), (ops.LogicalOrOp, torch.logical_or),
+                        (ops.LogicalXorOp, torch.logical_xor)]:
+        (y,) = run(op_cls, a, b)
+        assert y.dtype == np.bool_
+        np.testing.assert_array_equal(y, ref(T(a), T(b)).numpy())
+    (y,) = run(ops.LogicalNotOp, a)
+    np.testing.assert_array_equal(y, torch.logical_not(T(a)).numpy())
+
+
+@pytest.mark.parametrize("exclusive,reverse", [(False, False), (True, False), (False, True), (True, True)])
+def test_cumsum(exclusive, reverse):
+    x, i = rand(3, 5, 4), ints(3, 5)
+    for arr, axis in ((x, 1), (x, -1), (i, 0)):
+        (y,) = run(lambda a, ax=axis: ops.CumsumOp(a, axis=ax, exclusive=exclusive, reverse=reverse), arr)
+        t = T(arr).flip(axis) if reverse else T(arr)
+        want = torch.cumsum(t, dim=axis)
+        if exclusive:
+            want = want - t
+        want = want.flip(axis) if reverse else want
+        close(y, want)
+
+
+def test_gather_nd():
+    x = rand(4, 5, 6)
+    i0, i1 = ints(2, 3, lo=-4, hi=4), ints(2, 3, lo=0, hi=5)
+    idx = np.stack([i0, i1], axis=-1)  # (2, 3, 2): x[i0, i1] -> (2, 3, 6)
+    (y,) = run(ops.GatherNdOp, x, idx)
+    close(y, T(x)[T(i0), T(i1)])
+    full = np.stack([i0, i1, ints(2, 3, lo=0, hi=6)], axis=-1).astype(np.int32)
+    (y,) = run(ops.GatherNdOp, x, full)
+    close(y, T(x)[T(i0), T(i1), T(full[..., 2].astype(np.int64))])
+    bi = ints(4, 7, 1, lo=0, hi=5)  # batch_dims=1: y[b, m] = x[b, bi[b, m, 0]]
+    (y,) = run(lambda a, i: ops.GatherNdOp(a, i, batch_dims=1), x, bi)
+    close(y, T(x)[torch.arange(4)[:, None], T(bi[..., 0])])
+
+
+def test_gather_nd_out_of_range_is_a_clean_error():
+    from cir.errors import CircError
+
+    with pytest.raises(CircError, match="index out of range"):
+        run(ops.GatherNdOp, rand(2, 3), np.array([[2, 0]], np.int64))
+
+
+@pytest.mark.parametrize("reduction", ["none", "add", "mul", "max", "min"])
+def test_scatter_nd(reduction):
+    x = rand(4, 5, 3)
+    if reduction == "none":  # unique rows: the result is defined
+        idx = np.array([[0, 1], [3, 4], [2, 0], [0, 0]], np.int64)
+    else:
+        idx = ints(6, 2, lo=0, hi=4)
+        idx[:3] = [[1, 1], [1, 1], [-1, 2]]  # repeats accumulate
+    upd = rand(idx.shape[0], 3)
+    (y,) = run(lambda a, i, u: ops.ScatterNdOp(a, i, u, reduction=reduction), x, idx, upd)
+    ti = tuple(T(idx[:, j] % x.shape[j]) for j in range(2))
+    if reduction in ("none", "add"):
+        want = T(x).index_put(ti, T(upd), accumulate=reduction == "add")
+    else:  # element-wise reductions: torch.scatter_reduce over the flattened (row, col)
+        flat = (ti[0] * 5 + ti[1])[:, None].expand(-1, 3)
+        torch_reduce = {"mul": "prod", "max": "amax", "min": "amin"}[reduction]
+        want = T(x).reshape(20, 3).scatter_reduce(0, flat, T(upd), torch_reduce).reshape(4, 5, 3)
+    close(y, want)
+
+
+@pytest.mark.parametrize("reduction", ["none", "add", "max"])
+def test_scatter_elements(reduction):
+    x = rand(3, 6)
+    idx = np.array([[0, 5, 2], [1, 1, 4], [3, 0, 5]], np.int64)
+    if reduction == "none":
+        idx = np.array([[0, 5, 2], [1, 3, 4], [3, 0, 5]], np.int64)
+    upd = rand(3, 3)
+    (y,) = run(lambda a, i, u: ops.ScatterElementsOp(a, i, u, axis=1, reduction=reduction), x, idx, upd)
+    if reduction == "none":
+        want = torch.scatter(T(x), 1, T(idx), T(upd))
+    else:
+        want = T(x).scatter_reduce(1, T(idx), T(upd), {"add": "sum", "max": "amax"}[reduction])
+    close(y, want)

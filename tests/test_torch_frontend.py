@@ -173,17 +173,17 @@ def test_bad_model_files(tmp_path):
     assert not (tmp_path / "m.mlir").exists() and not (tmp_path / "m.safetensors").exists()
 
 
-class UsesCumsum(nn.Module):
+class UsesCumprod(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cumsum(x, 0) + torch.cumsum(x * 2, 1)
+        return torch.cumprod(x, 0) + torch.cumprod(x * 2, 1)
 
 
 def test_unmapped_ops_are_listed_with_count_and_location():
     with pytest.raises(CircError) as e:
-        cir.import_model(UsesCumsum(), (torch.randn(3, 4),))
+        cir.import_model(UsesCumprod(), (torch.randn(3, 4),))
     msg = str(e.value)
     assert "1 pytorch operator(s) have no CIR mapping" in msg
-    assert "aten.cumsum.default x2" in msg and Path(__file__).name in msg
+    assert "aten.cumprod.default x2" in msg and Path(__file__).name in msg
 
 
 # --- custom op mapping ----------------------------------------------------------------------
@@ -296,3 +296,144 @@ def test_circ_ops_lists_the_table():
     assert proc.returncode == 0
     assert "aten.convolution.default" in proc.stdout and "cir.conv_transpose2d" in proc.stdout
     assert "pytorch operators mapped" in proc.stdout
+
+
+# --- integers, booleans and advanced indexing (issue #13) ---------------------------------
+
+
+class Indexing(nn.Module):
+    """x[i], x[:, i, j] (adjacent: in place), x[i, :, j] (apart: in front), x[ids.argmax()]."""
+
+    def forward(self, x, i, j):
+        a = x[i]
+        b = x[:, i, j]
+        c = x[j, :, i]
+        d = x[torch.arange(x.shape[0]), x.sum(-1).argmax(-1)]
+        return torch.cat([a.flatten(), b.flatten(), c.flatten(), d.flatten()])
+
+
+class IndexPut(nn.Module):
+    def forward(self, x, i, v):
+        y = x.index_put((i,), v, accumulate=True)  # repeats in i add up
+        y = y.clone()
+        y[:, i[:2]] = -1.0  # x[:, idx] = scalar: index_put with a None slot
+        z = torch.zeros_like(x).scatter_add(1, i[None, :2].expand(x.shape[0], 2), x[:, :2])
+        return y + z.scatter(0, i[:1, None].expand(1, x.shape[1]) % x.shape[0], 5.0)
+
+
+class MaskedPut(nn.Module):
+    """x[mask] = v with one v for every selected position: no data-dependent shape."""
+
+    def forward(self, x, m):
+        y = x.clone()
+        y[m] = -2.0
+        y[:, m[0]] = torch.arange(4.0)
+        return y.index_put((m,), torch.tensor(1.5), accumulate=True)
+
+
+class Cumulative(nn.Module):
+    def forward(self, x, n):
+        return torch.cumsum(x, 1) * torch.cumsum(n, 0).float() + torch.cumsum(n > 1, 1)
+
+
+class MaskedAttention(nn.Module):
+    """A bool attention mask: padding & causal, combined with bitwise ops, as HF models do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("causal", torch.tril(torch.ones(6, 6, dtype=torch.bool)))
+        self.qkv = nn.Linear(8, 24)
+
+    def forward(self, x, ids):
+        q, k, v = self.qkv(x).chunk(3, -1)
+        keep = (ids != 0)[:, None, :] & self.causal
+        keep = keep | ~(ids > 0)[:, :, None] ^ torch.logical_not(torch.ones_like(keep))
+        scores = (q @ k.transpose(1, 2)).masked_fill(~keep, -1e9)
+        return scores.softmax(-1) @ v
+
+
+class Integers(nn.Module):
+    def forward(self, a, b, x):
+        q = torch.div(a, b, rounding_mode="floor") + a // b - torch.div(a, b, rounding_mode="trunc")
+        r = a % b + torch.fmod(a, b) + torch.remainder(a, 3)
+        f = torch.div(x, 0.7, rounding_mode="trunc") + torch.fmod(x, 0.5) + x % 0.3
+        return (q * r).float().sum() + f + F.normalize(x, dim=-1)
+
+
+class Conv1dPools(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, 6, 3, padding=2, dilation=2, stride=2)
+        self.up = nn.ConvTranspose1d(6, 4, 4, stride=2, padding=1)
+
+    def forward(self, x):
+        h = self.up(F.relu(self.conv(x)))
+        pooled = F.max_pool1d(h, 2) + F.avg_pool1d(h, 2) + F.adaptive_avg_pool1d(h, h.shape[-1] // 2)
+        return torch.cat([pooled, F.adaptive_max_pool1d(h, h.shape[-1] // 2)], 1)
+
+
+class Windows(nn.Module):
+    """Sliding windows as views: Tensor.unfold and an as_strided window over a contiguous x."""
+
+    def forward(self, x):
+        w = x.unfold(2, 3, 2)  # (N, C, n, 3)
+        s = x.contiguous().as_strided((2, 4, 3, 3), (40, 10, 2, 1))
+        return w.sum(-1)[:, :, :3] + s.mean(-1) + F.adaptive_avg_pool2d(x[:, :, None], (1, 5))[:, :, 0, :3]
+
+
+RNG = np.random.default_rng(13)
+IDX = torch.tensor([3, 0, 3, 1])
+CASES = {
+    "indexing": (Indexing(), (torch.randn(4, 5, 6), IDX, torch.tensor([3, 1, 0, 2]))),
+    "index_put": (IndexPut(), (torch.randn(4, 5), IDX, torch.randn(4, 5))),
+    "masked_put": (MaskedPut(), (torch.randn(3, 5, 4), torch.randn(3, 5) > 0)),
+    "cumsum": (Cumulative(), (torch.randn(4, 5), torch.randint(-3, 4, (4, 5)))),
+    "bool_mask_attention": (MaskedAttention(), (torch.randn(2, 6, 8), torch.tensor([[5, 3, 1, 0, 0, 0], [2, 2, 2, 2, 2, 0]]))),
+    "integers": (Integers(), (torch.randint(-20, 20, (3, 4)), torch.tensor([3, -2, 5, -7]), torch.randn(3, 4) * 3)),
+    "conv1d_pools": (Conv1dPools(), (torch.randn(2, 4, 16),)),
+    "windows": (Windows(), (torch.randn(2, 4, 10),)),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_integer_bool_and_indexing_modules_match_torch(name):
+    model, args = CASES[name]
+    names = list(model.forward.__code__.co_varnames[1 : len(args) + 1])
+    module, outs, ref = run_both(model.eval(), args, names)
+    assert_matches(outs, ref)
+    assert not any(op.name.startswith("torch.") for op in module.walk())
+
+
+def test_clip_text_pooled_output_uses_argmax_indexing():
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(0)
+    cfg = CLIPTextConfig(vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, max_position_embeddings=16, bos_token_id=1,
+                         eos_token_id=2, pad_token_id=0)
+    ids = torch.randint(3, 100, (2, 10))
+    ids[0, 6], ids[1, 9] = 2, 2  # the pooled output is taken at the first eos token
+    module, outs, ref = run_both(CLIPTextModel(cfg).eval(), (ids,), ["input_ids"])
+    assert_matches({"p": outs["pooler_output"]}, ref.pooler_output)
+    assert_matches(outs, ref.last_hidden_state)
+    assert "cir.gather_nd" in {op.name for op in module.walk()}
+
+
+def test_swin_relative_position_bias_gathers_from_the_index_buffer():
+    from transformers import SwinConfig, SwinModel
+
+    torch.manual_seed(0)
+    model = SwinModel(SwinConfig(image_size=32, patch_size=4, embed_dim=16, depths=[2, 2],
+                                 num_heads=[2, 4], window_size=4)).eval()
+    module, outs, ref = run_both(model, (torch.randn(1, 3, 32, 32),), ["pixel_values"])
+    assert_matches(outs, ref.last_hidden_state)
+    assert "cir.gather" in {op.name for op in module.walk()}
+
+
+def test_data_dependent_shapes_are_one_clean_error():
+    class MaskSelect(nn.Module):
+        def forward(self, x):
+            return x[x > 0]
+
+    with pytest.raises(CircError, match="data-dependent shape"):
+        cir.import_model(MaskSelect(), (torch.randn(3, 4),))

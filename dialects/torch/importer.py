@@ -84,7 +84,12 @@ def _ir_dtype(dtype: Any) -> Attribute:
 
 
 def tensor_type(val: Any, what: str = "a value of the exported graph") -> TensorType:
-    return TensorType(_ir_dtype(val.dtype), static_shape(val.shape, what))
+    try:
+        dims = [int(d) for d in val.shape]
+    except (TypeError, ValueError, RuntimeError):  # torch's data-dependent guards: RuntimeError
+        raise CircError(f"{what} has a data-dependent shape {tuple(val.shape)} (a boolean mask "
+                        "index, nonzero, ...); circ needs static shapes") from None
+    return TensorType(_ir_dtype(val.dtype), static_shape(dims, what))
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -197,7 +202,7 @@ def _result_elements(val: Any) -> int | None:
         return None
     try:
         return sum(math.prod(int(d) for d in v.shape) for v in vals)
-    except (TypeError, ValueError):  # a symbolic size
+    except (TypeError, ValueError, RuntimeError):  # a symbolic size (data-dependent: RuntimeError)
         return None
 
 
@@ -480,15 +485,21 @@ class _GraphImporter:
                 is_tensor and isinstance(value, list | tuple)
                 and any(isinstance(v, torch.fx.Node) for v in value)
             ):
-                for v in value if isinstance(value, list | tuple) else [value]:
-                    if v is None:
-                        raise CircError(f"node '{node.name}': None inside a tensor list is "
-                                        "not supported")
-                    operands.append((name, self._lookup(v)))
+                items = list(value) if isinstance(value, list | tuple) else [value]
+                slots = [k for k, v in enumerate(items) if v is not None]
+                for k in slots:
+                    operands.append((name, self._lookup(items[k])))
+                if len(slots) != len(items):  # x[:, i]: which list entries the operands fill
+                    attrs[f"{name}_slots"] = slots
             elif value is not None:
                 attrs[name] = _python_value(value)
         result_types = [tensor_type(v) for v in vals if hasattr(v, "shape")]
         target = str(node.target).replace("::", ".")
+        if target == "aten.as_strided.default":  # strides address the input's storage
+            src = node.args[0].meta.get("val")
+            attrs["self_contiguous"] = bool(
+                hasattr(src, "is_contiguous") and src.is_contiguous() and src.storage_offset() == 0
+            )
         op = op_class(f"torch.{target}")(operands, attrs, result_types)
         b.add(op)
         self.values[node.name] = (

@@ -75,8 +75,8 @@ func.func @mint(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
 // An operator with no mapping stops the pass, with its count and first location (the cell
 // scope).
 func.func @unmapped(%x: tensor<4xf32>) -> tensor<4xf32> {
-  %a = ms.CumSum(x=%x) {axis = 0, exclusive = false, reverse = false} : (tensor<4xf32>) -> tensor<4xf32> loc("Default/net-Net/CumSum-op0")
+  %a = ms.CumProd(x=%x) {axis = 0, exclusive = false, reverse = false} : (tensor<4xf32>) -> tensor<4xf32> loc("Default/net-Net/CumProd-op0")
   func.return %a : tensor<4xf32>
 }
 // CHECK: normalize-ms: 1 mindspore operator(s) have no CIR mapping:
-// CHECK-NEXT: CumSum x1, first at Default/net-Net/CumSum-op0
+// CHECK-NEXT: CumProd x1, first at Default/net-Net/CumProd-op0

@@ -666,3 +666,115 @@ func.func @f(%x: tensor<2x8xf32>, %w: tensor<4x8xf32>) {
   func.return
 }
 // CHECK: 'cir.linear_act' at {{.*}}: activation must be one of none, relu, gelu, gelu_tanh, silu, sigmoid, got 'swish'
+
+// -----
+
+func.func @f(%b: tensor<2x3xi1>, %x: tensor<2x3xf32>) {
+  %r = cir.logical_and %b, %x : (tensor<2x3xi1>, tensor<2x3xf32>) -> tensor<2x3xi1>
+  func.return
+}
+// CHECK: 'cir.logical_and' at {{.*}}: operand #1 of a logical op must be an i1 tensor, got tensor<2x3xf32>
+
+// -----
+
+func.func @f(%i: tensor<2x3xi64>) {
+  %r = cir.logical_not %i : tensor<2x3xi64>
+  func.return
+}
+// CHECK: 'cir.logical_not' at {{.*}}: operand #0 of a logical op must be an i1 tensor, got tensor<2x3xi64>
+
+// -----
+
+func.func @f(%b: tensor<2x3xi1>) {
+  %r = cir.cumsum %b {axis = 0} : tensor<2x3xi1>
+  func.return
+}
+// CHECK: 'cir.cumsum' at {{.*}}: operand #0 must be numeric, got tensor<2x3xi1>
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>) {
+  %r = cir.cumsum %x {axis = 2} : tensor<2x3xf32>
+  func.return
+}
+// CHECK: 'cir.cumsum' at {{.*}}: axis 2 is out of range for rank 2
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>, %i: tensor<i64>) {
+  %r = cir.gather_nd %x, %i : (tensor<2x3xf32>, tensor<i64>) -> tensor<2x3xf32>
+  func.return
+}
+// CHECK: 'cir.gather_nd' at {{.*}}: indices must have rank >= 1 (the last dimension indexes data)
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>, %i: tensor<2x1xi64>) {
+  %r = cir.gather_nd %x, %i {batch_dims = 2} : (tensor<2x3xf32>, tensor<2x1xi64>) -> tensor<2xf32>
+  func.return
+}
+// CHECK: 'cir.gather_nd' at {{.*}}: batch_dims 2 must be in [0, 1] for data (2, 3) and indices (2, 1)
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>, %i: tensor<3x1xi64>) {
+  %r = cir.gather_nd %x, %i {batch_dims = 1} : (tensor<2x3xf32>, tensor<3x1xi64>) -> tensor<3xf32>
+  func.return
+}
+// CHECK: 'cir.gather_nd' at {{.*}}: the first 1 dimensions of data (2, 3) and indices (3, 1) differ
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>, %i: tensor<4x3xi64>) {
+  %r = cir.gather_nd %x, %i : (tensor<2x3xf32>, tensor<4x3xi64>) -> tensor<4xf32>
+  func.return
+}
+// CHECK: 'cir.gather_nd' at {{.*}}: indices address 3 dimensions after 0 batch dimensions; data (2, 3) has 2
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>, %i: tensor<4x1xf32>) {
+  %r = cir.gather_nd %x, %i : (tensor<2x3xf32>, tensor<4x1xf32>) -> tensor<4x3xf32>
+  func.return
+}
+// CHECK: 'cir.gather_nd' at {{.*}}: indices must be i64 or i32, got f32
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>, %i: tensor<4x1xi64>, %u: tensor<4x2xf32>) {
+  %r = cir.scatter_nd %x, %i, %u : (tensor<2x3xf32>, tensor<4x1xi64>, tensor<4x2xf32>) -> tensor<2x3xf32>
+  func.return
+}
+// CHECK: 'cir.scatter_nd' at {{.*}}: updates must have shape (4, 3) (indices (4, 1), x (2, 3)), got (4, 2)
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>, %i: tensor<4x1xi64>, %u: tensor<4x3xf32>) {
+  %r = cir.scatter_nd %x, %i, %u {reduction = "mean"} : (tensor<2x3xf32>, tensor<4x1xi64>, tensor<4x3xf32>) -> tensor<2x3xf32>
+  func.return
+}
+// CHECK: 'cir.scatter_nd' at {{.*}}: reduction must be one of none, add, mul, max, min, got 'mean'
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>, %i: tensor<4x1xi64>, %u: tensor<4x3xi64>) {
+  %r = cir.scatter_nd %x, %i, %u : (tensor<2x3xf32>, tensor<4x1xi64>, tensor<4x3xi64>) -> tensor<2x3xf32>
+  func.return
+}
+// CHECK: 'cir.scatter_nd' at {{.*}}: operands must have the same element type, got f32 and i64
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>, %i: tensor<2x2xi64>, %u: tensor<2x1xf32>) {
+  %r = cir.scatter_elements %x, %i, %u {axis = 1} : (tensor<2x3xf32>, tensor<2x2xi64>, tensor<2x1xf32>) -> tensor<2x3xf32>
+  func.return
+}
+// CHECK: 'cir.scatter_elements' at {{.*}}: updates (2, 1) must have the shape of indices (2, 2)
+
+// -----
+
+func.func @f(%x: tensor<2x3xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>) {
+  %r = cir.scatter_elements %x, %i, %u {axis = 1} : (tensor<2x3xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<2x3xf32>
+  func.return
+}
+// CHECK: 'cir.scatter_elements' at {{.*}}: indices (3, 2) must have the rank of x (2, 3) and fit it outside axis 1

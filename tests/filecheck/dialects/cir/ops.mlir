@@ -136,6 +136,37 @@ func.func @shapes(%x: tensor<2x3x4xf32>, %idx: tensor<5xi64>, %gi: tensor<2x5x4x
   func.return
 }
 
+// CHECK-LABEL: func.func @integers_and_indexing
+func.func @integers_and_indexing(%i: tensor<2x3xi64>, %j: tensor<3xi64>, %b: tensor<2x3xi1>, %c: tensor<3xi1>, %x: tensor<2x3x4xf32>, %nd: tensor<5x2xi64>, %u: tensor<5x4xf32>, %bi: tensor<2x5x1xi32>, %ei: tensor<2x3x2xi64>, %eu: tensor<2x3x2xf32>) {
+  // CHECK-NEXT: %fd = cir.floor_div %i, %j : (tensor<2x3xi64>, tensor<3xi64>) -> tensor<2x3xi64>
+  %fd = cir.floor_div %i, %j : (tensor<2x3xi64>, tensor<3xi64>) -> tensor<2x3xi64>
+  // CHECK-NEXT: %rem = cir.mod %i, %j : (tensor<2x3xi64>, tensor<3xi64>) -> tensor<2x3xi64>
+  %rem = cir.mod %i, %j : (tensor<2x3xi64>, tensor<3xi64>) -> tensor<2x3xi64>
+  // CHECK-NEXT: %fmod = cir.mod %i, %j {fmod = true} : (tensor<2x3xi64>, tensor<3xi64>) -> tensor<2x3xi64>
+  %fmod = cir.mod %i, %j {fmod = true} : (tensor<2x3xi64>, tensor<3xi64>) -> tensor<2x3xi64>
+  // CHECK-NEXT: %and = cir.logical_and %b, %c : (tensor<2x3xi1>, tensor<3xi1>) -> tensor<2x3xi1>
+  %and = cir.logical_and %b, %c : (tensor<2x3xi1>, tensor<3xi1>) -> tensor<2x3xi1>
+  // CHECK-NEXT: %or = cir.logical_or %b, %c : (tensor<2x3xi1>, tensor<3xi1>) -> tensor<2x3xi1>
+  %or = cir.logical_or %b, %c : (tensor<2x3xi1>, tensor<3xi1>) -> tensor<2x3xi1>
+  // CHECK-NEXT: %xor = cir.logical_xor %b, %b : (tensor<2x3xi1>, tensor<2x3xi1>) -> tensor<2x3xi1>
+  %xor = cir.logical_xor %b, %b : (tensor<2x3xi1>, tensor<2x3xi1>) -> tensor<2x3xi1>
+  // CHECK-NEXT: %not = cir.logical_not %b : tensor<2x3xi1>
+  %not = cir.logical_not %b : tensor<2x3xi1>
+  // CHECK-NEXT: %cs = cir.cumsum %i {axis = 1} : tensor<2x3xi64>
+  %cs = cir.cumsum %i {axis = 1} : tensor<2x3xi64>
+  // CHECK-NEXT: %csr = cir.cumsum %x {axis = -1, exclusive = true, reverse = true} : tensor<2x3x4xf32>
+  %csr = cir.cumsum %x {axis = -1, exclusive = true, reverse = true} : tensor<2x3x4xf32>
+  // CHECK-NEXT: %gnd = cir.gather_nd %x, %nd : (tensor<2x3x4xf32>, tensor<5x2xi64>) -> tensor<5x4xf32>
+  %gnd = cir.gather_nd %x, %nd : (tensor<2x3x4xf32>, tensor<5x2xi64>) -> tensor<5x4xf32>
+  // CHECK-NEXT: %gb = cir.gather_nd %x, %bi {batch_dims = 1} : (tensor<2x3x4xf32>, tensor<2x5x1xi32>) -> tensor<2x5x4xf32>
+  %gb = cir.gather_nd %x, %bi {batch_dims = 1} : (tensor<2x3x4xf32>, tensor<2x5x1xi32>) -> tensor<2x5x4xf32>
+  // CHECK-NEXT: %snd = cir.scatter_nd %x, %nd, %u {reduction = "add"} : (tensor<2x3x4xf32>, tensor<5x2xi64>, tensor<5x4xf32>) -> tensor<2x3x4xf32>
+  %snd = cir.scatter_nd %x, %nd, %u {reduction = "add"} : (tensor<2x3x4xf32>, tensor<5x2xi64>, tensor<5x4xf32>) -> tensor<2x3x4xf32>
+  // CHECK-NEXT: %se = cir.scatter_elements %x, %ei, %eu {axis = 2} : (tensor<2x3x4xf32>, tensor<2x3x2xi64>, tensor<2x3x2xf32>) -> tensor<2x3x4xf32>
+  %se = cir.scatter_elements %x, %ei, %eu {axis = 2} : (tensor<2x3x4xf32>, tensor<2x3x2xi64>, tensor<2x3x2xf32>) -> tensor<2x3x4xf32>
+  func.return
+}
+
 // CHECK-LABEL: func.func @nn
 func.func @nn(%x: tensor<1x4x8x8xf32>, %w: tensor<8x4x3x3xf32>, %b: tensor<8xf32>,
               %tw: tensor<4x2x4x4xf32>, %m: tensor<2x16x32xf32>, %lw: tensor<32x32xf32>) {
