@@ -177,6 +177,12 @@ ReduceOp = _simple("ascendc.reduce", 4, props=("fn",), doc="ReduceSum/Max/Min(ds
 ReduceIndexOp = _simple("ascendc.reduce_index", 4, props=("fn",),
                         doc="ReduceMax/Min(dst, src, work, count, true): the value in dst[0], its index's "
                             "bits in dst[1]")
+CompareOp = _simple("ascendc.compare", 4, props=("mode",),
+                    doc="Compare(dst bit-mask, src0, src1, CMPMODE::mode, count): count fills whole 256-byte repeats")
+CompareScalarOp = _simple("ascendc.compare_scalar", 4, props=("mode",),
+                          doc="CompareScalar(dst bit-mask, src0, scalar, CMPMODE::mode, count)")
+SelectOp = _simple("ascendc.select", 5,
+                   doc="Select(dst, selMask, src0, src1, VSEL_TENSOR_TENSOR_MODE, count): src0 where the bit is 1")
 PipeBarrierOp = _simple("ascendc.pipe_barrier", props=("pipe",), doc="PipeBarrier<PIPE_V>()")
 GetValueOp = _simple("ascendc.get_value", 2, True, doc="t.GetValue(index)")
 SetValueOp = _simple("ascendc.set_value", 3, doc="t.SetValue(index, value)")
@@ -212,7 +218,7 @@ ASCENDC = Dialect(
         InitBufferOp, AllocTensorOp, EnQueOp, DeQueOp, FreeTensorOp, BufGetOp, AtOp, DataCopyOp,
         DataCopyPadOp, VecBinaryOp, VecScalarOp, VecUnaryOp, DuplicateOp, CastOp, ReduceOp,
         PipeBarrierOp, GetValueOp, SetValueOp, ReinterpretOp, ReduceIndexOp, MatmulOp, ReturnOp,
-        CubeTilingOp, MatmulObjOp, MatmulOrgShapeOp, DataCopyPad2dOp,
+        CubeTilingOp, MatmulObjOp, MatmulOrgShapeOp, DataCopyPad2dOp, CompareOp, CompareScalarOp, SelectOp,
     ],  # fmt: skip
     [GlobalType, LocalType, GmPtrType, QueType, BufType, PipeType, MatmulType, CubeTilingType],
 )

@@ -6,23 +6,21 @@ naming the CIR op(s) and their source location. Every API name comes from ``api.
 from __future__ import annotations
 
 import re
-
-import numpy as np
 from io import StringIO
 
+import numpy as np
+from cir.lowering import ascendc as A
 from xdsl.dialects import arith, scf
 from xdsl.dialects import math as xmath
 from xdsl.dialects.builtin import (
+    Float32Type,
     FloatAttr,
     IndexType,
     IntegerAttr,
     IntegerType,
     StringAttr,
 )
-from xdsl.dialects.builtin import Float32Type
 from xdsl.ir import Attribute, Operation, SSAValue
-
-from cir.lowering import ascendc as A
 
 _BINOPS = {
     arith.AddiOp: "+", arith.SubiOp: "-", arith.MuliOp: "*", arith.DivSIOp: "/",
@@ -291,6 +289,16 @@ class KernelPrinter:
                 dst, src, n = op.operands
                 mode = A.api()["round_modes"][_s(op.round)]  # type: ignore[attr-defined]
                 self.line(f"{c['cast']}({self.expr(dst)}, {self.expr(src)}, {mode}, {self.expr(n)});")
+            case A.CompareOp():
+                dst, a, b, n = (self.expr(v) for v in op.operands)
+                self.line(f"{c['compare']}({dst}, {a}, {b}, {c['cmp_mode']}::{_s(op.mode)}, {n});")  # type: ignore[attr-defined]
+            case A.CompareScalarOp():
+                dst, a, sc, n = op.operands
+                self.line(f"{c['compare_scalar']}({self.expr(dst)}, {self.expr(a)}, static_cast<{self.elem(a)}>"
+                          f"({self.expr(sc)}), {c['cmp_mode']}::{_s(op.mode)}, {self.expr(n)});")  # type: ignore[attr-defined]
+            case A.SelectOp():
+                dst, m, a, b, n = (self.expr(v) for v in op.operands)
+                self.line(f"{c['select']}({dst}, {m}, {a}, {b}, {c['select_tensors']}, {n});")
             case A.PipeBarrierOp():
                 self.line(f"{c['pipe_barrier']}<{_s(op.pipe)}>();")  # type: ignore[attr-defined]
             case A.GetValueOp():

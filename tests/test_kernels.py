@@ -29,7 +29,7 @@ SOC = "Ascend310P3"
 
 def run_kernels(module, inputs: dict[str, np.ndarray], tmp: Path) -> dict[str, np.ndarray]:
     """Execute @main op by op: every CIR op through its generated kernels."""
-    cir.apply_pipeline(module, f"lower-to-ascendc{{soc={SOC}}}")
+    cir.apply_pipeline(module, f"lower-to-ascendc{{soc={SOC} host_fallback=false}}")  # kernels only
     return run_lowered(module, inputs, tmp)
 
 
@@ -250,3 +250,58 @@ def test_cast_kernels(tmp_path, monkeypatch, pair):
         info = np.iinfo(dst)
         x = np.clip(x, max(info.min, -60000), min(info.max, 60000)).astype(src)
     check(lambda a: ops.CastOp(a, dtype_from_numpy(dst).ir), x, tmp=tmp_path, tol=0.0)
+
+
+COMPARES = [ops.EqOp, ops.NeOp, ops.LtOp, ops.LeOp, ops.GtOp, ops.GeOp]
+
+
+@pytest.mark.parametrize("soc,dtype", [("Ascend910B1", np.float32), ("Ascend910B1", np.float16),
+                                       ("Ascend910B1", np.int32), ("Ascend310P3", np.float32)])
+def test_compare_kernels(tmp_path, monkeypatch, soc, dtype):
+    """Compare into bit masks, Select 1/0, Cast to bytes: exactly numpy's comparisons, ties
+    included (int32: equality, the one mode its Compare has), with an unaligned tail (1003 elements) and a single-value operand on either side."""
+    monkeypatch.setattr(sys.modules[__name__], "SOC", soc)
+    a = np.round(RNG.standard_normal((3, 1003)) * 3).astype(dtype)  # rounded: many equal pairs
+    b = np.round(RNG.standard_normal((3, 1003)) * 3).astype(dtype)
+    s = np.array([1], dtype)
+    for cls in COMPARES if dtype != np.int32 else [ops.EqOp]:  # int32 Compare has EQ only
+        check(cls, a, b, tmp=tmp_path, tol=0)
+    for cls in (ops.LtOp, ops.NeOp) if dtype != np.int32 else [ops.EqOp]:  # CompareScalar, mirrored
+        check(cls, a, s, tmp=tmp_path, tol=0)
+        check(cls, s, b, tmp=tmp_path, tol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_where_and_logical_kernels(tmp_path, dtype):
+    cond = RNG.random((4, 517)) > 0.4
+    other = RNG.random((4, 517)) > 0.6
+    a, b = RNG.standard_normal((4, 517)).astype(dtype), RNG.standard_normal((4, 517)).astype(dtype)
+    check(ops.WhereOp, cond, a, b, tmp=tmp_path, tol=0)
+    check(ops.WhereOp, cond, a, np.array([-np.inf], dtype), tmp=tmp_path, tol=0)  # a masked fill
+    check(ops.WhereOp, cond, np.array([0.5], dtype), b, tmp=tmp_path, tol=0)
+    for cls in (ops.LogicalAndOp, ops.LogicalOrOp, ops.LogicalXorOp):
+        check(cls, cond, other, tmp=tmp_path, tol=0)
+    check(ops.LogicalNotOp, cond, tmp=tmp_path, tol=0)
+
+
+def test_mask_ops_outside_the_kernels_take_the_host_fallback():
+    """Broadcasting other than a single value, and i64 comparisons: no kernel (host fallback)."""
+    from cir.build import build_module
+
+    types = {"a": tensor((4, 8), dtype_from_numpy(np.float32)), "b": tensor((1, 8), dtype_from_numpy(np.float32)),
+             "i": tensor((4, 8), dtype_from_numpy(np.int64))}
+
+    def body(b, x, y, i):
+        lt, eq = ops.LtOp(x, y), ops.EqOp(i, i)
+        b.add(lt)
+        b.add(eq)
+        return [lt.results[0], eq.results[0]]
+
+    module = build_module("main", types, body)
+    with pytest.raises(cir.CircError, match=r"cir.lt with broadcasting x1.*\n.*cir.eq on int64_t x1"):
+        cir.apply_pipeline(module, "lower-to-ascendc{soc=Ascend910B1 host_fallback=false}")
+    module = build_module("main", types, body)
+    cir.apply_pipeline(module, "lower-to-ascendc{soc=Ascend910B1}")
+    from cir.lowering.lower_to_ascendc import host_ops
+
+    assert [(h["op"], h["count"]) for h in host_ops(module)] == [("cir.lt", 1), ("cir.eq", 1)]

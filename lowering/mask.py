@@ -1,0 +1,193 @@
+"""Comparison, selection and logical kernels: cir.eq/ne/lt/le/gt/ge, cir.where and
+cir.logical_and/or/xor/not (what each computes is data: ``masks.toml``).
+
+Bool tensors are one byte per element in GM (0 or 1, as int8_t). Each core takes a 32-byte
+aligned slice of the output and streams it through UB in tiles:
+
+- a comparison Compares its operands (CompareScalar when one is a single value) into a bit
+  mask, Selects half 1.0 / 0.0 by the bits and Casts that to int8_t;
+- ``where`` Casts the condition bytes to half, CompareScalars them with 0.5 into a bit mask and
+  Selects between the two value tiles (a single-value operand is Duplicated into a tile once);
+- logical ops Cast their bytes to half, compute on the 0/1 values and Cast back.
+
+Compare and Select work on whole 256-byte repeats: a tile's count is rounded up to a multiple
+of 128 elements (the lanes of the widest case, half) inside tile-sized UB buffers; only the
+tile's own elements are copied out. Operands that broadcast other than as a single value, and
+element types outside ``[types]``, take the host fallback.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cir.lowering import ascendc as A
+from cir.lowering.lower_to_ascendc import (
+    ALIGN,
+    KB,
+    Launch,
+    _copy,
+    _emit_step,
+    _split,
+    block_slice,
+    ctype,
+    new_kernel,
+    register,
+)
+from cir.lowering.soc import Soc
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import IntAttr, StringAttr, TensorType, f32
+from xdsl.ir import Operation, SSAValue
+
+from cir.types import numel
+
+MASKS = Path(__file__).parent / "masks.toml"
+LANES = 128  # half elements in one 256-byte repeat: Compare/Select counts are multiples of it
+MIRROR = {"LT": "GT", "GT": "LT", "LE": "GE", "GE": "LE", "EQ": "EQ", "NE": "NE"}  # a < b <=> b > a
+
+
+@cache
+def table() -> dict[str, Any]:
+    return tomllib.loads(MASKS.read_text())
+
+
+def _ct(t: Any) -> str:
+    """The C++ element type a kernel reads / writes `t` as (bools: int8_t bytes, api.toml)."""
+    return ctype(t)
+
+
+def mask_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
+    tab = table()
+    kind = "compare" if op.name in tab["compare"] else "logical" if op.name in tab["logical"] else "where"
+    out_t = op.results[0].type
+    assert isinstance(out_t, TensorType)
+    shape, total = out_t.get_shape(), numel(out_t.get_shape())
+    in_ts: list[TensorType] = [v.type for v in op.operands]  # type: ignore[misc]
+    single = [numel(t.get_shape()) == 1 and total > 1 for t in in_ts]
+    if any(not s and t.get_shape() != shape for t, s in zip(in_ts, single, strict=True)):
+        raise NotImplementedError(f"{op.name} with broadcasting")
+    compute = ctype(in_ts[0]) if kind == "compare" else ctype(out_t) if kind == "where" else "half"
+    modes = tab["types"].get(kind, {}).get(compute) if kind != "logical" else "all"
+    if modes is None or modes != "all" and tab["compare"][op.name] not in modes:
+        raise NotImplementedError(f"{op.name} on {compute}")
+    if kind == "logical" and any(single) or kind == "where" and single[0] or all(single) and total > 1:
+        raise NotImplementedError(f"{op.name} with a single-value operand here")
+    # UB: double-buffered queues for the tensor operands and the result, half scratch tiles
+    scratch = {"compare": ["ones", "zeros", "h"], "where": ["hc"], "logical": ["h", "h0", "h1"][:len(in_ts) + 1]}[kind]
+    singles = [i for i, s in enumerate(single) if s and kind == "where"]
+    per_elem = (2 * sum(A.ctype_bytes(_ct(t)) for t, s in zip(in_ts, single, strict=True) if not s)
+                + 2 * A.ctype_bytes(_ct(out_t)) + 2 * len(scratch)
+                + A.ctype_bytes(compute) * len(singles) + 1)  # + the bit mask, rounded up
+    tile = (soc.ub_bytes - 4 * ALIGN) // per_elem // LANES * LANES
+    tile = max(LANES, min(tile, 16384))
+    block_dim, per_block = _split(total, 1, soc)
+    names = [f"x{i}" for i in range(len(in_ts))]
+    kernel, gm, k = new_kernel(name, names + ["y", "workspace", "tiling"],
+                               [("total", "int64_t"), ("per_block", "int64_t"), ("tile", "int64_t")],
+                               comment + f"\n({kind}: bit masks over 256-byte repeats)")
+    total_v, per_block_v, tile_v = k.field("total"), k.field("per_block"), k.field("tile")
+    zero = k.c(0)
+    begin, length = block_slice(k, total_v, per_block_v)
+
+    def g(ty: str) -> A.GlobalType:
+        return A.GlobalType(StringAttr(ty))
+
+    def loc(ty: str) -> A.LocalType:
+        return A.LocalType(StringAttr(ty))
+
+    gms: dict[int, SSAValue] = {}
+    values: dict[int, SSAValue] = {}  # single-value operands, read once
+    for i, t in enumerate(in_ts):
+        if single[i]:
+            sg = k.name(k.call(A.GlobalTensorOp, gm[names[i]], zero, k.c(1), result=g(_ct(t))), f"x{i}_gm")
+            values[i] = k.name(k.call(A.GetValueOp, sg, zero, result=f32), f"x{i}_value")
+        else:
+            gms[i] = k.name(k.call(A.GlobalTensorOp, gm[names[i]], begin, length, result=g(_ct(t))), f"x{i}_gm")
+    y_g = k.name(k.call(A.GlobalTensorOp, gm["y"], begin, length, result=g(_ct(out_t))), "y_gm")
+    pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
+
+    def buffer(hint: str, ty: str, elems: SSAValue) -> SSAValue:
+        b = k.name(k.call(A.BufOp, result=A.BufType()), f"{hint}_buf")
+        k.call(A.InitBufferOp, pipe, b, k.binop(arith.MuliOp, elems, k.c(A.ctype_bytes(ty))), num=1)
+        return k.name(k.call(A.BufGetOp, b, result=loc(ty)), hint)
+
+    que_in = {}
+    for i in gms:
+        q = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECIN"), IntAttr(2))), f"in_que{i}")
+        k.call(A.InitBufferOp, pipe, q, k.binop(arith.MuliOp, tile_v, k.c(A.ctype_bytes(_ct(in_ts[i])))), num=2)
+        que_in[i] = q
+    que_out = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECOUT"), IntAttr(2))), "out_que")
+    k.call(A.InitBufferOp, pipe, que_out, k.binop(arith.MuliOp, tile_v, k.c(A.ctype_bytes(_ct(out_t)))), num=2)
+    tmp = {s: buffer(s, "half", tile_v) for s in scratch}
+    mask = buffer("mask", "uint8_t", k.binop(arith.DivSIOp, tile_v, k.c(8))) if kind != "logical" else None
+    filled = {i: buffer(f"x{i}_tile", compute, tile_v) for i in singles}
+    for i, b in filled.items():
+        k.call(A.DuplicateOp, b, values[i], tile_v)
+    if kind == "compare":
+        k.call(A.DuplicateOp, tmp["ones"], k.f(1.0), tile_v)
+        k.call(A.DuplicateOp, tmp["zeros"], k.f(0.0), tile_v)
+    if filled or kind == "compare":
+        k.call(A.PipeBarrierOp, pipe="PIPE_V")
+
+    def vec(kb: KB, cls: type[Operation], *operands: SSAValue, **props: Any) -> None:
+        kb.call(cls, *operands, **props)
+        kb.call(A.PipeBarrierOp, pipe="PIPE_V")
+
+    def body(kb: KB, off: SSAValue) -> None:
+        n = kb.name(kb.add(arith.MinSIOp(tile_v, kb.binop(arith.SubiOp, length, off))), "n")
+        n_rep = n  # Compare / Select counts: n rounded up to whole repeats
+        if kind != "logical":
+            lanes = kb.c(LANES)
+            n_rep = kb.name(kb.binop(arith.MuliOp, kb.binop(
+                arith.DivSIOp, kb.binop(arith.AddiOp, n, kb.c(LANES - 1)), lanes), lanes), "n_repeats")
+
+        def aligned(nbytes: int) -> SSAValue:
+            return kb.add(arith.CmpiOp(kb.binop(arith.RemSIOp, kb.binop(arith.MuliOp, n, kb.c(nbytes)),
+                                                kb.c(ALIGN)), kb.c(0), "eq"))
+
+        x: dict[int, SSAValue] = {}
+        for i, q in que_in.items():  # CopyIn
+            ty = _ct(in_ts[i])
+            t = kb.name(kb.call(A.AllocTensorOp, q, result=loc(ty)), f"x{i}_in")
+            _copy(kb, aligned(A.ctype_bytes(ty)), t, kb.call(A.AtOp, gms[i], off, result=g(ty)), n, soc,
+                  A.ctype_bytes(ty))
+            kb.call(A.EnQueOp, q, t)
+        for i, q in que_in.items():
+            x[i] = kb.name(kb.call(A.DeQueOp, q, result=loc(_ct(in_ts[i]))), f"x{i}_ub")
+        x |= filled
+        y = kb.name(kb.call(A.AllocTensorOp, que_out, result=loc(_ct(out_t))), "y_ub")
+        if kind == "compare":
+            mode = tab["compare"][op.name]
+            if single[1]:
+                vec(kb, A.CompareScalarOp, mask, x[0], values[1], n_rep, mode=mode)
+            elif single[0]:
+                vec(kb, A.CompareScalarOp, mask, x[1], values[0], n_rep, mode=MIRROR[mode])
+            else:
+                vec(kb, A.CompareOp, mask, x[0], x[1], n_rep, mode=mode)
+            vec(kb, A.SelectOp, tmp["h"], mask, tmp["ones"], tmp["zeros"], n_rep)
+            vec(kb, A.CastOp, y, tmp["h"], n, round="trunc")
+        elif kind == "where":
+            vec(kb, A.CastOp, tmp["hc"], x[0], n, round="none")
+            vec(kb, A.CompareScalarOp, mask, tmp["hc"], kb.f(0.5), n_rep, mode="GT")
+            vec(kb, A.SelectOp, y, mask, x[1], x[2], n_rep)
+        else:
+            for i in x:
+                vec(kb, A.CastOp, tmp[f"h{i}"], x[i], n, round="none")
+            for step in tab["logical"][op.name]:
+                _emit_step(kb, step, tmp, {}, n)
+            vec(kb, A.CastOp, y, tmp["h"], n, round="trunc")
+        kb.call(A.EnQueOp, que_out, y)
+        for i, q in que_in.items():
+            kb.call(A.FreeTensorOp, q, x[i])
+        out = kb.name(kb.call(A.DeQueOp, que_out, result=loc(_ct(out_t))), "y_out")  # CopyOut
+        ob = A.ctype_bytes(_ct(out_t))
+        _copy(kb, aligned(ob), kb.call(A.AtOp, y_g, off, result=g(_ct(out_t))), out, n, soc, ob)
+        kb.call(A.FreeTensorOp, que_out, out)
+
+    k.loop(zero, length, tile_v, body)
+    return Launch(kernel, block_dim, {"total": total, "per_block": per_block, "tile": tile})
+
+
+register([*table()["compare"], *table()["logical"], "cir.where"], mask_kernel)
