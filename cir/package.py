@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,9 +166,15 @@ def _weights_to_save(module: ModuleOp) -> dict[str, np.ndarray]:
     return out
 
 
-def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: Mapping[str, Any],
-                  options: Mapping[str, Any], times: Mapping[str, float]) -> Path:
-    """Write a lowered, memory-planned module as a package at `output` (atomically)."""
+def write_package(module: ModuleOp | Sequence[ModuleOp], output: str | os.PathLike[str], *,
+                  source: Mapping[str, Any], options: Mapping[str, Any], times: Mapping[str, float]) -> Path:
+    """Write a lowered, memory-planned module as a package at `output` (atomically).
+
+    Several modules are the gears of one model (the same model compiled at other input shapes,
+    ``cir.gears``): they share the kernels (named by content) and the weights that are equal;
+    each gear has its own launch graph (``graph/launch.json`` the first, ``graph/launch.gK.json``
+    the others) and the manifest lists them under ``gears``. The ONNX / GE graphs, model.mlir
+    and the report are the first gear's."""
     from cir.io import to_text
     from cir.lowering.cmake import cmakelists
     from cir.lowering.graph import to_ge, to_launch_graph, to_onnx
@@ -176,6 +182,8 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
     from cir.runtime.kernels import kernel_sources
     from cir.weights import save_safetensors_aligned
 
+    modules = [module] if isinstance(module, ModuleOp) else list(module)
+    first = modules[0]
     out = _check_output(output)
     make_parents(out, "output")
     recover_interrupted(out)
@@ -187,7 +195,9 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
         t0 = time.perf_counter()
         (tmp / "graph").mkdir()
         (tmp / "kernels").mkdir()
-        sources = kernel_sources(module)
+        sources: dict[str, str] = {}
+        for m in modules:  # kernels are named by their C++: a name is one source in every gear
+            sources |= kernel_sources(m)
         kernels = []
         for name, text in sorted(sources.items()):
             path = tmp / "kernels" / f"{name}.cpp"
@@ -195,28 +205,45 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
             kernels.append({"name": name, "file": f"kernels/{name}.cpp", "sha256": sha256_file(path)})
         soc = options["soc"]
         (tmp / "kernels" / "CMakeLists.txt").write_text(cmakelists(sorted(sources), soc))
-        weights = _weights_to_save(module)
+        weights = _weights_to_save(first)
+        launches = []
+        for k, m in enumerate(modules):
+            m.attributes["cir.weights"] = StringAttr("weights.safetensors")
+            launch = to_launch_graph(m)
+            if k:
+                _share_weights(launch, _weights_to_save(m), weights, f".gear{k}")
+            launches.append(launch)
         weights_sha = save_safetensors_aligned(weights, tmp / "weights.safetensors")  # mapped as is
-        module.attributes["cir.weights"] = StringAttr("weights.safetensors")
-        launch = to_launch_graph(module)
-        on_host = host_ops(module)
-        (tmp / "graph" / "launch.json").write_text(json.dumps(launch, indent=1))
+        on_host = host_ops(first)
+        graph_files = ["graph/launch.json"] + [f"graph/launch.g{k}.json" for k in range(1, len(modules))]
+        for rel, launch in zip(graph_files, launches, strict=True):
+            (tmp / rel).write_text(json.dumps(launch, indent=1))
         import onnx
 
         # beside weights.safetensors: its initializers point into that file (no second copy)
-        onnx.save_model(to_onnx(module, tmp / "weights.safetensors"), str(tmp / "model.onnx"))
-        (tmp / "graph" / "model.ge.pb").write_bytes(to_ge(module, weights="reference"))
-        (tmp / "model.mlir").write_text(to_text(module, debuginfo=True))
+        onnx.save_model(to_onnx(first, tmp / "weights.safetensors"), str(tmp / "model.onnx"))
+        (tmp / "graph" / "model.ge.pb").write_bytes(to_ge(first, weights="reference"))
+        (tmp / "model.mlir").write_text(to_text(first, debuginfo=True))
         files = [{"file": rel, "sha256": sha256_file(tmp / rel)}
-                 for rel in ("model.mlir", "model.onnx", "graph/launch.json", "graph/model.ge.pb",
+                 for rel in ("model.mlir", "model.onnx", *graph_files, "graph/model.ge.pb",
                              "kernels/CMakeLists.txt")]
-        ins, outs = _io(module)
+        ios = [_io(m) for m in modules]
+        ins, outs = ios[0]
+        gears = None
+        if len(modules) > 1:
+            from cir.gears import dynamic_shape
+
+            gears = [{"inputs": {t["name"]: t["shape"] for t in gi},
+                      "outputs": {t["name"]: t["shape"] for t in go},
+                      "launch": rel, "arena_bytes": launch["arena_bytes"]}
+                     for (gi, go), rel, launch in zip(ios, graph_files, launches, strict=True)]
+            ins, outs = ([{**t, "shape": dynamic_shape([io[side][j]["shape"] for io in ios])}
+                          for j, t in enumerate(tensors)] for side, tensors in enumerate(ios[0]))
         fmt = options.get("input_format")
         if fmt:
             for t in ins:
                 if INPUT_FORMATS[fmt] in (None, len(t["shape"])):
                     t["format"] = fmt
-        arena = module.attributes.get("cir.arena_bytes")
         from cir import __version__
 
         manifest = {
@@ -231,9 +258,10 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
             **{k: options[k] for k in ("op_select_implmode", "optypelist_for_implmode") if options.get(k)},
             "inputs": ins,
             "outputs": outs,
+            **({"gears": gears} if gears else {}),
             "kernels": kernels,
             "host_ops": on_host,
-            "memory": {"arena_bytes": arena.value.data if arena is not None else 0,  # type: ignore[attr-defined]
+            "memory": {"arena_bytes": max(int(ln["arena_bytes"]) for ln in launches),
                        "plan": "graph/launch.json"},
             "graphs": {"onnx": "model.onnx", "ge": "graph/model.ge.pb", "launch": "graph/launch.json"},
             "weights": {"file": "weights.safetensors", "sha256": weights_sha,
@@ -255,6 +283,32 @@ def write_package(module: ModuleOp, output: str | os.PathLike[str], *, source: M
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _share_weights(launch: dict[str, Any], mine: Mapping[str, np.ndarray], store: dict[str, np.ndarray],
+                   suffix: str) -> None:
+    """Add a further gear's weights to `store`: a weight equal to the stored one of its name is
+    shared; another (a compile-time table of other shapes) is stored as NAME+suffix, and the
+    gear's launch graph is renamed to match."""
+    rename = {}
+    for name, arr in mine.items():
+        have = store.get(name)
+        if have is not None and have.dtype == arr.dtype and have.shape == arr.shape and \
+                (have is arr or np.array_equal(have, arr)):
+            continue
+        rename[name] = name + suffix
+        store[name + suffix] = arr
+    if not rename:
+        return
+    for w in launch["weights"]:
+        w["name"] = rename.get(w["name"], w["name"])
+    for node in launch["nodes"]:
+        for a in node["args"]:
+            if a["kind"] == "weight":
+                a["name"] = rename.get(a["name"], a["name"])
+    for o in launch["outputs"]:
+        if o["kind"] == "weight":
+            o["source"] = rename.get(o["source"], o["source"])
 
 
 def _check_output(output: str | os.PathLike[str]) -> Path:
@@ -332,6 +386,7 @@ def compile(
     input_format: str | None = None,
     implmode: tuple[str | None, str | None] = (None, None),
     host_fallback: bool = True,
+    gears: Sequence[Any] | None = None,
     framework: str | None = None,
     custom_ops: Any = None,
     progress: Callable[[str], None] | None = None,
@@ -346,6 +401,9 @@ def compile(
     inputs' format), `implmode` (--op_select_implmode and its op list: recorded).
     `host_fallback`: ops without an AscendC kernel yet run on the host CPU (listed in the
     manifest's ``host_ops`` and by a ``HostFallbackWarning``); False makes them an error.
+    `gears`: dynamic shapes as ATC's gears: a list of `example_inputs` values (one per input
+    shape the package must serve, e.g. batch 1 and 2); each is compiled, and the package runs
+    any of them (``cir.gears``; `example_inputs` is then not given).
 
     >>> cir.compile(unet, "unet.circ", example_inputs=(sample, t, ctx), soc="Ascend310P3")
     """
@@ -376,14 +434,25 @@ def compile(
     times: dict[str, float] = {}
     t = time.perf_counter()
     note("import")
-    module = import_model(model, example_inputs, framework=fw, custom_ops=custom_ops)
+    if gears is not None:
+        if example_inputs is not None:
+            raise CircError("give the input shapes either as example_inputs or as gears, not both")
+        if isinstance(gears, str | bytes) or not isinstance(gears, Sequence) or not gears:
+            raise CircError("gears must be a non-empty list (one example_inputs value per gear)")
+    modules = []
+    for gear in gears if gears is not None else [example_inputs]:
+        modules.append(import_model(model, gear, framework=fw, custom_ops=custom_ops))
     times["import"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
     note("optimise and lower")
-    apply_pipeline(module, pipeline)
+    for module in modules:
+        apply_pipeline(module, pipeline)
     times["passes"] = round(time.perf_counter() - t, 3)
+    if len(modules) > 1:
+        _check_gears(modules)
     note("write package")
-    out = write_package(module, output, source=_source_info(model, fw),
+    module = modules[0]
+    out = write_package(modules, output, source=_source_info(model, fw),
                          options={"soc": soc, "fusion": fusion, "precision": precision,
                                   "reduced_to": prec.reduced_to(), "pipeline": pipeline,
                                   "input_format": input_format,
@@ -393,6 +462,25 @@ def compile(
     if on_host:
         warnings.warn(describe_host_ops(on_host), HostFallbackWarning, stacklevel=2)
     return out
+
+
+def _check_gears(modules: Sequence[ModuleOp]) -> None:
+    """Gears are one model at other shapes: the same inputs and outputs (names, ranks, dtypes),
+    and no two gears with the same input shapes."""
+    from cir.gears import describe
+
+    ios = [_io(m) for m in modules]
+    sig0 = [[(t["name"], len(t["shape"]), t["dtype"]) for t in side] for side in ios[0]]
+    seen: dict[str, int] = {}
+    for k, io in enumerate(ios):
+        sig = [[(t["name"], len(t["shape"]), t["dtype"]) for t in side] for side in io]
+        if sig != sig0:
+            raise CircError(f"gear {k} imports with other inputs or outputs than gear 0 "
+                            f"({sig[0]} -> {sig[1]} vs {sig0[0]} -> {sig0[1]}): gears must be one model")
+        key = describe([{t["name"]: t["shape"] for t in io[0]}])
+        if key in seen:
+            raise CircError(f"gears {seen[key]} and {k} have the same input shapes ({key})")
+        seen[key] = k
 
 
 def _check_input_format(fmt: str | None) -> None:

@@ -32,6 +32,7 @@ import numpy as np
 from cir.runtime.host import HostNode, host_nodes
 
 from cir.errors import CircError
+from cir.gears import MAX_GEARS
 from cir.types import dtype_named
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
@@ -51,6 +52,8 @@ class CheckedPackage:
     kernel_sources: dict[str, str]  # kernel name -> the verified C++
     signer: str | None  # the trusted key id, None when not checked
     host_nodes: dict[int, HostNode]  # launch-graph node index -> its parsed host-fallback op
+    graphs: list[dict[str, Any]]  # one launch graph per gear (graphs[0] is `graph`)
+    gear_hosts: list[dict[int, HostNode]]  # host_nodes per gear
 
 
 class Fields:
@@ -93,11 +96,12 @@ class Fields:
             raise self.fail(f"expected {what}, got {_show(v)}")
         return v
 
-    def shape(self) -> tuple[int, ...]:
+    def shape(self, dynamic: bool = False) -> tuple[int, ...]:
+        """A static shape; `dynamic`: -1 marks a dimension that differs between gears."""
         dims = self.items()
         if len(dims) > MAX_DIMS:
             raise self.fail(f"{len(dims)} dimensions (at most {MAX_DIMS})")
-        return tuple(d.int(0, 1 << 40) for d in dims)
+        return tuple(d.int(-1 if dynamic else 0, 1 << 40) for d in dims)
 
     def dtype(self) -> np.dtype:
         name = self.str()
@@ -217,7 +221,7 @@ def read_manifest(package: Path) -> tuple[dict[str, Any], bytes]:
             if name in names:
                 raise t.fail(f"{side[:-1]} '{name}' appears twice")
             names.add(name)
-            t.get("shape").shape()
+            t.get("shape").shape(dynamic="gears" in m.value)
             t.get("dtype").dtype()
             t.get("format", "ND").str()
     for k in m.get("kernels").items():
@@ -406,14 +410,16 @@ def open_package(path: str | os.PathLike[str], *, require_signature: bool = True
     manifest, mbytes = read_manifest(package)
     signer = check_signature(package, mbytes) if require_signature else None
     m = Fields(MANIFEST, manifest)
-    launch = m.get("graphs").get("launch")
-    inside(package, launch)
-    graph_bytes = read_checked(package, launch, _listed_sha(m, launch.value))
     weights_rel = m.get("weights").get("file")
     weights_file = inside(package, weights_rel)
     check_large_file(weights_file, m.get("weights").get("sha256").value)
     weights = map_safetensors(weights_file)
-    graph = GraphChecker(launch.value, _load_json(launch.value, graph_bytes), manifest, weights).check()
+    graphs = []
+    for launch, view in _gear_views(m):  # one launch graph per gear (one without gears)
+        inside(package, launch)
+        graph_bytes = read_checked(package, launch, _listed_sha(m, launch.value))
+        graphs.append(GraphChecker(launch.value, _load_json(launch.value, graph_bytes), view, weights).check())
+    graph = graphs[0]
     sources = {}
     for k in m.get("kernels").items():
         data = read_checked(package, k.get("file"), k.get("sha256"), limit=16 << 20)
@@ -421,15 +427,51 @@ def open_package(path: str | os.PathLike[str], *, require_signature: bool = True
             sources[k.get("name").value] = data.decode("utf-8")
         except UnicodeDecodeError:
             raise k.get("file").fail("not UTF-8 text") from None
-    hosts = host_nodes(graph["nodes"], launch.value)
-    for i, node in enumerate(Fields(launch.value, graph).get("nodes").items()):
-        if i in hosts:
-            continue
-        name = node.get("kernel").value
-        if kernel_arity(sources[name]) != len(node.value["args"]) + 2:
-            raise node.fail(f"kernel '{name}' takes {kernel_arity(sources[name])} arguments, "
-                            f"the launch passes {len(node.value['args'])} + workspace and tiling")
-    return CheckedPackage(package, manifest, mbytes, graph, sources, signer, hosts), weights
+    hosts = []
+    for (launch, _), g in zip(_gear_views(m), graphs, strict=True):
+        hosts.append(host_nodes(g["nodes"], launch.value))
+        for i, node in enumerate(Fields(launch.value, g).get("nodes").items()):
+            if i in hosts[-1]:
+                continue
+            name = node.get("kernel").value
+            if kernel_arity(sources[name]) != len(node.value["args"]) + 2:
+                raise node.fail(f"kernel '{name}' takes {kernel_arity(sources[name])} arguments, "
+                                f"the launch passes {len(node.value['args'])} + workspace and tiling")
+    return CheckedPackage(package, manifest, mbytes, graph, sources, signer, hosts[0], graphs, hosts), weights
+
+
+def _gear_views(m: Fields) -> list[tuple[Fields, dict[str, Any]]]:
+    """(launch-graph path, the manifest as that graph sees it) per gear: with gears, the inputs
+    and outputs get the gear's static shapes, each checked against the manifest's dynamic one."""
+    launch = m.get("graphs").get("launch")
+    if "gears" not in m.value:
+        return [(launch, m.value)]
+    gears = m.get("gears").items()
+    if not 1 < len(gears) <= MAX_GEARS:
+        raise m.get("gears").fail(f"{len(gears)} gears (2 to {MAX_GEARS})")
+    if gears[0].get("launch").value != launch.value:
+        raise gears[0].get("launch").fail(f"the first gear's launch graph must be {launch.value}")
+    out = []
+    seen = set()
+    for g in gears:
+        view = dict(m.value)
+        for side in ("inputs", "outputs"):
+            shapes = g.get(side)
+            if not isinstance(shapes.value, dict) or sorted(shapes.value) != sorted(t["name"] for t in m.value[side]):
+                raise shapes.fail(f"must give a shape for each of the manifest's {side}")
+            tensors = []
+            for t in m.value[side]:
+                shape = shapes.get(t["name"]).shape()
+                if len(shape) != len(t["shape"]) or any(d != w for d, w in zip(shape, t["shape"], strict=True) if w != -1):
+                    raise shapes.get(t["name"]).fail(f"{list(shape)} does not fit the manifest's {t['shape']}")
+                tensors.append({**t, "shape": list(shape)})
+            view[side] = tensors
+        key = json.dumps(g.value["inputs"], sort_keys=True)
+        if key in seen:
+            raise g.fail("two gears have the same input shapes")
+        seen.add(key)
+        out.append((g.get("launch"), view))
+    return out
 
 
 _ENTRY = re.compile(r'extern\s+"C"\s+__global__\s+__aicore__\s+void\s+\w+\s*\(([^)]*)\)')

@@ -107,6 +107,17 @@ class _Context:
         self.address = address
 
 
+class _Gear:
+    """One launch graph of a package (the only one without gears) and what runs it."""
+
+    def __init__(self, graph: dict[str, Any], hosts: Mapping[int, HostNode], inputs: list[TensorInfo]):
+        self.graph, self.hosts, self.inputs = graph, hosts, inputs
+        self.constants = {c["name"]: _aligned_copy(np.frombuffer(bytes.fromhex(c["hex"]), _np(c["dtype"])))
+                          for c in graph.get("constants", [])}
+        self.pool: queue.SimpleQueue[_Context] = queue.SimpleQueue()
+        self.acl: Any = None  # an AclExecutor on npu devices
+
+
 class Session:
     """A loaded package (see the module docstring)."""
 
@@ -118,26 +129,28 @@ class Session:
         self.device = _pick_device(device, fallback)
         checked, self._weights = open_package(self.path)  # every path, hash, size; the signature
         self.manifest, self.graph, self.signer = checked.manifest, checked.graph, checked.signer
-        self._hosts = checked.host_nodes
         m = self.manifest
+        # (shapes with -1 where gears differ: cir.gears)
         self.inputs = [TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("format", "ND"))
                        for t in m["inputs"]]
         self.outputs = [TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("format", "ND"))
                         for t in m["outputs"]]
-        self._constants = {c["name"]: _aligned_copy(np.frombuffer(bytes.fromhex(c["hex"]), _np(c["dtype"])))
-                           for c in self.graph.get("constants", [])}
+        #: the input shapes the package serves, one dict per gear (None: only `inputs`' shapes)
+        self.gears: list[dict[str, tuple[int, ...]]] | None = (
+            [{n: tuple(s) for n, s in g["inputs"].items()} for g in m["gears"]] if "gears" in m else None)
+        self._gears = [_Gear(graph, hosts, [TensorInfo(t.name, shape, t.dtype, t.format) for t, shape in zip(
+                           self.inputs, (tuple(graph_in["shape"]) for graph_in in graph["inputs"]), strict=True)])
+                       for graph, hosts in zip(checked.graphs, checked.gear_hosts, strict=True)]
         self._sources = checked.kernel_sources
-        self._acl = None
         self._library = None
         if self.device.startswith("npu"):
             from cir.runtime.acl import AclExecutor
 
-            self._acl = AclExecutor(self.path, self.graph, self._weights, _device_id(self.device),
-                                    self._hosts)
+            for g in self._gears:
+                g.acl = AclExecutor(self.path, g.graph, self._weights, _device_id(self.device), g.hosts)
         else:
             self._library = self._load_kernels(jobs)
         self._lock = threading.Lock()
-        self._pool: queue.SimpleQueue[_Context] = queue.SimpleQueue()
         self._contexts = 0
         self._max = max(1, max_in_flight)
         self._ctx_lock = threading.Lock()
@@ -151,9 +164,10 @@ class Session:
 
         sources = self._sources  # checked against the signed manifest
         arities = {}
-        for i, n in enumerate(self.graph["nodes"]):
-            if i not in self._hosts:
-                arities[n["kernel"]] = len(n["args"]) + 2
+        for g in self._gears:
+            for i, n in enumerate(g.graph["nodes"]):
+                if i not in g.hosts:
+                    arities[n["kernel"]] = len(n["args"]) + 2
         unknown = sorted(set(arities) - set(sources))
         if unknown:
             raise CircError(f"{self.path}: the launch graph uses kernels the package lacks: {', '.join(unknown[:5])}")
@@ -167,11 +181,18 @@ class Session:
 
     # --- running -----------------------------------------------------------------------
 
-    def _context(self) -> _Context:
+    def _context(self, gear: _Gear) -> _Context:
         try:
-            return self._pool.get_nowait()
+            return gear.pool.get_nowait()
         except queue.Empty:
-            return _Context(self.graph, self._weights, self._constants, self.inputs, self._hosts)
+            return _Context(gear.graph, self._weights, gear.constants, gear.inputs, gear.hosts)
+
+    def _gear(self, arrays: Mapping[str, np.ndarray]) -> _Gear:
+        if self.gears is None:
+            return self._gears[0]
+        from cir.gears import pick
+
+        return self._gears[pick(self.gears, {n: a.shape for n, a in arrays.items()})]
 
     def _check(self, feeds: Mapping[str, Any]) -> dict[str, np.ndarray]:
         if not isinstance(feeds, Mapping):
@@ -183,9 +204,10 @@ class Session:
         out = {}
         for t in self.inputs:
             a = as_input_array(t, feeds[t.name])
-            if tuple(a.shape) != t.shape:
+            if self.gears is None and tuple(a.shape) != t.shape:
                 raise CircError(f"input '{t.name}' has shape {tuple(a.shape)}, expected {t.shape}")
             out[t.name] = np.ascontiguousarray(a)
+        self._gear(out)  # shapes outside the gears fail here, naming the allowed ones
         return out
 
     def run(self, feeds: Mapping[str, Any], *, profile: list[tuple[int, int, int]] | None = None,
@@ -200,10 +222,11 @@ class Session:
 
     def _run_checked(self, arrays: dict[str, np.ndarray], profile: list[tuple[int, int, int]] | None = None,
                      capture: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
-        if self._acl is not None:
+        gear = self._gear(arrays)
+        if gear.acl is not None:
             with self._lock:
-                return self._acl.run(arrays)
-        ctx = self._context()
+                return gear.acl.run(arrays)
+        ctx = self._context(gear)
         clock = time.perf_counter_ns
         try:
             for name, a in arrays.items():
@@ -226,12 +249,12 @@ class Session:
                         if profile is not None:
                             profile.append((i, t0, clock()))
                         if capture is not None:
-                            for a in self.graph["nodes"][i]["args"]:
+                            for a in gear.graph["nodes"][i]["args"]:
                                 if a.get("role") == "out" and a["kind"] == "arena":
                                     capture[a["value"]] = self._read(ctx, a)
-            return {o["name"]: self._output(ctx, o) for o in self.graph["outputs"]}
+            return {o["name"]: self._output(ctx, o, gear) for o in gear.graph["outputs"]}
         finally:
-            self._pool.put(ctx)
+            gear.pool.put(ctx)
 
     def _read(self, ctx: _Context, a: dict[str, Any]) -> np.ndarray:
         raw = ctx.arena[int(a["offset"]):int(a["offset"]) + int(a["nbytes"])]
@@ -241,7 +264,7 @@ class Session:
             return raw.view(dtype).copy()
         return raw.view(dtype).reshape(a["shape"]).copy()
 
-    def _output(self, ctx: _Context, o: dict[str, Any]) -> np.ndarray:
+    def _output(self, ctx: _Context, o: dict[str, Any], gear: _Gear) -> np.ndarray:
         dtype = _np(o["dtype"])
         kind = o["kind"]
         if kind == "arena":
@@ -251,7 +274,7 @@ class Session:
         elif kind == "weight":
             return np.array(self._weights[o["source"]]).reshape(o["shape"])
         else:
-            return self._constants[o["source"]].copy().reshape(o["shape"])
+            return gear.constants[o["source"]].copy().reshape(o["shape"])
         return raw.view(dtype).reshape(o["shape"]).copy()
 
     def run_async(self, feeds: Mapping[str, Any]) -> Future[dict[str, np.ndarray]]:
@@ -261,8 +284,9 @@ class Session:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
-        if self._acl is not None:
-            self._acl.close()
+        for g in self._gears:
+            if g.acl is not None:
+                g.acl.close()
 
     def __enter__(self) -> Session:  # noqa: PYI034 - Session is not subclassed
         return self

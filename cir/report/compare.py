@@ -165,9 +165,10 @@ def make_inputs(manifest: Mapping[str, Any], seed: int = 0) -> dict[str, np.ndar
 
     rng = np.random.default_rng(seed)
     out = {}
+    first_gear = manifest["gears"][0]["inputs"] if "gears" in manifest else {}  # the report's gear
     for t in manifest["inputs"]:
         dt = np.dtype(dtype_named(t["dtype"]).np)
-        shape = tuple(t["shape"])
+        shape = tuple(first_gear.get(t["name"], t["shape"]))
         if dt.kind == "f":
             out[t["name"]] = rng.standard_normal(shape).astype(dt)
         elif dt.kind == "b":

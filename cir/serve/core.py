@@ -10,7 +10,10 @@ every request back its own rows. With ``max_batch > 1`` a worker that takes a re
 takes up to ``max_batch - 1`` more that are already queued, and waits up to
 ``batch_timeout_ms`` for more while the last run is not full. A model that is not
 row-batchable (B = 1 counts as batchable: n rows are n runs) takes exact shapes only; its
-gathered requests run back to back. Either way dim 0 must be a batch dimension whose rows do
+gathered requests run back to back. A package compiled with batch gears (``cir.gears``: the
+gears differ in dim 0 only) has several B: each run takes the smallest gear that holds the rows
+left (the largest while more remain), so a lone request is not padded to the largest batch. A
+package with other gears takes any of its gears' exact shapes. Either way dim 0 must be a batch dimension whose rows do
 not interact (true of inference graphs; a model where it is not should set
 ``row_batching = false``).
 
@@ -32,6 +35,8 @@ import ml_dtypes
 import numpy as np
 
 from cir.errors import CircError, name_mismatch
+from cir.gears import describe as describe_gears
+from cir.gears import pick as pick_gear
 from cir.serve.config import ModelConfig, ServerConfig
 from cir.serve.tensors import MAX_RANK, dt_name
 
@@ -110,17 +115,38 @@ class ServedModel:
         self.metadata = self._metadata()
 
     def _batch_size(self) -> int | None:
+        """B (the largest batch gear); self.batches: every B, ascending."""
+        self.batches = self._batch_gears()
+        if self.batches:
+            return self.batches[-1]
+        if self.session.gears:  # gears in other dimensions: their exact shapes
+            return None
         heads = {t.shape[0] if t.shape else None for t in self.inputs + self.outputs}
         if len(heads) == 1 and None not in heads and self.inputs:
             b = heads.pop()
+            self.batches = [b] if b and b > 0 else []
             return b if b and b > 0 else None
         return None
+
+    def _batch_gears(self) -> list[int]:
+        """The batch sizes of a package whose gears differ in dim 0 only (of every input and
+        output, all equal within a gear); [] for other packages."""
+        gears = self.session.gears
+        if not gears or any(not t.shape or t.shape[0] != -1 or -1 in t.shape[1:] for t in self.inputs + self.outputs):
+            return []
+        sizes = []
+        for g in gears:
+            heads = {s[0] for s in g.values()}
+            if len(heads) != 1:
+                return []
+            sizes.append(heads.pop())
+        return sorted(sizes)
 
     def describe(self) -> str:
         ins = ", ".join(f"{t.name}{_shape_text(t.shape)}:{t.dtype}" for t in self.inputs)
         outs = ", ".join(f"{t.name}{_shape_text(t.shape)}:{t.dtype}" for t in self.outputs)
-        how = (f"any number of rows, run in batches of {self.batch}" if self.batch
-               else "exact shapes")
+        how = (f"any number of rows, run in batches of {'/'.join(map(str, self.batches))}" if self.batch
+               else "exact shapes" if not self.session.gears else f"the shapes {describe_gears(self.session.gears)}")
         return f"model '{self.name}' ({self.path}): ({ins}) -> ({outs}); {how}"
 
     # --- signature -----------------------------------------------------------------------
@@ -171,10 +197,15 @@ class ServedModel:
                     raise ServeError(INVALID_ARGUMENT, f"inputs have different numbers of rows "
                                      f"({rows} and {a.shape[0]} for '{t.name}')")
                 rows = a.shape[0]
-            elif tuple(a.shape) != t.shape:
+            elif self.session.gears is None and tuple(a.shape) != t.shape:  # gears: checked below
                 raise ServeError(INVALID_ARGUMENT, f"input '{t.name}' has shape "
                                  f"{_shape_text(a.shape)}, expected {_shape_text(t.shape)}")
             out[t.name] = conform(a, t, exact=exact)
+        if self.session.gears is not None and not self.batch:
+            try:
+                pick_gear(self.session.gears, {n: a.shape for n, a in out.items()})
+            except CircError as e:
+                raise ServeError(INVALID_ARGUMENT, f"model '{self.name}': {e}") from None
         return out, rows or 1
 
     async def predict(self, feeds: Mapping[str, np.ndarray], *,
@@ -274,8 +305,9 @@ class ServedModel:
         for start in range(0, total, b):
             chunk = {n: a[start:start + b] for n, a in cat.items()}
             k = min(b, total - start)
-            if k < b:
-                chunk = {n: np.concatenate([a, np.zeros((b - k,) + a.shape[1:], a.dtype)])
+            fit = next(g for g in self.batches if g >= k)  # the smallest batch gear that holds them
+            if k < fit:
+                chunk = {n: np.concatenate([a, np.zeros((fit - k,) + a.shape[1:], a.dtype)])
                          for n, a in chunk.items()}
             res = await self._run(chunk)
             pieces.append({n: v[:k] for n, v in res.items()})

@@ -66,6 +66,12 @@ def add_arguments(sub: Any) -> None:  # argparse.ArgumentParser: the ATC-only fl
                      help="the outputs: these nodes' outputs instead of the model's")
     sub.add_argument("--input_format", "--input-format", dest="input_format", choices=sorted(INPUT_FORMATS),
                      help="the inputs' data format (recorded in the manifest)")
+    sub.add_argument("--dynamic_batch_size", "--dynamic-batch-size", dest="dynamic_batch_size", metavar='"1,2,4"',
+                     help="batch gears: every -1 of --input_shape is the batch")
+    sub.add_argument("--dynamic_image_size", "--dynamic-image-size", dest="dynamic_image_size",
+                     metavar='"64,64;96,96"', help="image-size gears: each input's two -1 dims are H, W")
+    sub.add_argument("--dynamic_dims", "--dynamic-dims", dest="dynamic_dims", metavar='"1,64;2,128"',
+                     help="gears of all -1 dims in order (with --input_format=ND)")
     sub.add_argument("--log", choices=LOG_LEVELS, default="info", help="how much to print")
     sub.add_argument("--op_select_implmode", "--op-select-implmode", dest="op_select_implmode",
                      choices=IMPLMODES, help="recorded; circ's kernels are high-precision")

@@ -162,21 +162,19 @@ def _run_package(args: argparse.Namespace, inputs: dict[str, np.ndarray]) -> Non
 ATC_FRAMEWORKS = {"0": "caffe", "1": "mindspore", "3": "tensorflow", "5": "onnx"}
 
 
-def parse_input_shapes(text: str) -> dict[str, tuple[int, ...]]:
-    """``"sample:1,4,64,64;timestep:1"`` -> {"sample": (1, 4, 64, 64), "timestep": (1,)}."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        name, sep, dims = part.rpartition(":")
-        if not sep or not name:
-            raise UsageError(f"--input-shape expects NAME:D1,D2,...;NAME:... got '{part}'")
-        try:
-            shape = tuple(int(d) for d in dims.split(",") if d.strip() != "") if dims.strip() else ()
-        except ValueError:
-            raise UsageError(f"--input-shape: '{dims}' is not a list of integers (in '{part}')") from None
-        if any(d < 0 for d in shape):
-            raise UsageError(f"--input-shape: dimensions must be >= 0 (in '{part}')")
-        shapes[name] = shape
-    return shapes
+def input_gears(args: argparse.Namespace) -> tuple[dict[str, tuple[int, ...]] | None,
+                                                 list[dict[str, tuple[int, ...]]] | None]:
+    """--input_shape and the gear flags -> (static shapes, None) or (None, gears)."""
+    from cir.gears import expand, parse_shapes
+
+    flags = {"batch": args.dynamic_batch_size, "image": args.dynamic_image_size, "dims": args.dynamic_dims}
+    if not args.input_shape:
+        given = [f"--dynamic_{k}" + ("_size" if k != "dims" else "") for k, v in flags.items() if v is not None]
+        if given:
+            raise UsageError(f"{given[0]} needs --input_shape with -1 for the dimensions that vary")
+        return None, None
+    gears = expand(parse_shapes(args.input_shape), **flags, input_format=args.input_format)
+    return (gears[0], None) if len(gears) == 1 else (None, gears)
 
 
 class _Progress:
@@ -229,7 +227,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
     if framework not in (None, "pytorch", "tensorflow", "mindspore", "onnx"):
         raise UsageError(f"--framework must be pytorch, tensorflow, mindspore, onnx or an ATC number "
                          f"(1, 3, 5), got '{args.framework}'")
-    shapes = parse_input_shapes(args.input_shape) if args.input_shape else None
+    shapes, gears = input_gears(args)
     quiet = args.log in ("error", "null")
     progress = _Progress() if not quiet else None
     with warnings.catch_warnings():  # listed below from the manifest, as a note
@@ -239,7 +237,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
                             mixlist=args.modify_mixlist, out_nodes=args.out_nodes,
                             input_format=args.input_format,
                             implmode=(args.op_select_implmode, args.optypelist_for_implmode),
-                            host_fallback=args.host_fallback,
+                            host_fallback=args.host_fallback, gears=gears,
                             framework=framework, custom_ops=args.custom_ops, progress=progress)
     if progress is not None:
         progress.done()
@@ -251,6 +249,10 @@ def cmd_compile(args: argparse.Namespace) -> None:
     times = ", ".join(f"{k} {v:.2f}s" for k, v in m["compile_seconds"].items())
     print(f"wrote {out}: {len(m['kernels'])} kernels for {m['soc']}, arena "
           f"{m['memory']['arena_bytes'] / 2**20:.1f} MiB ({times})")
+    if m.get("gears"):
+        from cir.gears import describe
+
+        print(f"serves {len(m['gears'])} input shapes (gears): {describe([g['inputs'] for g in m['gears']])}")
     if m.get("host_ops"):
         from cir.lowering.lower_to_ascendc import describe_host_ops
 
