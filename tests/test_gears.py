@@ -14,11 +14,11 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from cir.runtime import trust
 
 import cir
 from cir.errors import CircError, UsageError
 from cir.gears import expand, parse_shapes
-from cir.runtime import trust
 from tests.test_package import circ
 
 SOC = "Ascend910B1"
