@@ -410,6 +410,7 @@ def open_package(path: str | os.PathLike[str], *, require_signature: bool = True
     manifest, mbytes = read_manifest(package)
     signer = check_signature(package, mbytes) if require_signature else None
     m = Fields(MANIFEST, manifest)
+    inside(package, m.get("graphs").get("launch"))  # the paths first, before reading anything
     weights_rel = m.get("weights").get("file")
     weights_file = inside(package, weights_rel)
     check_large_file(weights_file, m.get("weights").get("sha256").value)

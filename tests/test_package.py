@@ -258,7 +258,7 @@ def test_compile_and_run_command_lines(tmp_path):
          "invalid choice: 'Ascend999'"),
         (("compile", str(tmp_path / "missing.onnx"), "-o", str(tmp_path / "x.circ")), "no such file"),
         (("compile", str(onnx_path), "-o", str(tmp_path / "x.circ"), "--input-shape", "x:2,a"),
-         "is not a list of integers"),
+         "'a' is not a dimension"),
         (("compile", str(onnx_path), "-o", str(tmp_path / "x.circ"), "--framework=0"), "Caffe"),
         (("compile", str(onnx_path), "-o", str(tmp_path / "x.circ"), "--fusion", "turbo"),
          "unknown fusion preset 'turbo'"),

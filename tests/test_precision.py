@@ -153,7 +153,8 @@ def test_atc_command_lines(tmp_path):
     with torch.no_grad():
         np.testing.assert_allclose(got, model(*args)[1].numpy(), rtol=0, atol=1e-5)
     for argv, message in [
-        (("--dynamic_batch_size=1,2,4",), "circ compile does not take --dynamic_batch_size: dynamic batch"),
+        (("--input_shape_range=[1~8,3]",), "circ compile does not take --input_shape_range: deprecated in ATC"),
+        (("--dynamic_batch_size=1,2,4",), "--dynamic_batch_size needs --input_shape with -1"),
         (("-insert_op_conf", "aipp.cfg"), "circ compile does not take --insert_op_conf: AIPP"),
         (("--enable-small-channel=1",), "circ compile does not take --enable_small_channel"),
         (("--no_such_flag=1",), "unrecognized arguments: --no_such_flag=1"),
