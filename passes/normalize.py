@@ -339,7 +339,7 @@ class NormalizePattern(RewritePattern):
             values = emitter.emit()
         except ExprError as e:
             raise emitter.fail(str(e)) from None
-        except (LookupError, ValueError, ZeroDivisionError, OverflowError) as e:
+        except (LookupError, TypeError, ValueError, ZeroDivisionError, OverflowError) as e:
             # a table helper given attribute values outside what the framework allows (a
             # malformed or hostile model): the op is named, nothing escapes
             raise emitter.fail(f"its attributes are outside what the mapping handles "

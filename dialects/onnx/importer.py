@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cir.dialects.framework_op import op_class
 from xdsl.dialects.builtin import (
     ArrayAttr,
     BytesAttr,
@@ -72,7 +73,6 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, SSAValue
 
 from cir.build import FunctionBuilder, build_function, name_attrs
-from cir.dialects.framework_op import op_class
 from cir.errors import CircError
 from cir.frontend import check_text_fields, proto_messages, read_model_file, static_shape
 from cir.ops import WeightOp
@@ -82,6 +82,7 @@ OPSET_ATTR = "onnx.opset"
 RECORD_MAX_ELEMENTS = 64  # constant parameter inputs up to this size are recorded as attributes
 FOLD_MAX_ELEMENTS = 1 << 22
 FOLD_ROUNDS = 16
+OMITTED = ".omitted_output_"  # names given to omitted optional outputs (name_omitted_outputs)
 # operators whose result size comes from an input's values, not its shape
 VALUE_SIZED = ("ConstantOfShape", "Expand", "Tile", "Range", "Resize", "Upsample", "Pad",
                "OneHot", "CenterCropPad", "Col2Im", "MaxUnpool")
@@ -370,7 +371,7 @@ def _array(t: Any, base_dir: str = "") -> np.ndarray:
             pass  # read it the ordinary way below
     try:
         return numpy_helper.to_array(t, base_dir)
-    except Exception as e:  # malformed tensor data, short external files
+    except Exception as e:  # noqa: BLE001 - malformed tensor data, short external files
         raise CircError(f"tensor '{t.name}' cannot be read: {_short(e)}") from None
 
 
@@ -392,11 +393,23 @@ def _evaluate(model: Any, node: Any, feeds: list[np.ndarray],
         )
         m = helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
         outs = [np.asarray(o) for o in ReferenceEvaluator(m).run(None, dict(zip(names, feeds)))]
-    except Exception:  # the reference raises anything; the node is then imported as it is
+    except Exception:  # noqa: BLE001 - the reference raises anything; the node is imported
         return None
     if any(o.dtype.kind not in "iubf" and o.dtype.name != "bfloat16" for o in outs):
         return None
     return outs
+
+
+def _cast_like(model: Any, node: Any, arr: np.ndarray, target: Any) -> list[np.ndarray] | None:
+    """CastLike of a constant: only the element type of its second input matters."""
+    from onnx import helper
+
+    if target is None or not target.HasField("tensor_type"):
+        return None
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    cast = helper.make_node("Cast", node.input[:1], node.output[:1],
+                            to=target.tensor_type.elem_type, **attrs)
+    return _evaluate(model, cast, [arr])
 
 
 def _static_shape(tp: Any) -> list[int] | None:
@@ -462,6 +475,9 @@ def fold(model: Any, fold_constants: bool, base_dir: str = "") -> bool:
                 outs = _shape_or_size(node, shape)
             elif ins and all(n in known for n in ins) and _small_results(node, types):
                 outs = _evaluate(model, node, [value(n) for n in ins])
+            elif node.op_type == "CastLike" and len(ins) == 2 and ins[0] in known \
+                    and _small_results(node, types):
+                outs = _cast_like(model, node, value(ins[0]), types.get(ins[1]))
         if outs is None or sum(o.size for o in outs) > FOLD_MAX_ELEMENTS:
             keep.append(node)
             continue
@@ -515,23 +531,91 @@ def prepare(model: Any, base: Path | None, input_shapes: Any = None,
     if model.functions:
         try:
             model = onnx.inliner.inline_local_functions(model)
-        except Exception as e:  # onnx raises several kinds
+        except Exception as e:  # noqa: BLE001 - onnx raises several kinds
             raise CircError(f"cannot inline the model's local functions: {_short(e)}") from None
     order = dependency_order(model.graph)
     if [id(n) for n in order] != [id(n) for n in model.graph.node]:
         nodes = [_copy(n) for n in order]
         del model.graph.node[:]
         model.graph.node.extend(nodes)
+    name_omitted_outputs(model.graph)
     try:
         onnx.checker.check_model(_checkable(model) if base_dir else model)
     except (onnx.checker.ValidationError, ValueError, RuntimeError) as e:  # ValueError: C++ checks
         raise CircError(f"the ONNX checker rejects the model: {_short(e)}") from None
     model = infer_types(model)
     for _ in range(FOLD_ROUNDS):  # folding makes more shapes static, which folds more
-        if not fold(model, fold_constants, base_dir):
+        changed = fold(model, fold_constants, base_dir)
+        if shapes_from_results(model.graph):
+            changed = True
+        if not changed:
             break
         model = infer_types(model)
     return model, base_dir
+
+
+# operators whose first input has the shape of their result
+SHAPE_PRESERVING = frozenset((
+    "Identity", "Cast", "CastLike", "Abs", "Neg", "Sqrt", "Exp", "Log", "Reciprocal", "Relu",
+    "Sigmoid", "Tanh", "Erf", "Sin", "Cos", "Floor", "Ceil", "Round", "Sign", "Not",
+    "Softplus", "Softsign", "IsNaN", "IsInf",
+))
+
+
+def shapes_from_results(graph: Any) -> bool:
+    """Give a value ONNX inference left without a static shape the shape of the result of
+    an elementwise unary op it feeds (``ReduceSum(x, axes) -> Sqrt -> output``, the axes
+    known only at run time: the declared output says the reduction's shape). True when a
+    shape was added."""
+    from onnx import helper
+
+    types = {vi.name: vi for vi in [*graph.input, *graph.value_info, *graph.output]}
+    added = False
+    for node in reversed(graph.node):
+        if node.op_type not in SHAPE_PRESERVING or node.domain not in ("", "ai.onnx"):
+            continue
+        if not node.input or not node.output:
+            continue
+        src, dst = types.get(node.input[0]), types.get(node.output[0])
+        shape = _static_shape(dst.type) if dst is not None else None
+        if shape is None or (src is not None and _static_shape(src.type) is not None):
+            continue
+        if src is not None and not src.type.HasField("tensor_type"):
+            continue
+        elem = src.type.tensor_type.elem_type if src is not None else 0
+        if not elem:
+            continue
+        vi = helper.make_tensor_value_info(node.input[0], elem, shape)
+        for i, old in enumerate(graph.value_info):
+            if old.name == vi.name:
+                del graph.value_info[i]
+                break
+        else:
+            if any(v.name == vi.name for v in [*graph.input, *graph.output]):
+                continue
+        graph.value_info.append(vi)
+        types[vi.name] = vi
+        added = True
+    return added
+
+
+def name_omitted_outputs(graph: Any) -> None:
+    """Give an omitted optional output that has a later output a fresh name (Attention's
+    ``Y, "", "", qk_matmul_output``), so every result of an op has a type; nothing uses it.
+    An operator's results do not depend on which outputs are asked for."""
+    taken = {v for n in graph.node for v in [*n.input, *n.output]}
+    taken.update(v.name for v in [*graph.input, *graph.output, *graph.initializer])
+    for index, node in enumerate(graph.node):
+        outs = list(node.output)
+        while outs and not outs[-1]:
+            outs.pop()
+        for i, name in enumerate(outs):
+            if not name:
+                fresh = f"{node.name or node.op_type}{OMITTED}{i}"
+                while fresh in taken:
+                    fresh = f"{fresh}_{index}"
+                taken.add(fresh)
+                node.output[i] = fresh
 
 
 def _checkable(model: Any) -> Any:
@@ -658,6 +742,16 @@ class _GraphImporter:
             dims.append(int(d.dim_value))
         return TensorType(elem, static_shape(dims, f"{what}: value '{name}'"))
 
+    def result_type(self, name: str, what: str) -> TensorType:
+        """A node result's type; an omitted output ONNX could not type (nothing uses it)
+        gets an empty f32 tensor."""
+        try:
+            return self.tensor_type(name, what)
+        except CircError:
+            if OMITTED not in name:
+                raise
+            return TensorType(f32, [0])
+
     # -- constants ----------------------------------------------------------------------
 
     def constant(self, name: str) -> SSAValue:
@@ -776,10 +870,7 @@ class _GraphImporter:
         outputs = list(node.output)
         while outputs and not outputs[-1]:
             outputs.pop()
-        if "" in outputs:
-            raise CircError(f"{what}: an optional output before the last is omitted; not "
-                            "supported")
-        result_types = [self.tensor_type(o, what) for o in outputs]
+        result_types = [self.result_type(o, what) for o in outputs]
         domain = "" if node.domain == "ai.onnx" else node.domain
         name = f"onnx.{node.op_type}" if not domain else f"onnx.{domain}.{node.op_type}"
         try:

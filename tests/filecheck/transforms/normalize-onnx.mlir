@@ -130,14 +130,14 @@ func.func @softmax_v13(%x: tensor<2x3x4xf32>) -> tensor<2x3x4xf32> {
 
 // An operator with no mapping stops the pass, with its count and first location.
 builtin.module attributes {onnx.opset = 17 : i64} {
-func.func @unmapped(%x: tensor<4xf32>, %a: tensor<i64>) -> tensor<4xf32> {
-  %c = onnx.CumSum(x=%x, axis=%a) {exclusive = 0, reverse = 0} : (tensor<4xf32>, tensor<i64>) -> tensor<4xf32> loc("cumsum_1")
-  %d = onnx.CumSum(x=%c, axis=%a) {exclusive = 0, reverse = 0} : (tensor<4xf32>, tensor<i64>) -> tensor<4xf32> loc("cumsum_2")
+func.func @unmapped(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %c = onnx.Acos(input=%x) : (tensor<4xf32>) -> tensor<4xf32> loc("acos_1")
+  %d = onnx.Acos(input=%c) : (tensor<4xf32>) -> tensor<4xf32> loc("acos_2")
   func.return %d : tensor<4xf32>
 }
 }
 // CHECK: normalize-onnx: 1 onnx operator(s) have no CIR mapping:
-// CHECK-NEXT: CumSum x2, first at cumsum_1
+// CHECK-NEXT: Acos x2, first at acos_1
 
 // -----
 
