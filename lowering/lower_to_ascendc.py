@@ -977,4 +977,5 @@ def _load_families() -> None:
 
 # modules that call register(): cube (matmul/conv), attention/softmax/reductions, misc ops
 FAMILY_MODULES: tuple[str, ...] = ("cir.lowering.vector", "cir.lowering.reduce", "cir.lowering.attention",
-                                   "cir.lowering.cube", "cir.lowering.mask")
+                                   "cir.lowering.cube", "cir.lowering.mask",
+                                   "cir.lowering.index")

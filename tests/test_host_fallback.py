@@ -3,7 +3,7 @@ on the host CPU inside the launch graph, and is listed as such (never silently) 
 cir.compile (a HostFallbackWarning), `circ compile` (a note), the manifest (`host_ops`) and
 the report. With host_fallback=False / --no-host-fallback it is an error naming the ops.
 
-cir.gather_elements (torch.gather) is the op used: it has no kernel family yet. The model mixes it with kernel ops so
+cir.scatter_elements (torch.scatter) is the op used: it has no kernel family yet. The model mixes it with kernel ops so
 host nodes read and write the same arena buffers as kernels. Tolerance: 1e-5 x max|ref| (the
 host node is the reference interpreter's kernel; the kernels around it are elementwise).
 """
@@ -33,7 +33,7 @@ IDX = torch.tensor([[[0], [2], [1], [5], [3], [3]]])
 
 class CumModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(torch.gather(x * 2.0, 1, IDX.expand(2, 6, 40))) + x
+        return torch.sigmoid(torch.scatter(x * 2.0, 1, IDX.expand(2, 6, 40), x)) + x
 
 
 def make() -> tuple[nn.Module, torch.Tensor]:
@@ -48,18 +48,18 @@ def package(tmp_path_factory) -> Path:
         warnings.simplefilter("always")
         pkg = cir.compile(model, tmp_path_factory.mktemp("host") / "cum.circ", example_inputs=(x,), soc=SOC)
     notes = [str(w.message) for w in caught if issubclass(w.category, HostFallbackWarning)]
-    assert len(notes) == 1 and "cir.gather_elements x1" in notes[0] and "test_host_fallback.py" in notes[0], notes
+    assert len(notes) == 1 and "cir.scatter_elements x1" in notes[0] and "test_host_fallback.py" in notes[0], notes
     return pkg
 
 
 def test_listed_and_run_on_the_host(package):
     m = json.loads((package / "manifest.json").read_text())
-    assert [(h["op"], h["count"]) for h in m["host_ops"]] == [("cir.gather_elements", 1)]
+    assert [(h["op"], h["count"]) for h in m["host_ops"]] == [("cir.scatter_elements", 1)]
     assert "no AscendC kernel yet" in m["host_ops"][0]["reason"]
     graph = json.loads((package / "graph" / "launch.json").read_text())
     engines = [(n.get("engine", "aicore"), n["op"]) for n in graph["nodes"]]
-    assert ("host", "cir.gather_elements") in engines and any(e == "aicore" for e, _ in engines)
-    assert not any(k["name"].startswith("gather_elements") for k in m["kernels"])  # no AscendC source for it
+    assert ("host", "cir.scatter_elements") in engines and any(e == "aicore" for e, _ in engines)
+    assert not any(k["name"].startswith("scatter_elements") for k in m["kernels"])  # no AscendC source for it
 
     model, x = make()
     sess = cir.load(package)
@@ -71,7 +71,7 @@ def test_listed_and_run_on_the_host(package):
     assert len(profile) == len(graph["nodes"])  # the host node is timed like a launch
     host_value = next(a["value"] for n in graph["nodes"] if n.get("engine") == "host"
                       for a in n["args"] if a["role"] == "out")
-    np.testing.assert_allclose(capture[host_value], np.take_along_axis(x.numpy() * 2.0, IDX.expand(2, 6, 40).numpy(), 1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(capture[host_value], torch.scatter(x * 2.0, 1, IDX.expand(2, 6, 40), x).numpy(), rtol=1e-5, atol=1e-5)
     # several requests at once: each context has its own arena for the host node to use
     futures = [sess.run_async({"x": (x * k).numpy()}) for k in (1.0, -1.0, 0.5)]
     for k, fut in zip((1.0, -1.0, 0.5), futures, strict=True):
@@ -80,7 +80,7 @@ def test_listed_and_run_on_the_host(package):
 
 def test_refused_when_disabled(tmp_path):
     model, x = make()
-    with pytest.raises(CircError, match=r"no kernel yet for 1 kind\(s\) of op:\n  cir.gather_elements x1, first at .*test_host_fallback.py"):
+    with pytest.raises(CircError, match=r"no kernel yet for 1 kind\(s\) of op:\n  cir.scatter_elements x1, first at .*test_host_fallback.py"):
         cir.compile(model, tmp_path / "no.circ", example_inputs=(x,), soc=SOC, host_fallback=False)
     assert not (tmp_path / "no.circ").exists()
 
@@ -91,7 +91,7 @@ def test_command_line_note_and_flag(tmp_path):
     torch.export.save(prog, tmp_path / "cum.pt2")
     r = circ("compile", str(tmp_path / "cum.pt2"), "-o", str(tmp_path / "cum.circ"), "--soc-version", SOC)
     assert r.returncode == 0, r.stderr
-    assert "note: 1 op(s) run on the host fallback (no AscendC kernel yet): cir.gather_elements x1" in r.stdout
+    assert "note: 1 op(s) run on the host fallback (no AscendC kernel yet): cir.scatter_elements x1" in r.stdout
     r = circ("compile", str(tmp_path / "cum.pt2"), "-o", str(tmp_path / "strict.circ"), "--soc-version", SOC,
              "--no-host-fallback")
     assert r.returncode == 1 and "error: lower-to-ascendc: no kernel yet" in r.stderr and "Traceback" not in r.stderr
@@ -104,8 +104,8 @@ def test_report_names_host_ops(package, tmp_path):
     c = cir.report(package, model, output=page)
     assert c.verdict == "PASS"
     html = page.read_text()
-    assert "host fallback" in html and "cir.gather_elements x1" in html and "host-fallback" in html
-    assert any(r.kernels == "host-fallback" and r.cir_op == "cir.gather_elements" for r in c.rows)
+    assert "host fallback" in html and "cir.scatter_elements x1" in html and "host-fallback" in html
+    assert any(r.kernels == "host-fallback" and r.cir_op == "cir.scatter_elements" for r in c.rows)
 
 
 def _edit_host_node(src: Path, dst: Path, edit) -> Path:
@@ -125,7 +125,7 @@ def _edit_host_node(src: Path, dst: Path, edit) -> Path:
 
 @pytest.mark.parametrize("edit, message", [
     (lambda n: n.__setitem__("ir", "builtin.module {"), r"node \d+\.ir:1:\d+"),
-    (lambda n: n.__setitem__("ir", n["ir"].replace("cir.gather_elements", "func.call @host")),
+    (lambda n: n.__setitem__("ir", n["ir"].replace("cir.scatter_elements", "func.call @host")),
      r"must be one CIR op|@host"),
     (lambda n: n.__setitem__("ir", n["ir"].replace("2x6x40x", "2x6x41x")), r"bound to a buffer of another shape"),
     (lambda n: n.__setitem__("args", n["args"][:1]), r"binds 1 buffers"),

@@ -305,3 +305,24 @@ def test_mask_ops_outside_the_kernels_take_the_host_fallback():
     from cir.lowering.lower_to_ascendc import host_ops
 
     assert [(h["op"], h["count"]) for h in host_ops(module)] == [("cir.lt", 1), ("cir.eq", 1)]
+
+
+def test_index_kernels(tmp_path):
+    """gather_elements / gather_nd / scatter_nd / cumsum read their indices at run time:
+    bit-exact moves (negative indices included), sums in the interpreter's order."""
+    x = RNG.standard_normal((3, 5, 7)).astype(np.float32)
+    idx = RNG.integers(-5, 5, (3, 4, 7))
+    check(lambda a, i: ops.GatherElementsOp(a, i, axis=1), x, idx, tmp=tmp_path, tol=0)
+    rows = np.array([[0, -1], [2, 3], [1, 0], [-3, 4]])  # x[i, j, :] per row
+    check(ops.GatherNdOp, x, rows, tmp=tmp_path, tol=0)
+    check(ops.GatherNdOp, x, np.array([[[2], [0]], [[1], [-1]]]), tmp=tmp_path, tol=0)
+    upd = RNG.standard_normal((4, 7)).astype(np.float32)
+    dup = np.array([[0, 1], [2, 3], [0, 1], [1, 4]])  # (0, 1) twice: the last wins / both add
+    check(lambda a, i, u: ops.ScatterNdOp(a, i, u), x, dup, upd, tmp=tmp_path, tol=0)
+    check(lambda a, i, u: ops.ScatterNdOp(a, i, u, reduction="add"), x, dup, upd, tmp=tmp_path, tol=1e-6)
+    for exclusive in (False, True):
+        for reverse in (False, True):
+            check(lambda a: ops.CumsumOp(a, axis=1, exclusive=exclusive, reverse=reverse), x, tmp=tmp_path, tol=1e-6)
+    ints = RNG.integers(-100, 100, (4, 9)).astype(np.int64)
+    check(lambda a: ops.CumsumOp(a, axis=-1), ints, tmp=tmp_path, tol=0)
+    check(lambda a: ops.CumsumOp(a, axis=0, reverse=True), ints.astype(np.int32), tmp=tmp_path, tol=0)
