@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from cir.lowering import ascendc as A
+from cir.lowering.lower_to_ascendc import KB, Launch, block_slice, ctype, new_kernel, register
+from cir.lowering.soc import Soc
 from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import StringAttr, TensorType, f32, i64
 from xdsl.ir import Block, Operation, Region, SSAValue
 
-from cir.lowering import ascendc as A
-from cir.lowering.lower_to_ascendc import KB, Launch, block_slice, ctype, new_kernel, register
-from cir.lowering.soc import Soc
 from cir.types import numel
 
 MAX_RANK = 6  # ranks unrolled into the kernel's index arithmetic
