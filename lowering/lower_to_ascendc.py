@@ -193,6 +193,7 @@ def elementwise_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Laun
     if scalar_idx and scalar_idx[0] == 0 and op.name in ("cir.sub", "cir.div"):
         raise NotImplementedError(f"{op.name} with a scalar first operand")
     ty = ctype(out_t)
+    check_recipe_types(recipe, ty, op.name)
     elem_bytes = dtype_of(out_t).itemsize
     tensors = [i for i in range(len(op.operands)) if i not in scalar_idx]
     temps = sorted({a for step in recipe for a in step[1:] if isinstance(a, str) and a.startswith("t")})
@@ -255,6 +256,14 @@ def elementwise_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Laun
 
     k.loop(zero, length, tile_v, tile_body)
     return Launch(kernel, block_dim, {"total": total, "per_block": per_block, "tile": tile})
+
+
+def check_recipe_types(recipe: Sequence[Sequence[Any]], ty: str, what: str) -> None:
+    """NotImplementedError (the host fallback) unless every call of `recipe` takes `ty`."""
+    table = A.api()["vector_types"]
+    for fn, *_ in recipe:
+        if ty not in table.get(fn, table["default"]):
+            raise NotImplementedError(f"{what} on {ty} ({fn} takes {', '.join(table.get(fn, table['default']))})")
 
 
 def recipe_key(op: Operation) -> str:

@@ -36,6 +36,7 @@ from cir.lowering.lower_to_ascendc import (
     Launch,
     _copy,
     _emit_step,
+    check_recipe_types,
     ctype,
     elementwise_kernel,
     gather_kernel,
@@ -141,6 +142,7 @@ def row_kernel(name: str, comment: str, soc: Soc, out_t: TensorType, recipe: lis
     if len(row_dims) > MAX_ROW_DIMS:
         raise NotImplementedError(f"broadcasting over more than {MAX_ROW_DIMS} row dimensions")
     ty = ctype(out_t)
+    check_recipe_types(recipe, ty, scalars_of.name if scalars_of is not None else name)
     elem_bytes = dtype_of(out_t).itemsize
     rows = math.prod(row_dims)
     temps = sorted({a for step in recipe for a in step[1:] if isinstance(a, str) and a.startswith("t")})
