@@ -137,6 +137,19 @@ def make_helpers(env: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
             raise ExprError(f"as_strided reads past the end of a {total}-element tensor")
         return pos
 
+    def adaptive_avg_matrix(n_in: int, n_out: int, transpose: bool = False) -> Any:
+        """PyTorch's adaptive average pooling along one dim as an (n_out, n_in) f32 matrix:
+        row i averages [floor(i n_in / n_out), ceil((i + 1) n_in / n_out))."""
+        import numpy as np
+
+        if not (0 < n_in <= 1 << 16 and 0 < n_out <= 1 << 16):
+            raise ExprError(f"adaptive pooling from {n_in} to {n_out}")
+        m = np.zeros((n_out, n_in), np.float32)
+        for i in range(n_out):
+            lo, hi = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+            m[i, lo:hi] = 1.0 / (hi - lo)
+        return m.T.copy() if transpose else m
+
     def norm_index(index: int, d: int) -> int:
         n = in_shape[_norm(d, rank)]
         return index + n if index < 0 else index
@@ -147,7 +160,7 @@ def make_helpers(env: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
         "chunk_sizes": chunk_sizes, "split_sizes": split_sizes, "inv_sqrt": inv_sqrt,
         "tpad_low": lambda pad: tpad(pad, 0), "tpad_high": lambda pad: tpad(pad, 1),
         "arange": arange, "norm_index": norm_index, "unfold_index": unfold_index,
-        "strided_index": strided_index, "numel": lambda shape: math.prod(shape),
+        "strided_index": strided_index, "adaptive_avg_matrix": adaptive_avg_matrix, "numel": lambda shape: math.prod(shape),
         "len": len, "min": min, "max": max, "list": list, "int": int, "float": float,
         "abs": abs, "sum": sum, "range": lambda *a: list(range(*a)),
     } | {name: make(env) for name, make in EXTRA_HELPERS.items()}  # fmt: skip

@@ -437,3 +437,16 @@ def test_data_dependent_shapes_are_one_clean_error():
 
     with pytest.raises(CircError, match="data-dependent shape"):
         cir.import_model(MaskSelect(), (torch.randn(3, 4),))
+
+
+@pytest.mark.parametrize("shape, size", [((1, 3, 1, 1), (7, 7)), ((2, 4, 10, 9), (3, 4)), ((1, 2, 6, 6), (3, 2))])
+def test_adaptive_avg_pool_any_size(shape, size):
+    """VGG's adaptive pool to 7x7 (from 1x1 at a small input) and sizes that do not divide the
+    input: constant averaging matrices on both sides, PyTorch's windows exactly."""
+
+    class Pool(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.adaptive_avg_pool2d(x, size)
+
+    _, outs, ref = run_both(Pool(), (torch.randn(*shape),), ["x"])
+    np.testing.assert_allclose(next(iter(outs.values())), ref.numpy(), rtol=0, atol=1e-6)
