@@ -746,11 +746,17 @@ def _attr_name(attrs: Any, i: int) -> str | None:
 
 
 def input_names(f: func.FuncOp) -> list[str]:
-    """Argument names: ``{cir.name = ...}`` arg attributes, else the SSA names as written."""
-    return [
-        _attr_name(f.arg_attrs, i) or arg.name_hint or f"input_{i}"
-        for i, arg in enumerate(f.body.block.args)
-    ]
+    """Argument names: ``{cir.name = ...}`` arg attributes, else the SSA names as written;
+    a repeated name gets ``_1``, ``_2``... (``forward(*args)``: args, args_1), as printed."""
+    names: list[str] = []
+    for i, arg in enumerate(f.body.block.args):
+        name = _attr_name(f.arg_attrs, i) or arg.name_hint or f"input_{i}"
+        base, k = name, 0
+        while name in names:
+            k += 1
+            name = f"{base}_{k}"
+        names.append(name)
+    return names
 
 
 def output_names(f: func.FuncOp) -> list[str]:

@@ -450,3 +450,19 @@ def test_adaptive_avg_pool_any_size(shape, size):
 
     _, outs, ref = run_both(Pool(), (torch.randn(*shape),), ["x"])
     np.testing.assert_allclose(next(iter(outs.values())), ref.numpy(), rtol=0, atol=1e-6)
+
+
+def test_varargs_forward_gets_distinct_input_names(tmp_path):
+    """forward(*args): the inputs are args, args_1 (they were both 'args', and the package
+    refused to load)."""
+
+    class Sum(nn.Module):
+        def forward(self, *args: torch.Tensor) -> torch.Tensor:
+            return args[0] + 2 * args[1]
+
+    a, b = torch.randn(2, 3), torch.randn(2, 3)
+    pkg = cir.compile(Sum(), tmp_path / "va.circ", example_inputs=(a, b), soc="Ascend910B1")
+    with cir.load(pkg) as sess:
+        assert [t.name for t in sess.inputs] == ["args", "args_1"]
+        out = sess.run({"args": a.numpy(), "args_1": b.numpy()})
+    np.testing.assert_allclose(next(iter(out.values())), (a + 2 * b).numpy(), rtol=1e-6, atol=1e-6)
