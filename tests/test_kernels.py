@@ -322,7 +322,8 @@ def test_index_kernels(tmp_path):
     check(lambda a, i, u: ops.ScatterNdOp(a, i, u, reduction="add"), x, dup, upd, tmp=tmp_path, tol=1e-6)
     for exclusive in (False, True):
         for reverse in (False, True):
-            check(lambda a: ops.CumsumOp(a, axis=1, exclusive=exclusive, reverse=reverse), x, tmp=tmp_path, tol=1e-6)
+            check(lambda a, e=exclusive, r=reverse: ops.CumsumOp(a, axis=1, exclusive=e, reverse=r), x,
+                  tmp=tmp_path, tol=1e-6)
     ints = RNG.integers(-100, 100, (4, 9)).astype(np.int64)
     check(lambda a: ops.CumsumOp(a, axis=-1), ints, tmp=tmp_path, tol=0)
     check(lambda a: ops.CumsumOp(a, axis=0, reverse=True), ints.astype(np.int32), tmp=tmp_path, tol=0)
