@@ -327,3 +327,14 @@ def test_index_kernels(tmp_path):
     ints = RNG.integers(-100, 100, (4, 9)).astype(np.int64)
     check(lambda a: ops.CumsumOp(a, axis=-1), ints, tmp=tmp_path, tol=0)
     check(lambda a: ops.CumsumOp(a, axis=0, reverse=True), ints.astype(np.int32), tmp=tmp_path, tol=0)
+
+
+def test_int32_arithmetic_kernels(tmp_path, monkeypatch):
+    """Integer add / sub / mul / max / min run as kernels (the vector calls take int32_t);
+    int64 ones take the host fallback (test_mask_ops_outside_the_kernels...)."""
+    monkeypatch.setattr(sys.modules[__name__], "SOC", "Ascend910B1")
+    a = RNG.integers(-1000, 1000, (3, 301)).astype(np.int32)
+    b = RNG.integers(-1000, 1000, (3, 301)).astype(np.int32)
+    for cls in (ops.AddOp, ops.SubOp, ops.MulOp, ops.MaximumOp, ops.MinimumOp):
+        check(cls, a, b, tmp=tmp_path, tol=0)
+    check(ops.AddOp, a, np.array([7], np.int32), tmp=tmp_path, tol=0)
