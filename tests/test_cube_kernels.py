@@ -144,7 +144,7 @@ def test_conv_transpose2d(tmp_path, monkeypatch, soc, dtype, tol, case):
 def _lower(make, *shapes, soc="Ascend910B1", dtype="f32"):
     types = {f"a{i}": tensor(s, dtype) for i, s in enumerate(shapes)}
     module = build_module("main", types, lambda b, *args: [b.add(make(*args))])
-    cir.apply_pipeline(module, f"lower-to-ascendc{{soc={soc}}}")
+    cir.apply_pipeline(module, f"lower-to-ascendc{{soc={soc} host_fallback=false}}")  # kernels only
     return module
 
 

@@ -34,7 +34,7 @@ def check(make, *arrays: np.ndarray, tmp, tol: float, soc: str = "Ascend910B1") 
     inputs = dict(zip(names, arrays))
     want = cir.interpret(build_module("main", types, body), inputs)
     module = build_module("main", types, body)
-    cir.apply_pipeline(module, f"lower-to-ascendc{{soc={soc}}}")
+    cir.apply_pipeline(module, f"lower-to-ascendc{{soc={soc} host_fallback=false}}")
     got = run_lowered(module, inputs, tmp)
     for k in want:
         w, g = want[k].astype(np.float64), got[k].astype(np.float64)
