@@ -411,6 +411,16 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
         raise NotImplementedError(f"{op.name} with output rows of {ow} elements (too wide for UB)")
     kg = cg * kh * kw
     tile_pix = tile_rows * ow
+    chan_chunk = max(1, min(cg, 4095, stage // _r(wp * es, ALIGN)))
+    if pad_copy and not transposed:
+        # The staging / bias / zero-row buffers need only what one move of this conv holds (a
+        # tile of bias values, a gathered row, chan_chunk padded rows), not a fifth of the UB:
+        # the same moves, but a depthwise conv's many small ones no longer each take (and, on
+        # the CPU layer, poison) a buffer of tens of KiB. chan_chunk stays as above.
+        pix = _r(tile_pix * es, ALIGN)
+        need = pix if direct else max(pix, ow * ALIGN if sw > 1 else 0, chan_chunk * _r(wp * es, ALIGN),
+                                      _r(w * es, ALIGN))
+        stage = min(stage, need)
     band = cg * band_rows(tile_rows) * wp
     # arch 200 writes whole 32-byte blocks: 64 elements of slack after the band and the tile
     slack = 0 if pad_copy else 64 + _r(max(pl, pr), 64)
@@ -424,7 +434,7 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
               "cout_per_group": cout // groups, "k": kg, "padded_w": wp,
               "band_rows": band_rows(tile_rows), "tile_rows": tile_rows, "tile_pix": tile_pix,
               "row_tiles": row_tiles, "units": units, "batch": n, "ws_block": ws_block,
-              "stage_bytes": stage, "chan_chunk": max(1, min(cg, 4095, stage // _r(wp * es, ALIGN))),
+              "stage_bytes": stage, "chan_chunk": chan_chunk,
               "flip": int(transposed), "taps": kh * kw}
     if transposed:
         tiling |= {"in_h": in_h, "in_w": in_w, "up_h": up_h, "up_w": up_w}

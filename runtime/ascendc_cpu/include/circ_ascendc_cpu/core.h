@@ -534,24 +534,65 @@ struct GmRegistry {
     std::mutex mu;
     std::map<uintptr_t, size_t> ranges;  // start -> bytes
     std::map<uintptr_t, size_t> owned;   // what GmAlloc allocated (GmFree frees these)
+    // Written under mu by every change of `ranges` (GmChanged); read without it by GmFind, so
+    // the bounds check of every GM access does not take (and, across blocks, contend for) mu.
+    std::atomic<size_t> count{0};      // ranges.size()
+    std::atomic<uint64_t> version{1};  // bumped by every change: invalidates the lookup caches
 };
 CIRC_HIDDEN inline GmRegistry& Gm() {
     static GmRegistry g;
     return g;
 }
 
+// Call with Gm().mu held after changing Gm().ranges.
+inline void GmChanged() {
+    GmRegistry& g = Gm();
+    g.count.store(g.ranges.size(), std::memory_order_release);
+    g.version.fetch_add(1, std::memory_order_acq_rel);
+}
+
+// A thread's last few lookups: [start, limit) maps to the range (start, bytes), where limit is
+// min(start + bytes, the next range's start), so every address in it has that answer.
+struct GmCacheEntry {
+    uint64_t version;
+    uintptr_t start, limit;
+    size_t bytes;
+};
+struct GmCache {
+    GmCacheEntry e[4] = {};
+    unsigned next = 0;
+};
+CIRC_HIDDEN inline thread_local GmCache tlsGmCache;
+
 // The registered range holding p: returns false when p is in no registered range.
 inline bool GmFind(const void* p, uintptr_t& start, size_t& bytes) {
     GmRegistry& g = Gm();
+    if (g.count.load(std::memory_order_acquire) == 0) return false;
+    uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    uint64_t v = g.version.load(std::memory_order_acquire);
+    GmCache& c = tlsGmCache;
+    for (const GmCacheEntry& e : c.e) {
+        if (e.version == v && a >= e.start && a < e.limit) {
+            start = e.start;
+            bytes = e.bytes;
+            return true;
+        }
+    }
     std::lock_guard<std::mutex> lock(g.mu);
     if (g.ranges.empty()) return false;
-    uintptr_t a = reinterpret_cast<uintptr_t>(p);
     auto it = g.ranges.upper_bound(a);
     if (it == g.ranges.begin()) return false;
+    auto nxt = it;
     --it;
     if (a >= it->first + it->second && !(it->second == 0 && a == it->first)) return false;
     start = it->first;
     bytes = it->second;
+    if (bytes != 0) {
+        uintptr_t limit = it->first + it->second;
+        if (nxt != g.ranges.end() && nxt->first < limit) limit = nxt->first;
+        c.e[c.next] = GmCacheEntry{g.version.load(std::memory_order_relaxed), start, limit, bytes};
+        c.next = (c.next + 1) % 4;
+    }
     return true;
 }
 
@@ -571,11 +612,13 @@ inline void GmCheck(const void* p, uint64_t bytes, const Loc& loc, const char* a
 inline void GmRegister(const void* p, size_t bytes) {
     std::lock_guard<std::mutex> lock(Gm().mu);
     Gm().ranges[reinterpret_cast<uintptr_t>(p)] = bytes;
+    GmChanged();
 }
 
 inline void GmUnregister(const void* p) {
     std::lock_guard<std::mutex> lock(Gm().mu);
     Gm().ranges.erase(reinterpret_cast<uintptr_t>(p));
+    GmChanged();
 }
 
 // ---- knobs a host program may turn (circ's own API, not CANN's) --------------------------
@@ -612,6 +655,7 @@ inline void* GmAlloc(size_t size) {
     std::lock_guard<std::mutex> lock(cpu::Gm().mu);
     cpu::Gm().ranges[reinterpret_cast<uintptr_t>(p)] = size;
     cpu::Gm().owned[reinterpret_cast<uintptr_t>(p)] = size;
+    cpu::GmChanged();
     return p;
 }
 
@@ -623,6 +667,7 @@ inline void GmFree(void* ptr) {
         if (it != cpu::Gm().owned.end()) {
             cpu::Gm().owned.erase(it);
             cpu::Gm().ranges.erase(reinterpret_cast<uintptr_t>(ptr));
+            cpu::GmChanged();
             std::free(ptr);
             return;
         }
