@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml setup.py
 	# mindcv (real MindSpore models for the tests) needs only numpy, PyYAML and tqdm, all
 	# installed by now; --no-deps keeps pip from re-resolving mindspore
 	$(PY) -m pip install -q --no-deps mindcv==0.3.0
-	# torchvision for the model zoo's torchvision architectures; --no-deps keeps the CPU torch
-	# (its detection-op extension needs the CUDA torch: tests/torchvision_compat.py)
-	$(PY) -m pip install -q --no-deps torchvision==0.28.0
+	# torchvision for the model zoo's torchvision architectures, in a folder of its own (not
+	# site-packages: transformers/diffusers would import it everywhere, and its extension needs
+	# the CUDA torch); --no-deps keeps the CPU torch. See tests/torchvision_compat.py
+	$(PY) -m pip install -q --no-deps --target $(VENV)/torchvision torchvision==0.28.0
 	# headless Chromium for tests/test_report.py (Debian's package; needs root, skipped when present)
 	command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \

@@ -40,23 +40,9 @@ def model_and_inputs(name: str):  # type: ignore[no-untyped-def]
         from examples.sd_block import torch_block
 
         return torch_block.make_model(), torch_block.example_inputs(), list(torch_block_names())
-    from diffusers import UNet2DConditionModel
+    from examples.diffusers_models import unet_with_inputs
 
-    from examples.diffusers_models import SD15_UNET, SD15_UNET_INPUTS, TINY_UNET, TINY_UNET_INPUTS
-
-    cfg, shapes = (TINY_UNET, TINY_UNET_INPUTS) if name == "tiny_unet" else (SD15_UNET, SD15_UNET_INPUTS)
-    unet = UNet2DConditionModel(**cfg).eval()
-
-    class Wrapped(torch.nn.Module):  # (sample, timestep, context) -> sample
-        def __init__(self) -> None:
-            super().__init__()
-            self.unet = unet
-
-        def forward(self, sample, timestep, encoder_hidden_states):  # type: ignore[no-untyped-def]
-            return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
-
-    args = (torch.randn(shapes["sample"]), torch.tensor([10.0]), torch.randn(shapes["encoder_hidden_states"]))
-    return Wrapped().eval(), args, ["sample", "timestep", "encoder_hidden_states"]
+    return unet_with_inputs(name)
 
 
 def torch_block_names() -> tuple[str, ...]:

@@ -14,3 +14,24 @@ TINY_UNET_INPUTS = {"sample": (1, 4, 8, 8), "encoder_hidden_states": (1, 7, 32)}
 # Stable Diffusion 1.5's UNet (860M parameters) at 64x64 latents
 SD15_UNET = dict(cross_attention_dim=768)
 SD15_UNET_INPUTS = {"sample": (1, 4, 64, 64), "encoder_hidden_states": (1, 77, 768)}
+
+
+def unet_with_inputs(name: str):  # type: ignore[no-untyped-def]
+    """("tiny_unet" | "sd15_unet") -> (module (sample, timestep, context) -> sample, example
+    inputs, input names): the UNet as the benchmarks call it (random weights)."""
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    cfg, shapes = (TINY_UNET, TINY_UNET_INPUTS) if name == "tiny_unet" else (SD15_UNET, SD15_UNET_INPUTS)
+    unet = UNet2DConditionModel(**cfg).eval()
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.unet = unet
+
+        def forward(self, sample, timestep, encoder_hidden_states):  # type: ignore[no-untyped-def]
+            return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
+
+    args = (torch.randn(shapes["sample"]), torch.tensor([10.0]), torch.randn(shapes["encoder_hidden_states"]))
+    return Wrapped().eval(), args, ["sample", "timestep", "encoder_hidden_states"]

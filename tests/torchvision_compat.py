@@ -1,16 +1,24 @@
-"""torchvision beside the CPU torch (the zoo's torchvision models; transformers and diffusers
-import torchvision whenever it is installed)."""
+"""torchvision beside the CPU torch, for the model zoo's torchvision architectures.
+
+`make setup` installs torchvision into its own folder (``.venv/torchvision``), not into the
+venv's site-packages: transformers and diffusers import torchvision whenever they can find it,
+and PyPI's torchvision does not import beside the CPU torch (see ``import_torchvision``), so a
+venv-wide install would break every script that imports them. The tests and bench_zoo put that
+folder on ``sys.path`` here, after making torchvision importable."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
+
+FOLDER = Path(__file__).resolve().parent.parent / ".venv" / "torchvision"  # make setup's --target
 
 _OPS: Any = None
 
 
 def import_torchvision() -> Any:
-    """`import torchvision`, or None when it is not installed. PyPI's torchvision wheels are
+    """`import torchvision` (from make setup's folder), or None when it is not installed. PyPI's torchvision wheels are
     built against the CUDA torch; beside the CPU torch their C extension (the detection ops:
     nms, roi_align, ...) does not load and the import stops on `torchvision::nms does not
     exist` -- and so does every transformers / diffusers import that looks for torchvision.
@@ -20,6 +28,8 @@ def import_torchvision() -> Any:
     import importlib.util
 
     global _OPS
+    if importlib.util.find_spec("torchvision") is None and FOLDER.is_dir():
+        sys.path.append(str(FOLDER))
     if importlib.util.find_spec("torchvision") is None:
         return None
     import torch
