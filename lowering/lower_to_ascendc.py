@@ -929,21 +929,27 @@ def _to_host(missing: dict[str, list[Operation]]) -> dict[str, list[Operation]]:
     return left
 
 
+def host_launch(op: Operation) -> DictionaryAttr | None:
+    """The host-fallback launch lower-to-ascendc gave `op`, if it gave one."""
+    launches = op.attributes.get("cir.launches")
+    if not isinstance(launches, ArrayAttr):
+        return None
+    return next((d for d in launches.data if isinstance(d, DictionaryAttr)
+                 and d.data.get("engine") == StringAttr("host")), None)
+
+
 def host_ops(module: ModuleOp) -> list[dict[str, Any]]:
     """The ops of a lowered module that run on the host fallback, by kind: ``{op, count,
     first (location), reason}`` in order of first appearance."""
     out: dict[str, dict[str, Any]] = {}
     for o in module.walk():
-        launches = o.attributes.get("cir.launches")
-        if not isinstance(launches, ArrayAttr):
+        d = host_launch(o)
+        if d is None:
             continue
-        for d in launches.data:
-            if isinstance(d, DictionaryAttr) and d.data.get("engine") == StringAttr("host"):
-                reason = d.data.get("reason")
-                entry = out.setdefault(o.name, {"op": o.name, "count": 0,
-                                                "first": describe_location(o.location) or "?",
-                                                "reason": reason.data if isinstance(reason, StringAttr) else ""})
-                entry["count"] += 1
+        reason = d.data.get("reason")
+        entry = out.setdefault(o.name, {"op": o.name, "count": 0, "first": describe_location(o.location) or "?",
+                                        "reason": reason.data if isinstance(reason, StringAttr) else ""})
+        entry["count"] += 1
     return list(out.values())
 
 

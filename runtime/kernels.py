@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 from cir.runtime import ascendc_cpu
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr, TensorType
-from xdsl.ir import Operation
+from xdsl.dialects.builtin import ModuleOp, TensorType
 
 from cir.errors import CircError
 
@@ -132,21 +131,17 @@ def buffer_shape(t: TensorType) -> tuple[int, ...]:
     return t.get_shape() if fmt in ("ND", "NCHW") else physical_shape(t.get_shape(), fmt, dtype_of(t).itemsize)
 
 
-def is_host(op: Operation) -> bool:
-    """Whether lower-to-ascendc put `op` on the host fallback."""
-    launches = op.attributes.get("cir.launches")
-    return isinstance(launches, ArrayAttr) and any(
-        isinstance(d, DictionaryAttr) and d.data.get("engine") == StringAttr("host") for d in launches.data)
-
-
 def run_lowered(module: ModuleOp, inputs: Mapping[str, np.ndarray], workdir: Path,
                 library: KernelLibrary | None = None) -> dict[str, np.ndarray]:
     """Execute a lowered module's ``@main`` op by op through its kernels on numpy buffers."""
+    from cir.lowering.lower_to_ascendc import host_launch
+
     from cir.interpreter import (
         CirFunctions,
         check_inputs,
         constant_array,
         entry_function,
+        evaluate_op,
         output_names,
     )
     from cir.types import dtype_of
@@ -167,8 +162,7 @@ def run_lowered(module: ModuleOp, inputs: Mapping[str, np.ndarray], workdir: Pat
         if op.name == "cir.constant":
             env[id(op.results[0])] = np.ascontiguousarray(constant_array(op))
             continue
-        if is_host(op):  # the host fallback: the reference kernel, as the runtime runs it
-            from cir.interpreter import evaluate_op
+        if host_launch(op) is not None:  # the host fallback: the reference kernel, as the runtime runs it
 
             for r, x in zip(op.results, evaluate_op(op, [env[id(v)] for v in op.operands]), strict=True):
                 env[id(r)] = x

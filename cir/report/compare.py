@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import FusedLoc, NameLoc, StringAttr
+from xdsl.dialects.builtin import FusedLoc, NameLoc
 from xdsl.ir import Attribute, Operation
 
 from cir.errors import CircError, describe_location
@@ -132,6 +132,7 @@ def load_package(path: str | Path) -> Package:
     """Read a package's manifest, launch graph and lowered CIR (model.mlir)."""
     from cir.io import parse_text
     from cir.lowering.graph import _graph
+    from cir.lowering.lower_to_ascendc import host_launch
     from cir.runtime.package_check import Fields, open_package, read_checked
     from cir.weights import set_base_dir
 
@@ -151,8 +152,8 @@ def load_package(path: str | Path) -> Package:
         if op.name in ("cir.weight", "cir.constant"):
             continue
         launches = op.attributes.get("cir.launches")
-        kernels = [HOST_LABEL if d.data.get("engine") == StringAttr("host") else d.data["kernel"].data  # type: ignore[attr-defined]
-                   for d in launches.data] if launches is not None else []  # type: ignore[attr-defined]
+        kernels = ([HOST_LABEL] if host_launch(op) is not None else
+                   [d.data["kernel"].data for d in launches.data] if launches is not None else [])  # type: ignore[attr-defined]
         ops.append(CirOp(len(ops), op.name, [g.names[r] for r in op.results],
                          [tuple(r.type.get_shape()) for r in op.results],  # type: ignore[attr-defined]
                          describe_location(op.location), _loc_names(op.location), kernels, op))
