@@ -416,7 +416,8 @@ def open_package(path: str | os.PathLike[str], *, require_signature: bool = True
     check_large_file(weights_file, m.get("weights").get("sha256").value)
     weights = map_safetensors(weights_file)
     graphs = []
-    for launch, view in _gear_views(m):  # one launch graph per gear (one without gears)
+    views = _gear_views(m)
+    for launch, view in views:  # one launch graph per gear (one without gears)
         inside(package, launch)
         graph_bytes = read_checked(package, launch, _listed_sha(m, launch.value))
         graphs.append(GraphChecker(launch.value, _load_json(launch.value, graph_bytes), view, weights).check())
@@ -429,7 +430,7 @@ def open_package(path: str | os.PathLike[str], *, require_signature: bool = True
         except UnicodeDecodeError:
             raise k.get("file").fail("not UTF-8 text") from None
     hosts = []
-    for (launch, _), g in zip(_gear_views(m), graphs, strict=True):
+    for (launch, _), g in zip(views, graphs, strict=True):
         hosts.append(host_nodes(g["nodes"], launch.value))
         for i, node in enumerate(Fields(launch.value, g).get("nodes").items()):
             if i in hosts[-1]:
