@@ -84,8 +84,10 @@ def expand(shapes: Mapping[str, Sequence[str]], *, batch: str | None = None, ima
         per_input = {n: sum(1 for m, _ in unknown if m == n) for n in shapes}
         if any(c not in (0, 2) for c in per_input.values()):
             raise UsageError("--dynamic_image_size: each input with -1 needs exactly two (H and W)")
-        values = [g * (len(unknown) // 2) for g in _ints(image, "--dynamic_image_size")
-                  if len(g) == 2 or _fail("--dynamic_image_size", "H,W per gear")]
+        sizes = _ints(image, "--dynamic_image_size")
+        if any(len(g) != 2 for g in sizes):
+            raise UsageError("--dynamic_image_size: H,W per gear")
+        values = [g * (len(unknown) // 2) for g in sizes]
     elif dims is not None:
         if input_format not in (None, "ND"):
             raise UsageError("--dynamic_dims needs --input_format=ND")
@@ -116,10 +118,6 @@ def expand(shapes: Mapping[str, Sequence[str]], *, batch: str | None = None, ima
         gears.append({n: tuple(fill.get((n, i), 0) if d in ("-1",) or "~" in d else int(d)
                                for i, d in enumerate(s)) for n, s in shapes.items()})
     return gears
-
-
-def _fail(flag: str, what: str) -> bool:
-    raise UsageError(f"{flag}: {what}")
 
 
 def dynamic_shape(shapes: Sequence[Sequence[int]]) -> list[int]:

@@ -167,13 +167,16 @@ def input_gears(args: argparse.Namespace) -> tuple[dict[str, tuple[int, ...]] | 
     """--input_shape and the gear flags -> (static shapes, None) or (None, gears)."""
     from cir.gears import expand, parse_shapes
 
-    flags = {"batch": args.dynamic_batch_size, "image": args.dynamic_image_size, "dims": args.dynamic_dims}
+    flags = {"batch": ("--dynamic_batch_size", args.dynamic_batch_size),
+             "image": ("--dynamic_image_size", args.dynamic_image_size),
+             "dims": ("--dynamic_dims", args.dynamic_dims)}
     if not args.input_shape:
-        given = [f"--dynamic_{k}" + ("_size" if k != "dims" else "") for k, v in flags.items() if v is not None]
+        given = [flag for flag, v in flags.values() if v is not None]
         if given:
             raise UsageError(f"{given[0]} needs --input_shape with -1 for the dimensions that vary")
         return None, None
-    gears = expand(parse_shapes(args.input_shape), **flags, input_format=args.input_format)
+    gears = expand(parse_shapes(args.input_shape), **{k: v for k, (_, v) in flags.items()},
+                   input_format=args.input_format)
     return (gears[0], None) if len(gears) == 1 else (None, gears)
 
 
