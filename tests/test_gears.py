@@ -14,12 +14,12 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from cir.runtime import trust
 
 import cir
 from cir.errors import CircError, UsageError
 from cir.gears import expand, parse_shapes
 from tests.test_package import circ
+from tests.test_package_trust import edit_json
 
 SOC = "Ascend910B1"
 
@@ -220,10 +220,7 @@ def test_edited_gears_are_refused(onnx_model, tmp_path):
         pkg = tmp_path / "edited.circ"
         shutil.rmtree(pkg, ignore_errors=True)
         shutil.copytree(out, pkg)
-        m = json.loads((pkg / "manifest.json").read_text())
-        edit(m)
-        (pkg / "manifest.json").write_text(json.dumps(m))
-        trust.sign(pkg)
+        edit_json(pkg, "manifest.json", edit)  # re-signed by a trusted key
         with pytest.raises(CircError, match=message):
             cir.load(pkg)
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from cir.runtime import trust
 from torch import nn
 
 import cir
 from cir.errors import CircError, HostFallbackWarning
 from tests.test_package import circ
+from tests.test_package_trust import edit_json
 
 SOC = "Ascend910B1"
 
@@ -108,21 +108,6 @@ def test_report_names_host_ops(package, tmp_path):
     assert any(r.kernels == "host-fallback" and r.cir_op == "cir.scatter_elements" for r in c.rows)
 
 
-def _edit_host_node(src: Path, dst: Path, edit) -> Path:
-    shutil.copytree(src, dst)
-    graph = json.loads((dst / "graph" / "launch.json").read_text())
-    node = next(n for n in graph["nodes"] if n.get("engine") == "host")
-    edit(node)
-    (dst / "graph" / "launch.json").write_text(json.dumps(graph))
-    m = json.loads((dst / "manifest.json").read_text())
-    for f in m["files"]:
-        if f["file"] == "graph/launch.json":
-            f["sha256"] = __import__("hashlib").sha256((dst / "graph/launch.json").read_bytes()).hexdigest()
-    (dst / "manifest.json").write_text(json.dumps(m))
-    trust.sign(dst)  # re-signed by a trusted key: the runtime must still check the node itself
-    return dst
-
-
 @pytest.mark.parametrize("edit, message", [
     (lambda n: n.__setitem__("ir", "builtin.module {"), r"node \d+\.ir:1:\d+"),
     (lambda n: n.__setitem__("ir", n["ir"].replace("cir.scatter_elements", "func.call @host")),
@@ -133,6 +118,9 @@ def _edit_host_node(src: Path, dst: Path, edit) -> Path:
     (lambda n: n.__setitem__("engine", "aicpu"), r'unknown engine "aicpu"'),
 ])
 def test_edited_host_nodes_are_refused(package, tmp_path, edit, message):
-    pkg = _edit_host_node(package, tmp_path / "edited.circ", edit)
+    pkg = tmp_path / "edited.circ"
+    shutil.copytree(package, pkg)
+    # re-hashed and re-signed by a trusted key: the runtime must still check the node itself
+    edit_json(pkg, "graph/launch.json", lambda g: edit(next(n for n in g["nodes"] if n.get("engine") == "host")))
     with pytest.raises(CircError, match=message):
         cir.load(pkg)
