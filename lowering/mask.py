@@ -53,11 +53,6 @@ def table() -> dict[str, Any]:
     return tomllib.loads(MASKS.read_text())
 
 
-def _ct(t: Any) -> str:
-    """The C++ element type a kernel reads / writes `t` as (bools: int8_t bytes, api.toml)."""
-    return ctype(t)
-
-
 def mask_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     tab = table()
     kind = "compare" if op.name in tab["compare"] else "logical" if op.name in tab["logical"] else "where"
@@ -77,8 +72,8 @@ def mask_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     # UB: double-buffered queues for the tensor operands and the result, half scratch tiles
     scratch = {"compare": ["ones", "zeros", "h"], "where": ["hc"], "logical": ["h", "h0", "h1"][:len(in_ts) + 1]}[kind]
     singles = [i for i, s in enumerate(single) if s and kind == "where"]
-    per_elem = (2 * sum(A.ctype_bytes(_ct(t)) for t, s in zip(in_ts, single, strict=True) if not s)
-                + 2 * A.ctype_bytes(_ct(out_t)) + 2 * len(scratch)
+    per_elem = (2 * sum(A.ctype_bytes(ctype(t)) for t, s in zip(in_ts, single, strict=True) if not s)
+                + 2 * A.ctype_bytes(ctype(out_t)) + 2 * len(scratch)
                 + A.ctype_bytes(compute) * len(singles) + 1)  # + the bit mask, rounded up
     tile = (soc.ub_bytes - 4 * ALIGN) // per_elem // LANES * LANES
     tile = max(LANES, min(tile, 16384))
@@ -101,11 +96,11 @@ def mask_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     values: dict[int, SSAValue] = {}  # single-value operands, read once
     for i, t in enumerate(in_ts):
         if single[i]:
-            sg = k.name(k.call(A.GlobalTensorOp, gm[names[i]], zero, k.c(1), result=g(_ct(t))), f"x{i}_gm")
+            sg = k.name(k.call(A.GlobalTensorOp, gm[names[i]], zero, k.c(1), result=g(ctype(t))), f"x{i}_gm")
             values[i] = k.name(k.call(A.GetValueOp, sg, zero, result=f32), f"x{i}_value")
         else:
-            gms[i] = k.name(k.call(A.GlobalTensorOp, gm[names[i]], begin, length, result=g(_ct(t))), f"x{i}_gm")
-    y_g = k.name(k.call(A.GlobalTensorOp, gm["y"], begin, length, result=g(_ct(out_t))), "y_gm")
+            gms[i] = k.name(k.call(A.GlobalTensorOp, gm[names[i]], begin, length, result=g(ctype(t))), f"x{i}_gm")
+    y_g = k.name(k.call(A.GlobalTensorOp, gm["y"], begin, length, result=g(ctype(out_t))), "y_gm")
     pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
 
     def buffer(hint: str, ty: str, elems: SSAValue) -> SSAValue:
@@ -116,10 +111,10 @@ def mask_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     que_in = {}
     for i in gms:
         q = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECIN"), IntAttr(2))), f"in_que{i}")
-        k.call(A.InitBufferOp, pipe, q, k.binop(arith.MuliOp, tile_v, k.c(A.ctype_bytes(_ct(in_ts[i])))), num=2)
+        k.call(A.InitBufferOp, pipe, q, k.binop(arith.MuliOp, tile_v, k.c(A.ctype_bytes(ctype(in_ts[i])))), num=2)
         que_in[i] = q
     que_out = k.name(k.call(A.QueOp, result=A.QueType(StringAttr("VECOUT"), IntAttr(2))), "out_que")
-    k.call(A.InitBufferOp, pipe, que_out, k.binop(arith.MuliOp, tile_v, k.c(A.ctype_bytes(_ct(out_t)))), num=2)
+    k.call(A.InitBufferOp, pipe, que_out, k.binop(arith.MuliOp, tile_v, k.c(A.ctype_bytes(ctype(out_t)))), num=2)
     tmp = {s: buffer(s, "half", tile_v) for s in scratch}
     mask = buffer("mask", "uint8_t", k.binop(arith.DivSIOp, tile_v, k.c(8))) if kind != "logical" else None
     filled = {i: buffer(f"x{i}_tile", compute, tile_v) for i in singles}
@@ -149,15 +144,15 @@ def mask_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
 
         x: dict[int, SSAValue] = {}
         for i, q in que_in.items():  # CopyIn
-            ty = _ct(in_ts[i])
+            ty = ctype(in_ts[i])
             t = kb.name(kb.call(A.AllocTensorOp, q, result=loc(ty)), f"x{i}_in")
             _copy(kb, aligned(A.ctype_bytes(ty)), t, kb.call(A.AtOp, gms[i], off, result=g(ty)), n, soc,
                   A.ctype_bytes(ty))
             kb.call(A.EnQueOp, q, t)
         for i, q in que_in.items():
-            x[i] = kb.name(kb.call(A.DeQueOp, q, result=loc(_ct(in_ts[i]))), f"x{i}_ub")
+            x[i] = kb.name(kb.call(A.DeQueOp, q, result=loc(ctype(in_ts[i]))), f"x{i}_ub")
         x |= filled
-        y = kb.name(kb.call(A.AllocTensorOp, que_out, result=loc(_ct(out_t))), "y_ub")
+        y = kb.name(kb.call(A.AllocTensorOp, que_out, result=loc(ctype(out_t))), "y_ub")
         if kind == "compare":
             mode = tab["compare"][op.name]
             if single[1]:
@@ -181,9 +176,9 @@ def mask_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
         kb.call(A.EnQueOp, que_out, y)
         for i, q in que_in.items():
             kb.call(A.FreeTensorOp, q, x[i])
-        out = kb.name(kb.call(A.DeQueOp, que_out, result=loc(_ct(out_t))), "y_out")  # CopyOut
-        ob = A.ctype_bytes(_ct(out_t))
-        _copy(kb, aligned(ob), kb.call(A.AtOp, y_g, off, result=g(_ct(out_t))), out, n, soc, ob)
+        out = kb.name(kb.call(A.DeQueOp, que_out, result=loc(ctype(out_t))), "y_out")  # CopyOut
+        ob = A.ctype_bytes(ctype(out_t))
+        _copy(kb, aligned(ob), kb.call(A.AtOp, y_g, off, result=g(ctype(out_t))), out, n, soc, ob)
         kb.call(A.FreeTensorOp, que_out, out)
 
     k.loop(zero, length, tile_v, body)
