@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from cir.dialects.onnx.importer import _GraphImporter, load_model, prepare
-from cir.frontend import normalize_module
+from cir.app.frontend import normalize_module
 
 MODELS = {
     "tiny UNet": (

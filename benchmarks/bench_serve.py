@@ -47,7 +47,7 @@ def compile_model(out: Path) -> Path:
 class Server:
     def __init__(self, package: Path, extra: list[str]):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cir.tools.circ", "serve", str(package), "--port", "0",
+            [sys.executable, "-m", "cir.app.tools.circ", "serve", str(package), "--port", "0",
              "--grpc-port", "0", *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         text = ""
         while "ready" not in text:
@@ -97,8 +97,8 @@ async def rest_load(srv: Server, rows: np.ndarray, clients: int, requests: int) 
 async def grpc_load(srv: Server, rows: np.ndarray, clients: int, requests: int) -> tuple[list[float], int]:
     import grpc
 
-    from cir.serve.protos import pb
-    from cir.serve.tensors import from_ndarray
+    from cir.app.serve.protos import pb
+    from cir.app.serve.tensors import from_ndarray
 
     p = pb()
     reqs = []

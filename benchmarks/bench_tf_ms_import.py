@@ -23,7 +23,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cir.frontend import normalize_module  # noqa: E402
+from cir.app.frontend import normalize_module  # noqa: E402
 
 
 def report(name: str, fw: str, load: Callable[[], Any], prefix: str, note: str = "") -> None:

@@ -20,7 +20,7 @@ from collections import Counter
 import torch
 
 from cir.dialects.torch.importer import _GraphImporter, load_program
-from cir.frontend import normalize_module
+from cir.app.frontend import normalize_module
 
 
 def unet(config: dict) -> torch.nn.Module:

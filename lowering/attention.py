@@ -35,7 +35,7 @@ import numpy as np
 from cir.lowering import ascendc as A
 from cir.lowering.lower_to_ascendc import ALIGN, KB, Launch, _copy, ctype, new_kernel, register
 from cir.lowering.reduce import FLT_MAX, _aligned, _bytes, _decode, _digits, barrier
-from cir.lowering.soc import Soc
+from cir.soc import Soc
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import IntAttr, StringAttr, TensorType, f32, i64
 from xdsl.ir import Operation, SSAValue

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from cir.lowering.soc import soc as lookup_soc
+from cir.soc import soc as lookup_soc
 
 from cir.errors import CircError
 

@@ -65,7 +65,7 @@ from cir.lowering.lower_to_ascendc import (
     recipes,
     register,
 )
-from cir.lowering.soc import Soc
+from cir.soc import Soc
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import IntAttr, StringAttr, TensorType, f32, i64
 from xdsl.ir import Operation, SSAValue

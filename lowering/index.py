@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from cir.lowering import ascendc as A
 from cir.lowering.lower_to_ascendc import KB, Launch, block_slice, ctype, new_kernel, register
-from cir.lowering.soc import Soc
+from cir.soc import Soc
 from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import StringAttr, TensorType, f32, i64
 from xdsl.ir import Block, Operation, Region, SSAValue

@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 from cir.lowering import ascendc as A
 from cir.lowering.decompose import decompose
-from cir.lowering.soc import Soc
-from cir.lowering.soc import soc as lookup_soc
+from cir.soc import Soc
+from cir.soc import soc as lookup_soc
 from xdsl.builder import Builder
 from xdsl.context import Context
 from xdsl.dialects import arith, func, scf

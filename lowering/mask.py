@@ -36,7 +36,7 @@ from cir.lowering.lower_to_ascendc import (
     new_kernel,
     register,
 )
-from cir.lowering.soc import Soc
+from cir.soc import Soc
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import IntAttr, StringAttr, TensorType, f32
 from xdsl.ir import Operation, SSAValue

@@ -33,7 +33,7 @@ from collections.abc import Callable
 
 from cir.lowering import ascendc as A
 from cir.lowering.lower_to_ascendc import ALIGN, KB, Launch, _copy, ctype, new_kernel, register
-from cir.lowering.soc import Soc
+from cir.soc import Soc
 from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import IntAttr, StringAttr, TensorType, f32, i64
 from xdsl.ir import Block, Operation, Region, SSAValue

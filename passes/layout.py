@@ -34,7 +34,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from cir import ops
 from cir.errors import CircError
 from cir.formats import c0_for, pack
-from cir.lowering.soc import soc as lookup_soc
+from cir.soc import soc as lookup_soc
 from cir.passes.canonicalize import value_of
 from cir.types import FormatAttr, dtype_of, format_of
 from cir.weights import WeightStore, attach, weights_of

@@ -119,10 +119,10 @@ def openblas_dirs() -> tuple[Path, Path, str]:
 
 
 def soc_defines(soc: str | None) -> list[str]:
-    """-D flags for a SoC of ``lowering/socs.toml`` (None: the Ascend910B1 defaults)."""
+    """-D flags for a SoC of ``cir/socs.toml`` (None: the Ascend910B1 defaults)."""
     if soc is None:
         return []
-    from cir.lowering.soc import soc as lookup
+    from cir.soc import soc as lookup
 
     s = lookup(soc)
     return [
@@ -293,7 +293,7 @@ def add_cli_arguments(sub) -> None:  # argparse.ArgumentParser
     what.add_argument("--libs", action="store_true", help="link flags (threads, OpenBLAS)")
     what.add_argument("--include-dir", action="store_true",
                       help="the directory of kernel_operator.h")
-    sub.add_argument("--soc", help="add the -D flags of this SoC (from lowering/socs.toml)")
+    sub.add_argument("--soc", help="add the -D flags of this SoC (from cir/socs.toml)")
 
 
 def cli_main(args) -> None:  # argparse.Namespace

@@ -17,7 +17,7 @@ import pytest
 import cir
 from cir.errors import CircError
 from cir.io import MAX_DENSE_ELEMENTS, MAX_NESTING
-from cir.pipeline import parse_pipeline
+from cir.app.pipeline import parse_pipeline
 
 BIN = Path(sys.executable).parent
 

@@ -294,7 +294,7 @@ def test_json_strings_are_not_made_into_a_string_array(server: Server) -> None:
 @pytest.fixture(scope="module")
 def grpc_stub(server: Server) -> Iterator[Any]:
     grpc = pytest.importorskip("grpc")
-    from cir.serve.protos import pb
+    from cir.app.serve.protos import pb
 
     with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
         yield pb().prediction_service_pb2_grpc.PredictionServiceStub(channel)
@@ -302,7 +302,7 @@ def grpc_stub(server: Server) -> Iterator[Any]:
 
 def predict_request(dtype: int, dims: list[int], name: str = "tiny", **values: Any) -> Any:
     """A PredictRequest for input 'x' with the given TensorProto dtype, dims and value fields."""
-    from cir.serve.protos import pb
+    from cir.app.serve.protos import pb
 
     req = pb().predict_pb2.PredictRequest()
     req.model_spec.name = name
@@ -372,7 +372,7 @@ def test_grpc_bad_tensors(grpc_stub: Any, args: tuple, values: dict, code: str, 
 def test_conform(dtype: str, values: np.ndarray, exact: bool, result: Any) -> None:
     from cir.runtime.session import TensorInfo
 
-    from cir.serve.core import ServeError, conform
+    from cir.app.serve.core import ServeError, conform
 
     t = TensorInfo("x", values.shape, dtype)
     if isinstance(result, str):

@@ -293,7 +293,7 @@ def test_killed_compile_leaves_nothing_behind(tmp_path):
     script.write_text(f"""
 import sys, time
 sys.path.insert(0, {str(Path(__file__).parent)!r})
-import cir.package as P
+import cir.app.package as P
 from test_package import make_block, SOC
 real = P._replace_dir
 def slow(new, dest):
@@ -312,7 +312,7 @@ P.compile(m, {str(tmp_path / 'm.circ')!r}, example_inputs=a, soc=SOC)
     old = tmp_path / f".m.circ.old-{2 ** 22 + 7}-abc"
     old.mkdir()
     (old / "manifest.json").write_text("{}")
-    from cir.package import recover_interrupted
+    from cir.app.package import recover_interrupted
 
     recover_interrupted(tmp_path / "m.circ")
     assert not list(tmp_path.glob(".m.circ.*")) and (tmp_path / "m.circ" / "manifest.json").is_file()

@@ -137,7 +137,7 @@ def test_report_page_renders_in_chromium(packages, tmp_path):
     assert len(charts) == 4, len(charts)  # cosine, error, memory plan, cost per SoC
     assert all(len(re.findall(r'<circle class="pt"', s)) >= 3 for s in charts[:2])
     assert len(re.findall(r'<rect class="buf"', charts[2])) == 3
-    from cir.lowering.soc import socs
+    from cir.soc import socs
 
     assert len(re.findall(r'<rect class="bar"', charts[3])) == len(socs())  # every SoC of socs.toml
     assert 'id="verdict">PASS<' in dom and "cir.conv_gn_silu" in dom.split('id="fusion"')[1]

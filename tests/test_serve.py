@@ -21,8 +21,8 @@ torch = pytest.importorskip("torch")
 aiohttp = pytest.importorskip("aiohttp")
 
 import cir
-from cir.serve.config import load_config_file
-from cir.tools.circ import main as circ_main
+from cir.app.serve.config import load_config_file
+from cir.app.tools.circ import main as circ_main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,7 +69,7 @@ def sessions(packages: dict[str, Path]) -> dict[str, object]:
 class Server:
     def __init__(self, args: list[str], cwd: Path):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen([sys.executable, "-m", "cir.tools.circ", "serve", *args,
+        self.proc = subprocess.Popen([sys.executable, "-m", "cir.app.tools.circ", "serve", *args,
                                       "--port", "0", "--grpc-port", "0"], cwd=cwd, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
@@ -436,7 +436,7 @@ def test_cli_errors(argv: list[str], text: str, rc: int, packages: dict[str, Pat
 
 
 def test_cli_port_in_use(packages: dict[str, Path], server: Server) -> None:
-    r = subprocess.run([sys.executable, "-m", "cir.tools.circ", "serve", "tiny.circ", "--port",
+    r = subprocess.run([sys.executable, "-m", "cir.app.tools.circ", "serve", "tiny.circ", "--port",
                         str(server.port), "--grpc-port", "-1"], check=False, cwd=packages["dir"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "cannot listen" in r.stderr and "Traceback" not in r.stderr
@@ -447,7 +447,7 @@ def test_tensor_proto_roundtrip() -> None:
     tf = pytest.importorskip("tensorflow")
     import ml_dtypes
 
-    from cir.serve.tensors import from_ndarray, to_ndarray
+    from cir.app.serve.tensors import from_ndarray, to_ndarray
 
     for dt in (np.float32, np.float16, ml_dtypes.bfloat16, np.int64, np.int32, np.int8, np.bool_):
         a = (np.arange(12).reshape(3, 4) % 3).astype(dt)

@@ -49,7 +49,7 @@ from xdsl.ir import Attribute, SSAValue
 from cir.build import FunctionBuilder, build_function, name_attrs
 from cir.dialects.framework_op import op_class
 from cir.errors import CircError
-from cir.frontend import check_proto_text, read_model_file, static_shape
+from cir.app.frontend import check_proto_text, read_model_file, static_shape
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
 

@@ -56,7 +56,7 @@ from xdsl.ir import Attribute, SSAValue
 from cir.build import FunctionBuilder, build_function, name_attrs
 from cir.dialects.framework_op import op_class
 from cir.errors import CircError
-from cir.frontend import (
+from cir.app.frontend import (
     check_proto_text,
     model_file,
     model_path,

@@ -35,7 +35,7 @@ from cir.build import FunctionBuilder, build_function, name_attrs
 from cir.dialects.framework_op import op_class
 from cir.dialects.torch.pt2 import load_pt2
 from cir.errors import CircError
-from cir.frontend import CONTROL_CHARACTERS, static_shape
+from cir.app.frontend import CONTROL_CHARACTERS, static_shape
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
 

@@ -375,7 +375,7 @@ def mapping_entries(draw: st.DrawFn, depth: int = 0) -> object:
                        st.dictionaries(st.text(max_size=20), mapping_entries(), max_size=2)
                        | JSON_VALUES, max_size=2))
 def test_custom_op_mappings(mapping):
-    from cir.custom_ops import CustomOps
+    from cir.app.custom_ops import CustomOps
 
     result = expect_clean(CustomOps.load, mapping)
     event("refused" if isinstance(result, CircError) else "loaded")

@@ -23,7 +23,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 import cir.io
 from cir.errors import CircError
-from cir.pipeline import apply_pipeline, parse_pipeline
+from cir.app.pipeline import apply_pipeline, parse_pipeline
 from cir.registry import get_all_passes, make_context
 
 FILECHECK = Path(__file__).resolve().parent.parent / "filecheck"

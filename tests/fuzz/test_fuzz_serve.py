@@ -272,7 +272,7 @@ def test_predict_bodies(server: Server, body: bytes, path: str) -> None:
 @pytest.fixture(scope="module")
 def grpc_api(server: Server) -> Iterator[tuple[Any, Any]]:
     grpc = pytest.importorskip("grpc")
-    from cir.serve.protos import pb
+    from cir.app.serve.protos import pb
 
     options = [("grpc.max_receive_message_length", -1)]
     with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}", options=options) as channel:

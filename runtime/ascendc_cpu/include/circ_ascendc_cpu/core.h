@@ -58,7 +58,7 @@
 #define GM_ADDR __gm__ uint8_t*
 #endif
 
-// ---- SoC parameters (circ's lowering/socs.toml passes them; defaults: Ascend910B1) -------
+// ---- SoC parameters (circ's cir/socs.toml passes them; defaults: Ascend910B1) -------
 #ifndef CIRC_SOC_UB_BYTES
 #define CIRC_SOC_UB_BYTES 196608
 #endif

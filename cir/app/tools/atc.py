@@ -1,7 +1,7 @@
 """ATC's command line for ``circ compile``: spellings, the flag table, ``--mode 1``.
 
 Deployment guides give ``atc`` command lines; ``circ compile`` takes them as they are written.
-``cir/tools/atc_flags.toml`` says which flags circ implements and refuses the others with one
+``cir/app/tools/atc_flags.toml`` says which flags circ implements and refuses the others with one
 line saying what to do instead.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cir.errors import CircError, UsageError
-from cir.package import INPUT_FORMATS
+from cir.app.package import INPUT_FORMATS
 
 TABLE = Path(__file__).parent / "atc_flags.toml"
 LOG_LEVELS = ("debug", "info", "warning", "error", "null")

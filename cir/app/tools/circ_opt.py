@@ -26,9 +26,9 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 from cir import __version__
 from cir.errors import CircError
 from cir.io import decode_source, diagnostic_line, parse_unverified, read_source, to_text, verify
-from cir.pipeline import parse_pipeline
+from cir.app.pipeline import parse_pipeline
 from cir.registry import get_all_passes, make_context
-from cir.tools.common import run_tool
+from cir.app.tools.common import run_tool
 
 
 class CircOptMain(xDSLOptMain):
@@ -153,7 +153,7 @@ class CircOptMain(xDSLOptMain):
             sys.stderr.write("circ-opt: warning: folded weights exist only in memory; "
                              "use -o FILE.mlir to save them beside the IR\n")
             return
-        from cir.frontend import save_weights
+        from cir.app.frontend import save_weights
 
         path = Path(self.args.output_file).with_suffix(".safetensors")
         try:

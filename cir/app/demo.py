@@ -19,7 +19,7 @@ import numpy as np
 
 from cir.errors import CircError
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FRAMEWORKS = ("pytorch", "tensorflow", "mindspore")
 SOC = "Ascend310P3"
 NAMES = ("sample", "temb", "context")
@@ -64,7 +64,7 @@ def _blocks(frameworks: Sequence[str], out_dir: Path) -> dict[str, tuple[Any, An
 
 
 def run_demo(out_dir: Path, frameworks: Sequence[str] = FRAMEWORKS, report: bool = True) -> None:
-    from cir.package import compile as compile_model
+    from cir.app.package import compile as compile_model
     from cir.runtime.session import load
 
     unknown = [f for f in frameworks if f not in FRAMEWORKS]
@@ -100,7 +100,7 @@ def run_demo(out_dir: Path, frameworks: Sequence[str] = FRAMEWORKS, report: bool
         sess.close()
     if report and "pytorch" in blocks:
         try:
-            from cir.report import report as make_report
+            from cir.app.report import report as make_report
         except ImportError:  # pragma: no cover - the report arrives with its issue
             make_report = None
         if make_report is not None:

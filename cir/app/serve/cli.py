@@ -1,4 +1,4 @@
-"""``circ serve``'s arguments and entry (``cir.tools.circ`` delegates here)."""
+"""``circ serve``'s arguments and entry (``cir.app.tools.circ`` delegates here)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from cir.errors import CircError, UsageError
-from cir.serve.config import (
+from cir.app.serve.config import (
     ModelConfig,
     ServerConfig,
     check_unique,
@@ -89,6 +89,6 @@ def main(args: argparse.Namespace) -> None:
         import aiohttp  # noqa: F401
     except ImportError:
         raise CircError("circ serve needs aiohttp (pip install aiohttp)") from None
-    from cir.serve.server import serve
+    from cir.app.serve.server import serve
 
     serve(cfg)

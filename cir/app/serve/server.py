@@ -10,7 +10,7 @@ import signal
 import sys
 
 from cir.errors import CircError
-from cir.serve.config import ServerConfig
+from cir.app.serve.config import ServerConfig
 
 GRACE_SECONDS = 5.0
 
@@ -27,13 +27,13 @@ def serve(cfg: ServerConfig) -> None:
 async def _main(cfg: ServerConfig) -> None:
     from aiohttp import web
 
-    from cir.serve.core import Registry
-    from cir.serve.rest import RestRunner
+    from cir.app.serve.core import Registry
+    from cir.app.serve.rest import RestRunner
 
     grpc_available = True
     if cfg.grpc_port >= 0:
         try:
-            from cir.serve.protos import pb
+            from cir.app.serve.protos import pb
 
             pb()
         except CircError as e:
@@ -59,7 +59,7 @@ async def _main(cfg: ServerConfig) -> None:
         _say(f"REST on http://{host}:{rest_port}/v1/models/"
              f"{{{','.join(registry.models)}}}")
         if cfg.grpc_port >= 0 and grpc_available:
-            from cir.serve.grpc_server import start_grpc
+            from cir.app.serve.grpc_server import start_grpc
 
             grpc_server, grpc_port = await start_grpc(registry, cfg)
             _say(f"gRPC on {host}:{grpc_port}")

@@ -14,9 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-import sys
 import tempfile
-import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,15 +42,15 @@ def report(package: str | os.PathLike[str], reference_model: Any,
     """Compare `package` with `reference_model` and write `output` (HTML) and its .csv;
     returns the `Comparison` (rows, outputs' PSNR, verdict, first divergent op)."""
     from cir.outputs import check_destination, make_parents
-    from cir.report.compare import (
+    from cir.app.report.compare import (
         CSV_COLUMNS,
         compare_package,
         csv_rows,
         fusion_summary,
         memory_plan,
     )
-    from cir.report.costmodel import estimate
-    from cir.report.html import render
+    from cir.app.report.costmodel import estimate
+    from cir.app.report.html import render
 
     out = check_destination(output, "report output")
     if out.suffix.lower() not in (".html", ".htm"):
@@ -78,14 +76,3 @@ def report(package: str | os.PathLike[str], reference_model: Any,
     os.replace(tmp_html, out)
     return c
 
-
-class _CallableModule(types.ModuleType):
-    """Importing ``cir.report.compare`` binds ``cir.report`` to this package, shadowing the lazy
-    ``cir.report`` function of the public API; calling the package calls `report`, so
-    ``cir.report(...)`` works either way."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return report(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -143,7 +143,7 @@ def _typed(e: dict[str, Any], key: str, typ: Any, default: Any, where: str) -> A
 def _from_text_proto(p: Path, text: str) -> list[ModelConfig]:
     from google.protobuf import text_format
 
-    from cir.serve.protos import pb
+    from cir.app.serve.protos import pb
 
     cfg = pb().model_server_config_pb2.ModelServerConfig()
     try:

@@ -1,4 +1,4 @@
-"""A roofline estimate of a package on every Ascend SoC of ``lowering/socs.toml``.
+"""A roofline estimate of a package on every Ascend SoC of ``cir/socs.toml``.
 
 Per CIR op (all its kernel launches together)::
 
@@ -101,7 +101,7 @@ def op_flops(op: Any) -> tuple[float, bool]:
 
 def estimate(pkg: Any) -> tuple[list[OpCost], dict[str, float]]:
     """Per-op costs and the total per SoC (seconds)."""
-    from cir.lowering.soc import socs
+    from cir.soc import socs
 
     table = socs()
     bytes_of: dict[int, int] = {}

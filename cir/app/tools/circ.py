@@ -25,7 +25,7 @@ import numpy as np
 from cir import __version__
 from cir.errors import CircError, HostFallbackWarning, UsageError
 from cir.outputs import check_destination
-from cir.tools.common import run_tool
+from cir.app.tools.common import run_tool
 
 
 class _Parser(argparse.ArgumentParser):
@@ -165,7 +165,7 @@ ATC_FRAMEWORKS = {"0": "caffe", "1": "mindspore", "3": "tensorflow", "5": "onnx"
 def input_gears(args: argparse.Namespace) -> tuple[dict[str, tuple[int, ...]] | None,
                                                  list[dict[str, tuple[int, ...]]] | None]:
     """--input_shape and the gear flags -> (static shapes, None) or (None, gears)."""
-    from cir.gears import expand, parse_shapes
+    from cir.app.gears import expand, parse_shapes
 
     flags = {"batch": ("--dynamic_batch_size", args.dynamic_batch_size),
              "image": ("--dynamic_image_size", args.dynamic_image_size),
@@ -206,8 +206,8 @@ class _Progress:
 
 
 def cmd_compile(args: argparse.Namespace) -> None:
-    from cir.package import compile as compile_model
-    from cir.tools.atc import precision_of, show_package
+    from cir.app.package import compile as compile_model
+    from cir.app.tools.atc import precision_of, show_package
 
     if args.mode == "1":
         print(f"wrote {show_package(args.om, args.json)}")
@@ -253,7 +253,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
     print(f"wrote {out}: {len(m['kernels'])} kernels for {m['soc']}, arena "
           f"{m['memory']['arena_bytes'] / 2**20:.1f} MiB ({times})")
     if m.get("gears"):
-        from cir.gears import describe
+        from cir.app.gears import describe
 
         print(f"serves {len(m['gears'])} input shapes (gears): {describe([g['inputs'] for g in m['gears']])}")
     if m.get("host_ops"):
@@ -266,7 +266,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from cir.frontend import import_model, save_module
+    from cir.app.frontend import import_model, save_module
 
     if not Path(args.model).exists():
         raise CircError(f"{args.model}: no such file")
@@ -292,7 +292,7 @@ def cmd_ops(args: argparse.Namespace) -> None:
         raise UsageError(f"--framework must be one of {', '.join(tables)}, got '{args.framework}'")
     table = tables[args.framework]()
     if args.custom_ops:
-        from cir.custom_ops import CustomOps
+        from cir.app.custom_ops import CustomOps
 
         table = CustomOps.load(args.custom_ops).extend(table)
     rows = []
@@ -312,7 +312,7 @@ def cmd_ops(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from cir.demo import FRAMEWORKS, run_demo
+    from cir.app.demo import FRAMEWORKS, run_demo
 
     run_demo(Path(args.output_dir), args.framework or FRAMEWORKS, report=not args.no_report)
 
@@ -333,7 +333,7 @@ def _add_report(sub: argparse.ArgumentParser) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from cir.report import report
+    from cir.app.report import report
 
     inputs = load_input_flags(args.input)
     if not Path(args.reference).exists():
@@ -363,7 +363,7 @@ def _add_run(sub: argparse.ArgumentParser) -> None:
 
 
 def _add_compile(sub: argparse.ArgumentParser) -> None:
-    from cir.lowering.soc import socs
+    from cir.soc import socs
 
     sub.add_argument("model", nargs="?", help="the model: .onnx, .pt2, .mindir, a SavedModel "
                      "directory or a Keras file")
@@ -383,7 +383,7 @@ def _add_compile(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--no-host-fallback", dest="host_fallback", action="store_false",
                      help="ops without an AscendC kernel are an error (default: they run on the "
                      "host CPU and are listed)")
-    from cir.tools.atc import add_arguments
+    from cir.app.tools.atc import add_arguments
 
     add_arguments(sub)
 
@@ -414,13 +414,13 @@ def _add_demo(sub: argparse.ArgumentParser) -> None:
 
 
 def _add_serve(sub: argparse.ArgumentParser) -> None:
-    from cir.serve.cli import add_arguments
+    from cir.app.serve.cli import add_arguments
 
     add_arguments(sub)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from cir.serve.cli import main as serve_main
+    from cir.app.serve.cli import main as serve_main
 
     serve_main(args)
 
@@ -481,7 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         raw = list(sys.argv[1:] if argv is None else argv)
         if raw[:1] == ["compile"]:
-            from cir.tools.atc import normalize_argv
+            from cir.app.tools.atc import normalize_argv
 
             raw = ["compile", *normalize_argv(raw[1:])]
         args = parser.parse_args(raw)

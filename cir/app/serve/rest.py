@@ -30,8 +30,8 @@ from aiohttp import HttpVersion11, web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import _ErrInfo
 
-from cir.serve.config import ServerConfig
-from cir.serve.core import (
+from cir.app.serve.config import ServerConfig
+from cir.app.serve.core import (
     INVALID_ARGUMENT,
     NOT_FOUND,
     REQUEST_TIMEOUT,

@@ -171,7 +171,7 @@ def write_package(module: ModuleOp | Sequence[ModuleOp], output: str | os.PathLi
     """Write a lowered, memory-planned module as a package at `output` (atomically).
 
     Several modules are the gears of one model (the same model compiled at other input shapes,
-    ``cir.gears``): they share the kernels (named by content) and the weights that are equal;
+    ``cir.app.gears``): they share the kernels (named by content) and the weights that are equal;
     each gear has its own launch graph (``graph/launch.json`` the first, ``graph/launch.gK.json``
     the others) and the manifest lists them under ``gears``. The ONNX / GE graphs, model.mlir
     and the report are the first gear's."""
@@ -231,7 +231,7 @@ def write_package(module: ModuleOp | Sequence[ModuleOp], output: str | os.PathLi
         ins, outs = ios[0]
         gears = None
         if len(modules) > 1:
-            from cir.gears import dynamic_shape
+            from cir.app.gears import dynamic_shape
 
             gears = [{"inputs": {t["name"]: t["shape"] for t in gi},
                       "outputs": {t["name"]: t["shape"] for t in go},
@@ -403,14 +403,14 @@ def compile(
     manifest's ``host_ops`` and by a ``HostFallbackWarning``); False makes them an error.
     `gears`: dynamic shapes as ATC's gears: a list of `example_inputs` values (one per input
     shape the package must serve, e.g. batch 1 and 2); each is compiled, and the package runs
-    any of them (``cir.gears``; `example_inputs` is then not given).
+    any of them (``cir.app.gears``; `example_inputs` is then not given).
 
     >>> cir.compile(unet, "unet.circ", example_inputs=(sample, t, ctx), soc="Ascend310P3")
     """
-    from cir.frontend import detect_framework, import_model
+    from cir.app.frontend import detect_framework, import_model
     from cir.lowering.lower_to_ascendc import describe_host_ops, host_ops
-    from cir.lowering.soc import soc as lookup_soc
-    from cir.pipeline import apply_pipeline
+    from cir.soc import soc as lookup_soc
+    from cir.app.pipeline import apply_pipeline
 
     lookup_soc(soc)  # a bad SoC or destination fails before the (slow) import
     _check_output(output)
@@ -467,7 +467,7 @@ def compile(
 def _check_gears(modules: Sequence[ModuleOp]) -> None:
     """Gears are one model at other shapes: the same inputs and outputs (names, ranks, dtypes),
     and no two gears with the same input shapes."""
-    from cir.gears import describe
+    from cir.app.gears import describe
 
     ios = [_io(m) for m in modules]
     sig0 = [[(t["name"], len(t["shape"]), t["dtype"]) for t in side] for side in ios[0]]

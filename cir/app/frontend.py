@@ -138,7 +138,7 @@ def import_model(
     fw = framework or detect_framework(model)
     if fw not in FRAMEWORKS:
         raise CircError(f"unknown framework '{fw}' (known: {', '.join(FRAMEWORKS)})")
-    from cir.custom_ops import CustomOps
+    from cir.app.custom_ops import CustomOps
 
     custom = CustomOps.load(custom_ops) if custom_ops is not None else None
     if fw == "pytorch":

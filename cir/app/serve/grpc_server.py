@@ -15,10 +15,10 @@ import grpc
 from google.protobuf import json_format
 
 from cir.errors import CircError
-from cir.serve.config import ServerConfig
-from cir.serve.core import INVALID_ARGUMENT, SIGNATURE, VERSION, Registry, ServeError, clip
-from cir.serve.protos import pb
-from cir.serve.tensors import from_ndarray, to_ndarray
+from cir.app.serve.config import ServerConfig
+from cir.app.serve.core import INVALID_ARGUMENT, SIGNATURE, VERSION, Registry, ServeError, clip
+from cir.app.serve.protos import pb
+from cir.app.serve.tensors import from_ndarray, to_ndarray
 
 
 def _version(spec: Any) -> tuple[int | None, str | None]:

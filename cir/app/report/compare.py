@@ -458,8 +458,8 @@ class Comparison:
 def compare_package(package: str | Path, reference: Any, inputs: Mapping[str, np.ndarray] | None = None,
                     framework: str | None = None, seed: int = 0) -> Comparison:
     """Run `package` and the framework model `reference` on the same inputs and compare them."""
-    from cir.frontend import detect_framework
-    from cir.report.reference import run_reference
+    from cir.app.frontend import detect_framework
+    from cir.app.report.reference import run_reference
 
     pkg = load_package(package)
     fw = framework or detect_framework(reference)

@@ -8,8 +8,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from cir.report.compare import Comparison, Row
-from cir.report.costmodel import OpCost
+from cir.app.report.compare import Comparison, Row
+from cir.app.report.costmodel import OpCost
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1200px;color:#222;padding:0 16px}
@@ -264,7 +264,7 @@ def render(c: Comparison, fusion: dict[str, int], buffers: list[dict[str, Any]],
     socs = list(totals)
     parts.append("<h2>Ascend cost model</h2><p class=\"note\">per op: max(bytes / hbm_gbps, FLOPs / peak), "
                  "peak = cube_fp16_tflops for matmul/conv/attention, vector_fp32_tflops otherwise "
-                 "(lowering/socs.toml). A roofline lower bound, not a measurement.</p>")
+                 "(cir/socs.toml). A roofline lower bound, not a measurement.</p>")
     parts.append(bar_chart({k: v * 1e6 for k, v in totals.items()}, "estimated total per SoC", "µs"))
     parts.append(_table(["#", "CIR op", "kernels", "bytes", "MFLOP", "unit", *[f"{s} (µs)" for s in socs]],
                         [[x.index, x.op, x.kernels, x.nbytes, f"{x.flops / 1e6:.4f}", "cube" if x.cube else "vector",
