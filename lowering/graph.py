@@ -237,7 +237,7 @@ def _tensor(v: SSAValue, name: str) -> Tensor:
 
 
 def _graph(module: ModuleOp) -> Graph:
-    from cir.interpreter import entry_function, input_names, output_names
+    from cir.signature import entry_function, input_names, output_names
 
     if not isinstance(module, ModuleOp):
         raise CircError(f"expected a CIR module, got {type(module).__name__}")

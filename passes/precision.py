@@ -47,7 +47,8 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from cir import ops
 from cir.errors import CircError, describe_location
-from cir.interpreter import constant_array, entry_function
+from cir.interpreter import constant_array
+from cir.signature import entry_function
 from cir.types import dtype_of
 
 TABLE = Path(__file__).parent / "tables" / "precision.toml"

@@ -26,7 +26,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from cir.errors import CircError
-from cir.interpreter import entry_function
+from cir.signature import entry_function
 
 
 def parse_nodes(text: str) -> list[tuple[str, int]]:

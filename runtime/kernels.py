@@ -136,14 +136,8 @@ def run_lowered(module: ModuleOp, inputs: Mapping[str, np.ndarray], workdir: Pat
     """Execute a lowered module's ``@main`` op by op through its kernels on numpy buffers."""
     from cir.lowering.lower_to_ascendc import host_launch
 
-    from cir.interpreter import (
-        CirFunctions,
-        check_inputs,
-        constant_array,
-        entry_function,
-        evaluate_op,
-        output_names,
-    )
+    from cir.interpreter import CirFunctions, constant_array, evaluate_op
+    from cir.signature import check_inputs, entry_function, output_names
     from cir.types import dtype_of
     from cir.weights import weights_of
 

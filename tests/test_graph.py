@@ -179,7 +179,7 @@ def test_launch_graph_matches_launches_and_memory_plan():
     lg = to_launch_graph(lowered)
     json.dumps(lg)  # JSON-able
     assert lg["soc"] == "Ascend910B1" and lg["arena_bytes"] == lowered.attributes["cir.arena_bytes"].value.data
-    from cir.interpreter import entry_function
+    from cir.signature import entry_function
 
     ops = [o for o in entry_function(lowered).body.block.ops if "cir.launches" in o.attributes]
     launches = [(o, d) for o in ops for d in o.attributes["cir.launches"].data]
@@ -225,7 +225,7 @@ def test_launch_graph_needs_a_lowered_module():
 def test_launch_graph_names_the_op_without_a_kernel():
     # an op whose kernel family is not written yet has no cir.launches (lower-to-ascendc
     # with partial=true): simulated here so the test does not depend on which families exist
-    from cir.interpreter import entry_function
+    from cir.signature import entry_function
 
     _, lowered = _lowered()
     gn = next(o for o in entry_function(lowered).body.block.ops if o.name == "cir.group_norm_silu")

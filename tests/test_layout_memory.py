@@ -15,27 +15,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cir.passes.layout import LAST_COUNTS
+from cir.passes.plan_memory import ALIGN, LAST_PLAN, VIEW_OPS
 
 import cir
 from cir import ops
-from cir.interpreter import (
-    KERNELS,
-    CirFunctions,
-    _run,
-    check_inputs,
-    constant_array,
-    entry_function,
-    output_names,
-)
-from cir.passes.layout import LAST_COUNTS
-from cir.passes.plan_memory import ALIGN, LAST_PLAN, VIEW_OPS
+from cir.interpreter import KERNELS, CirFunctions, _run, constant_array
+from cir.signature import check_inputs, entry_function, output_names
 from cir.types import dtype_of
 from cir.weights import weights_of
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from examples.sd_block.torch_block import example_inputs, make_model  # noqa: E402
 from examples.diffusers_models import TINY_UNET  # noqa: E402
+from examples.sd_block.torch_block import example_inputs, make_model  # noqa: E402
 
 PIPELINE = "canonicalize,aigc-fusion{preset=sd_optimized},layout{soc=Ascend310P3},plan-memory"
 

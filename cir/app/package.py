@@ -128,7 +128,7 @@ def pipeline_for(soc: str, fusion: str, precision: str | Precision, host_fallbac
 
 
 def _io(module: ModuleOp) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    from cir.interpreter import entry_function, input_names, output_names
+    from cir.signature import entry_function, input_names, output_names
     from cir.types import dtype_of, format_of
 
     f = entry_function(module)
@@ -145,7 +145,7 @@ def _io(module: ModuleOp) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 def _weights_to_save(module: ModuleOp) -> dict[str, np.ndarray]:
     """Every weight the graph or a kernel reads, in the dtype the IR gives it."""
-    from cir.interpreter import entry_function
+    from cir.signature import entry_function
     from cir.types import dtype_of
     from cir.weights import weights_of
 
@@ -408,9 +408,9 @@ def compile(
     >>> cir.compile(unet, "unet.circ", example_inputs=(sample, t, ctx), soc="Ascend310P3")
     """
     from cir.app.frontend import detect_framework, import_model
+    from cir.app.pipeline import apply_pipeline
     from cir.lowering.lower_to_ascendc import describe_host_ops, host_ops
     from cir.soc import soc as lookup_soc
-    from cir.app.pipeline import apply_pipeline
 
     lookup_soc(soc)  # a bad SoC or destination fails before the (slow) import
     _check_output(output)

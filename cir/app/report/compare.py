@@ -181,8 +181,9 @@ def make_inputs(manifest: Mapping[str, Any], seed: int = 0) -> dict[str, np.ndar
 
 def interpret_values(pkg: Package, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every value of the entry function, by launch-graph name, from the CIR interpreter."""
-    from cir.interpreter import KERNELS, CirFunctions, _run, check_inputs, entry_function
+    from cir.interpreter import KERNELS, CirFunctions, _run
     from cir.lowering.graph import _graph
+    from cir.signature import check_inputs, entry_function
     from cir.weights import weights_of
 
     g = _graph(pkg.module)
