@@ -42,8 +42,15 @@ fuzz: setup
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+# ruff on everything; pyright (basic) on the compiler. setup.py maps dialects/ passes/ lowering/
+# runtime/ under the `cir` import root, which pyright cannot follow through the editable install:
+# build/typeroot/cir mirrors that root with links so `cir.passes...` resolves to these files.
 lint: setup
 	$(VENV)/bin/ruff check cir dialects passes lowering runtime tests
+	rm -rf build/typeroot && mkdir -p build/typeroot/cir
+	for f in cir/*; do ln -s ../../../$$f build/typeroot/cir/; done
+	for d in dialects passes lowering runtime; do ln -s ../../../$$d build/typeroot/cir/$$d; done
+	$(VENV)/bin/pyright cir passes lowering runtime
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -304,7 +304,7 @@ def _broadcast_to(op: ops.BroadcastToOp, x: np.ndarray) -> np.ndarray:
     return np.broadcast_to(x, op.p["shape"])
 
 
-_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 @kernel(ops.PadOp)
@@ -313,7 +313,7 @@ def _pad(op: ops.PadOp, x: np.ndarray) -> np.ndarray:
     widths = list(zip(p["low"], p["high"]))
     if p["mode"] == "constant":
         return np.pad(x, widths, constant_values=p["value"])
-    return np.pad(x, widths, mode=_PAD_MODES[p["mode"]])
+    return np.pad(x, widths, mode=PAD_MODES[p["mode"]])
 
 
 @kernel(ops.TileOp)

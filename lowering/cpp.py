@@ -18,6 +18,7 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntegerAttr,
     IntegerType,
+    ModuleOp,
     StringAttr,
 )
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -363,3 +364,12 @@ class KernelPrinter:
 
 def print_kernel(kernel: A.KernelOp) -> str:
     return KernelPrinter(kernel).print()
+
+
+def kernel_sources(module: ModuleOp) -> dict[str, str]:
+    """Kernel name -> its AscendC C++ (one file per kernel)."""
+    return {k.sym_name.data: print_kernel(k) for k in module.ops if isinstance(k, A.KernelOp)}
+
+
+def kernel_arities(module: ModuleOp) -> dict[str, int]:
+    return {k.sym_name.data: len(k.arg_names.data) for k in module.ops if isinstance(k, A.KernelOp)}

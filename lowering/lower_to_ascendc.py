@@ -341,7 +341,7 @@ def index_maps(op: Operation) -> list[np.ndarray]:
     """For each result: the flat index of the input element each output element copies, -1
     where it copies none (padding). Computed by the op's reference kernel on 1 + indices, so
     that zero padding (pad, trans_data into C0 blocks) reads as -1."""
-    from cir.interpreter import _PAD_MODES, KERNELS
+    from cir.interpreter import PAD_MODES, KERNELS
 
     x = op.operands[0].type
     assert isinstance(x, TensorType)
@@ -362,7 +362,7 @@ def index_maps(op: Operation) -> list[np.ndarray]:
         p = op.p  # type: ignore[attr-defined]
         widths = list(zip(p["low"], p["high"]))
         outs = (np.pad(idx, widths, constant_values=0) if p["mode"] == "constant"
-                else np.pad(idx, widths, mode=_PAD_MODES[p["mode"]]),)
+                else np.pad(idx, widths, mode=PAD_MODES[p["mode"]]),)
     else:
         out = KERNELS[type(op)](op, idx)
         outs = out if isinstance(out, tuple) else (out,)

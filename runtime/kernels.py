@@ -53,20 +53,6 @@ class LaunchSpec:
         return out
 
 
-def kernel_sources(module: ModuleOp) -> dict[str, str]:
-    """Kernel name -> its AscendC C++ (one file per kernel)."""
-    from cir.lowering.ascendc import KernelOp
-    from cir.lowering.cpp import print_kernel
-
-    return {k.sym_name.data: print_kernel(k) for k in module.ops if isinstance(k, KernelOp)}
-
-
-def kernel_arities(module: ModuleOp) -> dict[str, int]:
-    from cir.lowering.ascendc import KernelOp
-
-    return {k.sym_name.data: len(k.arg_names.data) for k in module.ops if isinstance(k, KernelOp)}
-
-
 class KernelLibrary:
     """One shared library holding a set of kernels, each callable as ``launch(name, ...)``."""
 
@@ -119,6 +105,8 @@ def build_module_library(module: ModuleOp, workdir: Path) -> KernelLibrary:
     soc = module.attributes.get("cir.soc")
     if soc is None:
         raise CircError("the module has no kernels: run lower-to-ascendc first")
+    from cir.lowering.cpp import kernel_arities, kernel_sources
+
     return KernelLibrary.build(kernel_sources(module), kernel_arities(module), soc.data, workdir)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 from cir.runtime.host import HostNode, host_nodes
 
 from cir.errors import CircError
-from cir.app.gears import MAX_GEARS
+from cir.gears import MAX_GEARS
 from cir.types import dtype_named
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
@@ -161,7 +161,7 @@ def _verified_cache() -> Path:
 def check_large_file(path: Path, want: str) -> None:
     """sha256 of a (large) file, hashed once per file identity: the result is remembered by
     device, inode, size, mtime and ctime (a write changes ctime, which no user can set back)."""
-    from cir.app.package import sha256_file
+    from cir.package_format import sha256_file
 
     st = path.stat()
     ident = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{want}"
@@ -190,7 +190,7 @@ def _load_json(file: str, data: bytes) -> Fields:
 
 def read_manifest(package: Path) -> tuple[dict[str, Any], bytes]:
     """The manifest, checked field by field (what it names is checked by open_package)."""
-    from cir.app.package import MANIFEST, READABLE_VERSIONS
+    from cir.package_format import MANIFEST, READABLE_VERSIONS
 
     if not package.is_dir():
         what = "is a file" if package.exists() else "no such package"
@@ -404,7 +404,7 @@ def open_package(path: str | os.PathLike[str], *, require_signature: bool = True
     """Check a package (see the module docstring); returns it and its memory-mapped weights."""
     from cir.runtime.trust import check_signature
 
-    from cir.app.package import MANIFEST
+    from cir.package_format import MANIFEST
 
     package = Path(path)
     manifest, mbytes = read_manifest(package)

@@ -130,7 +130,7 @@ class Session:
         checked, self._weights = open_package(self.path)  # every path, hash, size; the signature
         self.manifest, self.graph, self.signer = checked.manifest, checked.graph, checked.signer
         m = self.manifest
-        # (shapes with -1 where gears differ: cir.app.gears)
+        # (shapes with -1 where gears differ: cir.gears)
         self.inputs = [TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("format", "ND"))
                        for t in m["inputs"]]
         self.outputs = [TensorInfo(t["name"], tuple(t["shape"]), t["dtype"], t.get("format", "ND"))
@@ -190,7 +190,7 @@ class Session:
     def _gear(self, arrays: Mapping[str, np.ndarray]) -> _Gear:
         if self.gears is None:
             return self._gears[0]
-        from cir.app.gears import pick
+        from cir.gears import pick
 
         return self._gears[pick(self.gears, {n: a.shape for n, a in arrays.items()})]
 

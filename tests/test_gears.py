@@ -1,4 +1,4 @@
-"""Dynamic shapes as gears (cir.app.gears): ATC's -1 / LO~HI in --input_shape with
+"""Dynamic shapes as gears (cir.gears): ATC's -1 / LO~HI in --input_shape with
 --dynamic_batch_size / --dynamic_image_size / --dynamic_dims, one package serving every gear.
 
 Evidence, each gear against its framework (fp32: 1e-4 x max|ref|, as tests/test_end_to_end.py):
@@ -17,7 +17,7 @@ import torch
 
 import cir
 from cir.errors import CircError, UsageError
-from cir.app.gears import expand, parse_shapes
+from cir.gears import expand, parse_shapes
 from tests.test_package import circ
 from tests.test_package_trust import edit_json
 

@@ -22,7 +22,6 @@ a failed or interrupted compile leaves no half package and never damages an exis
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -39,24 +38,13 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 
 from cir.errors import CircError, HostFallbackWarning
 from cir.outputs import check_destination, make_parents
+from cir.package_format import FORMAT_VERSION, MANIFEST, sha256_file
 
 if TYPE_CHECKING:
     from cir.passes.precision import Mode
 
-FORMAT_VERSION = 3  # 2: every file listed with its sha256 in 'files'; signature.json
-# 3: launch-graph nodes may run on the host fallback ("engine": "host"); manifest "host_ops"
-READABLE_VERSIONS = (2, 3)
-MANIFEST = "manifest.json"
 PRECISIONS = ("fp32", "fp16")  # and every ATC precision mode (passes/tables/precision.toml)
 INPUT_FORMATS = {"NCHW": 4, "NHWC": 4, "NCDHW": 5, "NDHWC": 5, "ND": None}  # format -> rank
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -171,15 +159,15 @@ def write_package(module: ModuleOp | Sequence[ModuleOp], output: str | os.PathLi
     """Write a lowered, memory-planned module as a package at `output` (atomically).
 
     Several modules are the gears of one model (the same model compiled at other input shapes,
-    ``cir.app.gears``): they share the kernels (named by content) and the weights that are equal;
+    ``cir.gears``): they share the kernels (named by content) and the weights that are equal;
     each gear has its own launch graph (``graph/launch.json`` the first, ``graph/launch.gK.json``
     the others) and the manifest lists them under ``gears``. The ONNX / GE graphs, model.mlir
     and the report are the first gear's."""
     from cir.io import to_text
     from cir.lowering.cmake import cmakelists
+    from cir.lowering.cpp import kernel_sources
     from cir.lowering.graph import to_ge, to_launch_graph, to_onnx
     from cir.lowering.lower_to_ascendc import host_ops
-    from cir.runtime.kernels import kernel_sources
     from cir.weights import save_safetensors_aligned
 
     modules = [module] if isinstance(module, ModuleOp) else list(module)
@@ -231,7 +219,7 @@ def write_package(module: ModuleOp | Sequence[ModuleOp], output: str | os.PathLi
         ins, outs = ios[0]
         gears = None
         if len(modules) > 1:
-            from cir.app.gears import dynamic_shape
+            from cir.gears import dynamic_shape
 
             gears = [{"inputs": {t["name"]: t["shape"] for t in gi},
                       "outputs": {t["name"]: t["shape"] for t in go},
@@ -403,7 +391,7 @@ def compile(
     manifest's ``host_ops`` and by a ``HostFallbackWarning``); False makes them an error.
     `gears`: dynamic shapes as ATC's gears: a list of `example_inputs` values (one per input
     shape the package must serve, e.g. batch 1 and 2); each is compiled, and the package runs
-    any of them (``cir.app.gears``; `example_inputs` is then not given).
+    any of them (``cir.gears``; `example_inputs` is then not given).
 
     >>> cir.compile(unet, "unet.circ", example_inputs=(sample, t, ctx), soc="Ascend310P3")
     """
@@ -467,7 +455,7 @@ def compile(
 def _check_gears(modules: Sequence[ModuleOp]) -> None:
     """Gears are one model at other shapes: the same inputs and outputs (names, ranks, dtypes),
     and no two gears with the same input shapes."""
-    from cir.app.gears import describe
+    from cir.gears import describe
 
     ios = [_io(m) for m in modules]
     sig0 = [[(t["name"], len(t["shape"]), t["dtype"]) for t in side] for side in ios[0]]

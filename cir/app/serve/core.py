@@ -10,7 +10,7 @@ every request back its own rows. With ``max_batch > 1`` a worker that takes a re
 takes up to ``max_batch - 1`` more that are already queued, and waits up to
 ``batch_timeout_ms`` for more while the last run is not full. A model that is not
 row-batchable (B = 1 counts as batchable: n rows are n runs) takes exact shapes only; its
-gathered requests run back to back. A package compiled with batch gears (``cir.app.gears``: the
+gathered requests run back to back. A package compiled with batch gears (``cir.gears``: the
 gears differ in dim 0 only) has several B: each run takes the smallest gear that holds the rows
 left (the largest while more remain), so a lone request is not padded to the largest batch. A
 package with other gears takes any of its gears' exact shapes. Either way dim 0 must be a batch dimension whose rows do
@@ -35,8 +35,8 @@ import ml_dtypes
 import numpy as np
 
 from cir.errors import CircError, name_mismatch
-from cir.app.gears import describe as describe_gears
-from cir.app.gears import pick as pick_gear
+from cir.gears import describe as describe_gears
+from cir.gears import pick as pick_gear
 from cir.app.serve.config import ModelConfig, ServerConfig
 from cir.app.serve.tensors import MAX_RANK, dt_name
 

@@ -165,7 +165,7 @@ ATC_FRAMEWORKS = {"0": "caffe", "1": "mindspore", "3": "tensorflow", "5": "onnx"
 def input_gears(args: argparse.Namespace) -> tuple[dict[str, tuple[int, ...]] | None,
                                                  list[dict[str, tuple[int, ...]]] | None]:
     """--input_shape and the gear flags -> (static shapes, None) or (None, gears)."""
-    from cir.app.gears import expand, parse_shapes
+    from cir.gears import expand, parse_shapes
 
     flags = {"batch": ("--dynamic_batch_size", args.dynamic_batch_size),
              "image": ("--dynamic_image_size", args.dynamic_image_size),
@@ -253,7 +253,7 @@ def cmd_compile(args: argparse.Namespace) -> None:
     print(f"wrote {out}: {len(m['kernels'])} kernels for {m['soc']}, arena "
           f"{m['memory']['arena_bytes'] / 2**20:.1f} MiB ({times})")
     if m.get("gears"):
-        from cir.app.gears import describe
+        from cir.gears import describe
 
         print(f"serves {len(m['gears'])} input shapes (gears): {describe([g['inputs'] for g in m['gears']])}")
     if m.get("host_ops"):
