@@ -39,8 +39,7 @@ from xdsl.printer import Printer
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from cir.opbase import _parse_signature
-from cir.opbase import format_value
+from cir.opbase import _parse_signature, format_value
 from cir.opbase import to_python as prop_to_python
 
 ARG_NAMES = "operand_names"  # attribute: the schema name of each operand, in order

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cir.dialects.framework_op import op_class
 from xdsl.dialects.builtin import (
     IntegerType,
     ModuleOp,
@@ -47,9 +48,8 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, SSAValue
 
 from cir.build import FunctionBuilder, build_function, name_attrs
-from cir.dialects.framework_op import op_class
 from cir.errors import CircError
-from cir.app.frontend import check_proto_text, read_model_file, static_shape
+from cir.model_files import check_proto_text, read_model_file, static_shape
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
 

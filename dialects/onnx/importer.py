@@ -74,7 +74,7 @@ from xdsl.ir import Attribute, SSAValue
 
 from cir.build import FunctionBuilder, build_function, name_attrs
 from cir.errors import CircError
-from cir.app.frontend import check_text_fields, proto_messages, read_model_file, static_shape
+from cir.model_files import check_text_fields, proto_messages, read_model_file, static_shape
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
 

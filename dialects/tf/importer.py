@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cir.dialects.framework_op import op_class
 from xdsl.dialects.builtin import (
     IntegerType,
     ModuleOp,
@@ -54,9 +55,8 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, SSAValue
 
 from cir.build import FunctionBuilder, build_function, name_attrs
-from cir.dialects.framework_op import op_class
 from cir.errors import CircError
-from cir.app.frontend import (
+from cir.model_files import (
     check_proto_text,
     model_file,
     model_path,

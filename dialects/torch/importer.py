@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from cir.dialects.framework_op import op_class
+from cir.dialects.torch.pt2 import load_pt2
 from xdsl.dialects.builtin import (
     FileLineColLoc,
     IntAttr,
@@ -32,10 +34,8 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, SSAValue
 
 from cir.build import FunctionBuilder, build_function, name_attrs
-from cir.dialects.framework_op import op_class
-from cir.dialects.torch.pt2 import load_pt2
 from cir.errors import CircError
-from cir.app.frontend import CONTROL_CHARACTERS, static_shape
+from cir.model_files import CONTROL_CHARACTERS, static_shape
 from cir.ops import WeightOp
 from cir.weights import WeightStore, attach
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cir.errors import CircError
-from cir.app.frontend import CONTROL_CHARACTERS, model_file
+from cir.model_files import CONTROL_CHARACTERS, model_file
 
 MODEL = "model"  # the program torch.export.save writes
 MAX_JSON_BYTES = 1 << 30
