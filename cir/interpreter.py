@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -22,7 +22,7 @@ from xdsl.ir import Operation
 from cir import ops
 from cir.errors import CircError, describe_op
 from cir.signature import check_inputs, entry_function, output_names
-from cir.types import dtype_of, format_of
+from cir.types import dtype_of, format_of, shape_of
 from cir.weights import WeightStore, weights_of
 
 Kernel = Callable[..., Any]
@@ -179,7 +179,7 @@ def _reduce(op: ops.ReduceSumOp, x: np.ndarray) -> np.ndarray:
 def _argmax(op: ops.ArgmaxOp, x: np.ndarray) -> np.ndarray:
     if x.ndim == 0:
         return np.zeros((), np.int64)
-    return np.argmax(x, axis=op.p["axis"], keepdims=op.p["keepdims"])
+    return np.asarray(np.argmax(x, axis=op.p["axis"], keepdims=op.p["keepdims"]))
 
 
 @kernel(ops.CumsumOp)
@@ -304,7 +304,9 @@ def _broadcast_to(op: ops.BroadcastToOp, x: np.ndarray) -> np.ndarray:
     return np.broadcast_to(x, op.p["shape"])
 
 
-PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+PadMode = Literal["constant", "reflect", "edge", "wrap"]
+PAD_MODES: dict[str, PadMode] = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+                                 "circular": "wrap"}
 
 
 @kernel(ops.PadOp)
@@ -465,7 +467,7 @@ def _pool_windows(op: ops.MaxPool2dOp | ops.AvgPool2dOp, x: np.ndarray, fill: fl
     """Windows over x padded with `fill`, with extra bottom/right room for ceil_mode."""
     p = op.p
     (kh, kw), (sh, sw), (pt, pl, pb, pr) = p["kernel"], p["strides"], p["pads"]
-    oh, ow = op.results[0].type.get_shape()[2:]
+    oh, ow = shape_of(op.results[0].type)[2:]
     h, w = x.shape[2:]
     eb = max(0, (oh - 1) * sh + dil[0] * (kh - 1) + 1 - (h + pt + pb))
     er = max(0, (ow - 1) * sw + dil[1] * (kw - 1) + 1 - (w + pl + pr))
@@ -652,8 +654,8 @@ def constant_array(op: ops.ConstantOp) -> np.ndarray:
 
 def _run(fn: Kernel, op: Operation, args: tuple[Any, ...]) -> tuple[Any, ...]:
     types = [r.type for r in op.results]
-    if types and all(0 in t.get_shape() for t in types):  # empty results: nothing to compute
-        return tuple(np.zeros(t.get_shape(), dtype_of(t).np) for t in types)
+    if types and all(0 in shape_of(t) for t in types):  # empty results: nothing to compute
+        return tuple(np.zeros(shape_of(t), dtype_of(t).np) for t in types)
     ins = [_f32(a) for a in args]
     with np.errstate(all="ignore"):
         out = fn(op, *ins)

@@ -1,166 +1,71 @@
 """Registries: dialect and pass names -> lazy factories, so drivers start fast and a new pass
-is one entry. ``circ-opt`` and ``cir.apply_pipeline`` use the same tables."""
+is one line of ``registry.toml``. ``circ-opt`` and ``cir.apply_pipeline`` use the same tables.
+
+The registry names the modules that define dialects and passes (``"module:name"``) and imports
+one only when its name is used: the core refers to the layers above it by name, never by import.
+"""
 
 from __future__ import annotations
 
+import importlib
+import tomllib
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 from xdsl.context import Context
-from xdsl.ir import Dialect
+from xdsl.ir import Dialect, Operation
 from xdsl.passes import ModulePass
 from xdsl.universe import Universe
 
+from cir.frameworks import by_dialect, frameworks
+
+TABLE = Path(__file__).parent / "registry.toml"
+
+
+@cache
+def _table() -> dict[str, Any]:
+    with open(TABLE, "rb") as f:
+        return tomllib.load(f)
+
+
+def _lazy(ref: str) -> Callable[[], Any]:
+    def load() -> Any:
+        module, _, name = ref.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+    return load
+
 
 def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
-    def builtin() -> Dialect:
-        from xdsl.dialects.builtin import Builtin
-
-        return Builtin
-
-    def func() -> Dialect:
-        from xdsl.dialects.func import Func
-
-        return Func
-
-    def cir() -> Dialect:
-        from cir.ops import CIR
-
-        return CIR
-
-    def arith() -> Dialect:
-        from xdsl.dialects.arith import Arith
-
-        return Arith
-
-    def scf() -> Dialect:
-        from xdsl.dialects.scf import Scf
-
-        return Scf
-
-    def math() -> Dialect:
-        from xdsl.dialects.math import Math
-
-        return Math
-
-    def ascendc() -> Dialect:
-        from cir.lowering.ascendc import ASCENDC
-
-        return ASCENDC
-
-    return {"builtin": builtin, "func": func, "cir": cir, "arith": arith, "scf": scf,
-            "math": math, "ascendc": ascendc}
+    return {name: _lazy(ref) for name, ref in _table()["dialects"].items()}
 
 
 def get_circ_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """circ's own passes (the importers' normalisers, fusion, layout, planning, lowering)."""
-
-    def canonicalize() -> type[ModulePass]:
-        from cir.passes.canonicalize import CanonicalizePass
-
-        return CanonicalizePass
-
-    def aigc_fusion() -> type[ModulePass]:
-        from cir.passes.fusion.aigc_fusion import AIGCFusionPass
-
-        return AIGCFusionPass
-
-    def layout() -> type[ModulePass]:
-        from cir.passes.layout import LayoutPass
-
-        return LayoutPass
-
-    def plan_memory() -> type[ModulePass]:
-        from cir.passes.plan_memory import PlanMemoryPass
-
-        return PlanMemoryPass
-
-    def lower_to_ascendc() -> type[ModulePass]:
-        from cir.lowering.lower_to_ascendc import LowerToAscendCPass
-
-        return LowerToAscendCPass
-
-    def normalize_torch() -> type[ModulePass]:
-        from cir.passes.normalize_torch import NormalizeTorchPass
-
-        return NormalizeTorchPass
-
-    def normalize_onnx() -> type[ModulePass]:
-        from cir.passes.normalize_onnx import NormalizeOnnxPass
-
-        return NormalizeOnnxPass
-
-    def normalize_tf() -> type[ModulePass]:
-        from cir.passes.normalize_tf import NormalizeTfPass
-
-        return NormalizeTfPass
-
-    def normalize_ms() -> type[ModulePass]:
-        from cir.passes.normalize_ms import NormalizeMsPass
-
-        return NormalizeMsPass
-
-    def recompose() -> type[ModulePass]:
-        from cir.passes.recompose import RecomposePass
-
-        return RecomposePass
-
-    def cancel_transposes() -> type[ModulePass]:
-        from cir.passes.cancel_transposes import CancelTransposesPass
-
-        return CancelTransposesPass
-
-    def convert_precision() -> type[ModulePass]:
-        from cir.passes.precision import ConvertPrecisionPass
-
-        return ConvertPrecisionPass
-
-    def select_outputs() -> type[ModulePass]:
-        from cir.passes.select_outputs import SelectOutputsPass
-
-        return SelectOutputsPass
-
-    return {"canonicalize": canonicalize, "aigc-fusion": aigc_fusion, "layout": layout,
-            "convert-precision": convert_precision, "select-outputs": select_outputs,
-            "plan-memory": plan_memory, "lower-to-ascendc": lower_to_ascendc,
-            "normalize-torch": normalize_torch,
-            "normalize-onnx": normalize_onnx, "normalize-tf": normalize_tf,
-            "normalize-ms": normalize_ms, "recompose": recompose,
-            "cancel-transposes": cancel_transposes}
+    passes = {name: _lazy(ref) for name, ref in _table()["passes"]["circ"].items()}
+    for fw in frameworks().values():
+        passes[fw.normalize_pass] = _lazy(fw.refs["pass_class"])
+    return passes
 
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """The passes circ-opt offers: xDSL's generic cleanups plus circ's own."""
-
-    def cse() -> type[ModulePass]:
-        from xdsl.transforms.common_subexpression_elimination import (
-            CommonSubexpressionElimination,
-        )
-
-        return CommonSubexpressionElimination
-
-    def dce() -> type[ModulePass]:
-        from xdsl.transforms.dead_code_elimination import DeadCodeElimination
-
-        return DeadCodeElimination
-
-    return {"cse": cse, "dce": dce, **get_circ_passes()}
-
-
-# Import dialects whose ops are made on demand, one class per framework operator name.
-FRAMEWORK_DIALECTS = ("torch", "tf", "ms", "onnx")
+    xdsl = {name: _lazy(ref) for name, ref in _table()["passes"]["xdsl"].items()}
+    return {**xdsl, **get_circ_passes()}
 
 
 class CircContext(Context):
-    """A Context that also knows every framework operator (``torch.aten.add.Tensor``, …)."""
+    """A Context that also knows every framework operator (``torch.aten.add.Tensor``, …):
+    import dialects make their op classes on demand, one per framework operator name."""
 
-    def get_optional_op(self, name: str, *, dialect_stack=()):  # type: ignore[override]
+    def get_optional_op(self, name: str, *, dialect_stack: Any = ()) -> type[Operation] | None:
         found = super().get_optional_op(name, dialect_stack=dialect_stack)
         if found is not None:
             return found
-        if name.split(".", 1)[0] in FRAMEWORK_DIALECTS and "." in name:
-            from cir.dialects.framework_op import op_class
-
-            op = op_class(name)
+        if "." in name and name.split(".", 1)[0] in by_dialect():
+            op = _lazy("cir.dialects.framework_op:op_class")()(name)
             self.load_op(op)
             return op
         return None

@@ -30,7 +30,7 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.ir import Attribute, ParametrizedAttribute
-from xdsl.irdl import irdl_attr_definition, param_def
+from xdsl.irdl import irdl_attr_definition
 from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
@@ -122,7 +122,7 @@ class FormatAttr(ParametrizedAttribute):
     """The physical data format of a tensor: ``#cir.format<NC1HWC0>``."""
 
     name = "cir.format"
-    format: StringAttr = param_def(StringAttr)
+    format: StringAttr
 
     def __init__(self, format: str | StringAttr):
         super().__init__(StringAttr(format) if isinstance(format, str) else format)

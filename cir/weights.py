@@ -42,7 +42,7 @@ class WeightStore(Mapping[str, np.ndarray]):
         if name not in self._arrays:
             if self._path is None or name not in self._names:
                 raise KeyError(name)
-            from safetensors.numpy import safe_open
+            from safetensors import safe_open
 
             with safe_open(str(self._path), framework="numpy") as f:
                 self._arrays[name] = f.get_tensor(name)
@@ -170,8 +170,7 @@ def save_safetensors_aligned(arrays: Mapping[str, np.ndarray], path: Path, align
 
 
 def _safetensors_keys(path: Path) -> list[str]:
-    from safetensors import SafetensorError
-    from safetensors.numpy import safe_open
+    from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(str(path), framework="numpy") as f:

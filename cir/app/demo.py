@@ -58,7 +58,10 @@ def _blocks(frameworks: Sequence[str], out_dir: Path) -> dict[str, tuple[Any, An
         path = out_dir / "sd_block_ms"
         ms.export(mm, *[ms.Tensor(a) for a in arrays], file_name=str(path), file_format="MINDIR")
         mindir = path.with_suffix(".mindir")
-        ref = nn.GraphCell(ms.load(str(mindir)))(*[ms.Tensor(a) for a in arrays]).asnumpy()
+        result = nn.GraphCell(ms.load(str(mindir)))(*[ms.Tensor(a) for a in arrays])
+        if result is None:
+            raise CircError(f"{mindir}: the exported MindSpore block returned nothing")
+        ref = result.asnumpy()
         out["mindspore"] = (str(mindir), None, ref)
     return out
 
@@ -77,7 +80,7 @@ def run_demo(out_dir: Path, frameworks: Sequence[str] = FRAMEWORKS, report: bool
     blocks = _blocks(frameworks, out_dir)
     from examples.sd_block import torch_block
 
-    feeds = dict(zip(NAMES, (a.numpy() for a in torch_block.example_inputs())))
+    feeds: dict[str, np.ndarray] = dict(zip(NAMES, (a.numpy() for a in torch_block.example_inputs())))
     failures = []
     for fw, (model, example, ref) in blocks.items():
         t0 = time.perf_counter()

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from cir.errors import CircError
+from cir.frameworks import framework as lookup
 
 
 @dataclass
@@ -57,12 +58,10 @@ def _numpy(t: Any) -> np.ndarray | None:
 def run_reference(framework: str, model: Any, feeds: Mapping[str, np.ndarray],
                   input_names: Sequence[str]) -> Reference:
     """Run `model` on `feeds` (given positionally, in `input_names` order)."""
-    runners = {"pytorch": _torch, "onnx": _onnx, "tensorflow": _tensorflow, "mindspore": _mindspore}
-    if framework not in runners:
-        raise CircError(f"cannot run a {framework} reference model (known: {', '.join(runners)})")
+    run = lookup(framework).load("reference")
     args = [feeds[n] for n in input_names]
     try:
-        return runners[framework](model, args, list(input_names))
+        return run(model, args, list(input_names))
     except CircError:
         raise
     except Exception as e:  # noqa: BLE001 - any framework failure: the reference does not fit the package
@@ -93,7 +92,7 @@ def _torch_module(model: Any) -> Any:
     return model
 
 
-def _torch(model: Any, args: list[np.ndarray], names: list[str]) -> Reference:
+def torch_reference(model: Any, args: list[np.ndarray], names: list[str]) -> Reference:
     import torch
 
     module = _torch_module(model)
@@ -124,7 +123,7 @@ def _torch(model: Any, args: list[np.ndarray], names: list[str]) -> Reference:
 # --- ONNX ------------------------------------------------------------------------------
 
 
-def _onnx(model: Any, args: list[np.ndarray], names: list[str]) -> Reference:
+def onnx_reference(model: Any, args: list[np.ndarray], names: list[str]) -> Reference:
     import onnx
     import onnxruntime as ort
 
@@ -149,7 +148,7 @@ def _onnx(model: Any, args: list[np.ndarray], names: list[str]) -> Reference:
 # --- TensorFlow / Keras ------------------------------------------------------------------
 
 
-def _tensorflow(model: Any, args: list[np.ndarray], names: list[str]) -> Reference:
+def tensorflow_reference(model: Any, args: list[np.ndarray], names: list[str]) -> Reference:
     import keras
 
     notes: list[str] = []
@@ -189,7 +188,7 @@ def _tf_saved_model(path: Path, args: list[np.ndarray], names: list[str]) -> Ref
 # --- MindSpore ---------------------------------------------------------------------------
 
 
-def _mindspore(model: Any, args: list[np.ndarray], names: list[str]) -> Reference:
+def mindspore_reference(model: Any, args: list[np.ndarray], names: list[str]) -> Reference:
     import mindspore as ms
 
     if isinstance(model, str | os.PathLike):

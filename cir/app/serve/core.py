@@ -528,8 +528,8 @@ def encode_predict_json(outputs: dict[str, np.ndarray], fmt: str) -> dict[str, A
         return {"outputs": {n: _plain(a) for n, a in outputs.items()}}
     if len(names) == 1:
         return {"predictions": _plain(outputs[names[0]])}
-    heads = {a.shape[0] if a.ndim else None for a in outputs.values()}
-    if len(heads) != 1 or None in heads:
+    heads = {a.shape[0] for a in outputs.values() if a.ndim}
+    if len(heads) != 1 or any(a.ndim == 0 for a in outputs.values()):
         raise ServeError(INVALID_ARGUMENT, "the model's outputs do not share a batch dimension; "
                          "use the columnar format ('inputs')")
     lists = {n: _plain(a) for n, a in outputs.items()}

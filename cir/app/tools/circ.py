@@ -23,9 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from cir import __version__
-from cir.errors import CircError, HostFallbackWarning, UsageError
-from cir.outputs import check_destination
 from cir.app.tools.common import run_tool
+from cir.errors import CircError, HostFallbackWarning, UsageError
+from cir.frameworks import by_atc_number, frameworks
+from cir.frameworks import framework as framework_named
+from cir.outputs import check_destination
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,7 +161,7 @@ def _run_package(args: argparse.Namespace, inputs: dict[str, np.ndarray]) -> Non
 
 # --- circ compile ------------------------------------------------------------------------
 
-ATC_FRAMEWORKS = {"0": "caffe", "1": "mindspore", "3": "tensorflow", "5": "onnx"}
+ATC_UNSUPPORTED = {"0": "Caffe"}  # ATC --framework numbers circ does not import
 
 
 def input_gears(args: argparse.Namespace) -> tuple[dict[str, tuple[int, ...]] | None,
@@ -223,13 +225,15 @@ def cmd_compile(args: argparse.Namespace) -> None:
     if not Path(model).exists():
         raise CircError(f"{model}: no such file or directory")
     framework = args.framework
-    if framework in ATC_FRAMEWORKS:
-        framework = ATC_FRAMEWORKS[framework]
-        if framework == "caffe":
-            raise CircError("Caffe models (--framework=0) are not supported; export to ONNX")
-    if framework not in (None, "pytorch", "tensorflow", "mindspore", "onnx"):
-        raise UsageError(f"--framework must be pytorch, tensorflow, mindspore, onnx or an ATC number "
-                         f"(1, 3, 5), got '{args.framework}'")
+    atc = by_atc_number()
+    if framework in ATC_UNSUPPORTED:
+        raise CircError(f"{ATC_UNSUPPORTED[framework]} models (--framework={framework}) are not "
+                        "supported; export to ONNX")
+    if framework in atc:
+        framework = atc[framework].name
+    if framework is not None and framework not in frameworks():
+        raise UsageError(f"--framework must be {', '.join(frameworks())} or an ATC number "
+                         f"({', '.join(atc)}), got '{args.framework}'")
     shapes, gears = input_gears(args)
     quiet = args.log in ("error", "null")
     progress = _Progress() if not quiet else None
@@ -279,18 +283,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 
 def cmd_ops(args: argparse.Namespace) -> None:
-    from cir.passes.normalize import MappingTable
-    from cir.passes.normalize_ms import ms_table
-    from cir.passes.normalize_onnx import onnx_table
-    from cir.passes.normalize_tf import tf_table
-    from cir.passes.normalize_torch import torch_table
-
-    tables: dict[str, Callable[[], MappingTable]] = {"pytorch": torch_table,
-                                                     "tensorflow": tf_table, "mindspore": ms_table,
-                                                     "onnx": onnx_table}
-    if args.framework not in tables:
-        raise UsageError(f"--framework must be one of {', '.join(tables)}, got '{args.framework}'")
-    table = tables[args.framework]()
+    table = framework_named(args.framework).load("table")()
     if args.custom_ops:
         from cir.app.custom_ops import CustomOps
 
@@ -326,7 +319,7 @@ def _add_report(sub: argparse.ArgumentParser) -> None:
                      help="the framework model it was compiled from (.pt2, .onnx, .keras, SavedModel, .mindir)")
     sub.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy",
                      help="an input array, once per input (default: seeded random inputs)")
-    sub.add_argument("--framework", choices=["pytorch", "tensorflow", "mindspore", "onnx"],
+    sub.add_argument("--framework", choices=list(frameworks()),
                      help="the reference's framework (default: from the file)")
     sub.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     sub.add_argument("-o", "--output", default="report.html", help="the HTML page (report.csv goes beside it)")
@@ -369,8 +362,8 @@ def _add_compile(sub: argparse.ArgumentParser) -> None:
                      "directory or a Keras file")
     sub.add_argument("-o", "--output", help="the package to write (OUT.circ)")
     sub.add_argument("--model", dest="model_flag", help=argparse.SUPPRESS)  # ATC spelling
-    sub.add_argument("--framework", help="pytorch, tensorflow, mindspore, onnx (or ATC's 1, 3, 5); "
-                     "default: from the file")
+    sub.add_argument("--framework", help=f"{', '.join(frameworks())} (or ATC's "
+                     f"{', '.join(by_atc_number())}); default: from the file")
     sub.add_argument("--input-shape", "--input_shape", dest="input_shape",
                      metavar='"NAME:1,4,64,64;..."', help="input shapes (for dynamic dimensions)")
     sub.add_argument("--soc-version", "--soc_version", dest="soc_version", default="Ascend310P3",
@@ -394,7 +387,7 @@ def _add_import(sub: argparse.ArgumentParser) -> None:
                      "(its weights go beside it as .safetensors)")
     sub.add_argument("--stage", choices=["import", "cir"], default="import",
                      help="import: the framework's import dialect; cir: normalised CIR")
-    sub.add_argument("--framework", choices=["pytorch", "tensorflow", "mindspore", "onnx"],
+    sub.add_argument("--framework", choices=list(frameworks()),
                      help="default: from the file")
     sub.add_argument("--signature", default="serving_default",
                      help="the signature of a TensorFlow SavedModel to import")
@@ -402,7 +395,8 @@ def _add_import(sub: argparse.ArgumentParser) -> None:
 
 
 def _add_ops(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--framework", default="pytorch", help="whose mapping table to list")
+    sub.add_argument("--framework", default="pytorch", choices=list(frameworks()),
+                     help="whose mapping table to list")
     sub.add_argument("--custom-ops", metavar="MAP.toml", help="include these mappings")
 
 
