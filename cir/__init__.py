@@ -38,7 +38,7 @@ _API = {
     "weights_of": "cir.weights",
 }
 
-__all__ = ["__version__", *_API]
+__all__ = ["__version__", *_API]  # noqa: PLE0604 - the names of _API, all strings
 
 
 def __getattr__(name: str) -> Any:

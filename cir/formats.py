@@ -94,7 +94,7 @@ def unpack(p: np.ndarray, fmt: str, shape: Sequence[int]) -> np.ndarray:
     """Stored layout -> the logical array of `shape` (dropping padding)."""
     if fmt == "NC1HWC0":
         n, c, h, w = shape
-        n_, c1, _, _, c0 = p.shape
+        _, c1, _, _, c0 = p.shape
         return np.ascontiguousarray(p.transpose(0, 1, 4, 2, 3).reshape(n, c1 * c0, h, w)[:, :c])
     if fmt == "FRACTAL_Z":
         o, i, kh, kw = shape

@@ -1562,6 +1562,6 @@ CIR = Dialect(
         AttentionOp,
         GroupNormSiluOp, AddGroupNormOp, ConvGnSiluOp, FlashAttentionOp, GegluOp, AddLayerNormOp,
         LinearActOp, TransDataOp,
-    ],  # fmt: skip
+    ],
     [FormatAttr],
 )

@@ -105,7 +105,7 @@ def test_the_core_imports_nothing_above_it():
     core = [m for m, _ in SOURCES if layer(m) == "core"]
     code = ("import sys\n" + "".join(f"import {m}\n" for m in core) +
             f"print('\\n'.join(m for m in sys.modules if m.startswith({ABOVE_CORE!r})))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [], f"importing the core loaded: {proc.stdout.split()}"
 

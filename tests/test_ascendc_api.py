@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cir.runtime import ascendc_cpu as acpu
 
 CORPUS = Path(__file__).parent / "ascendc_corpus"
@@ -55,7 +54,7 @@ def exe(tmp_path_factory) -> dict[str, Path]:
 
 def run(path: Path, case: str, d: Path, *nums: int) -> subprocess.CompletedProcess:
     proc = subprocess.run([str(path), case, str(d), *map(str, nums)], capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, check=False)
     return proc
 
 
@@ -506,7 +505,7 @@ def test_softmax_layernorm(exe, tmp_path: Path) -> None:
         e = np.exp(v - v.max(1, keepdims=True))
         return e / e.sum(1, keepdims=True), v.max(1), e.sum(1)
 
-    want, mx, sm_sum = softmax(xf)
+    want, _mx, sm_sum = softmax(xf)
     np.testing.assert_allclose(sm[:xf.nbytes].view(np.float32).reshape(mf, kf), want, rtol=2e-6, atol=1e-7)
     np.testing.assert_allclose(sm[4096:4096 + mf * 32].view(np.float32).reshape(mf, 8),
                                np.repeat(sm_sum[:, None], 8, 1), rtol=2e-6)
@@ -561,7 +560,7 @@ def test_sync_all_needs_a_worker_per_block(exe, tmp_path: Path) -> None:
     save(tmp_path, x=np.zeros(4 * 256, np.float32))
     proc = subprocess.run([str(exe["sync_atomic"]), "default", str(tmp_path), "256", "4"],
                           capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "CIRC_ASCENDC_THREADS": "2"})
+                          env={**os.environ, "CIRC_ASCENDC_THREADS": "2"}, check=False)
     assert proc.returncode == 1
     assert "SyncAll needs its 4 blocks to run at once" in proc.stderr
     assert sum(line.startswith("ascendc-cpu: error:") for line in proc.stderr.splitlines()) == 1
@@ -625,24 +624,24 @@ COMPILE_ERRORS = {
         ("extern \"C\" __global__ __aicore__ void k(GM_ADDR t) { GET_TILING_DATA(d, t); (void)d; }",
          "no tiling struct is registered"),
     "Cast pair missing from the arch-220 table":
-        ("void f(AscendC::LocalTensor<int8_t> d, AscendC::LocalTensor<float> s) "
-         "{ AscendC::Cast(d, s, AscendC::RoundMode::CAST_RINT, 64); }",
+        (("void f(AscendC::LocalTensor<int8_t> d, AscendC::LocalTensor<float> s) "
+         "{ AscendC::Cast(d, s, AscendC::RoundMode::CAST_RINT, 64); }"),
          "has no vector conversion on arch 220"),
     "And on float":
         ("void f(AscendC::LocalTensor<float> d) { AscendC::And(d, d, d, 64); }",
          "And: T must be int16_t or uint16_t"),
     "GetTensorC(LocalTensor) with C in GM":
-        ("using M = AscendC::Matmul<AscendC::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>, "
+        (("using M = AscendC::Matmul<AscendC::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>, "
          "AscendC::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>, "
          "AscendC::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>>;\n"
-         "void f(M& m, AscendC::LocalTensor<float> c) { m.GetTensorC(c); }",
+         "void f(M& m, AscendC::LocalTensor<float> c) { m.GetTensorC(c); }"),
          "needs C in TPosition::VECIN/VECCALC/VECOUT"),
     "Compare into a float dst":
         ("void f(AscendC::LocalTensor<float> d) { AscendC::Compare(d, d, d, AscendC::CMPMODE::LT, 64); }",
          "the bit-mask dst must be int8_t or uint8_t"),
     "Select on int32_t":
-        ("void f(AscendC::LocalTensor<int32_t> d, AscendC::LocalTensor<uint8_t> m) "
-         "{ AscendC::Select(d, m, d, d, AscendC::SELMODE::VSEL_TENSOR_TENSOR_MODE, 64); }",
+        (("void f(AscendC::LocalTensor<int32_t> d, AscendC::LocalTensor<uint8_t> m) "
+         "{ AscendC::Select(d, m, d, d, AscendC::SELMODE::VSEL_TENSOR_TENSOR_MODE, 64); }"),
          "Select: T must be half or float"),
     "GetReduceMaxMinCount without the index on arch 220":
         ("void f(float& v) { AscendC::GetReduceMaxMinCount<float>(v); }",
@@ -657,7 +656,7 @@ def test_compile_time_rules(tmp_path: Path) -> None:
         src = tmp_path / f"case{abs(hash(label))}.cpp"
         src.write_text('#include "kernel_operator.h"\n' + body + "\n")
         proc = subprocess.run([acpu.compiler(), *acpu.cflags(), "-fsyntax-only", str(src)],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         return label, proc, message
 
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -25,7 +25,7 @@ from cir.errors import CircError
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from examples.sd_block import keras_block, ms_block, torch_block  # noqa: E402
+from examples.sd_block import keras_block, ms_block, torch_block
 
 NAMES = ["sample", "temb", "context"]
 PIPELINE = "canonicalize,cse"

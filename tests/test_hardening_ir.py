@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 import cir
+from cir.app.pipeline import parse_pipeline
 from cir.errors import CircError
 from cir.io import MAX_DENSE_ELEMENTS, MAX_NESTING
-from cir.app.pipeline import parse_pipeline
 
 BIN = Path(sys.executable).parent
 

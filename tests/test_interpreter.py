@@ -277,8 +277,9 @@ def test_pools(ceil):
     (y,) = run(lambda a: ops.MaxPool2dOp(a, kernel=[2, 2], strides=[1, 1], dilations=[2, 2]), x)
     close(y, F.max_pool2d(T(x), 2, 1, 0, dilation=2))
     for include in (True, False):
-        (y,) = run(lambda a: ops.AvgPool2dOp(a, kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
-                                             ceil_mode=ceil, count_include_pad=include), x)
+        (y,) = run(lambda a, include=include: ops.AvgPool2dOp(
+            a, kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=ceil,
+            count_include_pad=include), x)
         close(y, F.avg_pool2d(T(x), 3, 2, 1, ceil_mode=ceil, count_include_pad=include))
 
 

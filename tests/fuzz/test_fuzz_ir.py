@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from xdsl.dialects.builtin import ModuleOp
 
 import cir.io
-from cir.errors import CircError
 from cir.app.pipeline import apply_pipeline, parse_pipeline
+from cir.errors import CircError
 from cir.registry import get_all_passes, make_context
 
 FILECHECK = Path(__file__).resolve().parent.parent / "filecheck"

@@ -33,7 +33,7 @@ def run_tool(prog: str, body: Callable[[], None]) -> int:
         return 130
     except BrokenPipeError:
         return 1
-    except Exception as e:  # a bug in circ, not a user mistake
+    except Exception as e:  # noqa: BLE001 - a bug in circ, not a user mistake: say so, no traceback
         if os.environ.get("CIRC_DEBUG"):
             traceback.print_exc()
         print(
