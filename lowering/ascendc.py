@@ -26,7 +26,6 @@ from xdsl.irdl import (
     irdl_op_definition,
     operand_def,
     opt_prop_def,
-    param_def,
     prop_def,
     region_def,
     result_def,
@@ -34,6 +33,8 @@ from xdsl.irdl import (
     var_operand_def,
 )
 from xdsl.traits import IsolatedFromAbove, NoTerminator
+
+from cir.types import dtype_named
 
 API = Path(__file__).parent / "api.toml"
 
@@ -46,8 +47,6 @@ def api() -> dict:
 
 def ctype_bytes(ty: str) -> int:
     """The byte width of a C++ element type of api.toml's [types] ("half" -> 2)."""
-    from cir.types import dtype_named
-
     by_ctype = {c: name for name, c in api()["types"].items()}
     return 1 if ty == "uint8_t" else dtype_named(by_ctype[ty]).itemsize
 
@@ -60,7 +59,7 @@ class GlobalType(ParametrizedAttribute, TypeAttribute):
     """``!ascendc.global<f32>``: a GlobalTensor<T> over GM."""
 
     name = "ascendc.global"
-    elem: StringAttr = param_def(StringAttr)  # C++ element type: float, half, int32_t, ...
+    elem: StringAttr  # C++ element type: float, half, int32_t, ...
 
 
 @irdl_attr_definition
@@ -68,7 +67,7 @@ class LocalType(ParametrizedAttribute, TypeAttribute):
     """``!ascendc.local<f32>``: a LocalTensor<T> in UB."""
 
     name = "ascendc.local"
-    elem: StringAttr = param_def(StringAttr)
+    elem: StringAttr
 
 
 @irdl_attr_definition
@@ -83,8 +82,8 @@ class QueType(ParametrizedAttribute, TypeAttribute):
     """``TQue<TPosition::POS, DEPTH>``."""
 
     name = "ascendc.que"
-    position: StringAttr = param_def(StringAttr)
-    depth: IntAttr = param_def(IntAttr)
+    position: StringAttr
+    depth: IntAttr
 
 
 @irdl_attr_definition
@@ -104,7 +103,7 @@ class MatmulType(ParametrizedAttribute, TypeAttribute):
     """A ``matmul::Matmul<A, B, C, Bias>`` object."""
 
     name = "ascendc.matmul_obj"
-    elem: StringAttr = param_def(StringAttr)
+    elem: StringAttr
 
 
 @irdl_attr_definition
@@ -131,80 +130,370 @@ class KernelOp(IRDLOperation):
     traits = traits_def(IsolatedFromAbove(), NoTerminator())
 
 
-def _simple(name: str, operands: int = 0, results: bool = False, props: tuple[str, ...] = (),
-            variadic: bool = False, doc: str = "") -> type[IRDLOperation]:
-    """Ops that are one API call: operands in call order, optional result, string props."""
-    fields: dict = {"name": name, "__doc__": doc}
-    if variadic:
-        fields["args"] = var_operand_def()
-    else:
-        for i in range(operands):
-            fields[f"a{i}"] = operand_def()
-    if results:
-        fields["res"] = result_def()
-    for p in props:
-        fields[p] = prop_def(Attribute)
-    cls_name = "".join(w.capitalize() for w in name.split(".")[1].split("_")) + "Op"
-    return irdl_op_definition(type(cls_name, (IRDLOperation,), fields))
+@irdl_op_definition
+class TilingFieldOp(IRDLOperation):
+    """t.FIELD: a field of the kernel's tiling struct"""
+
+    name = "ascendc.tiling_field"
+    res = result_def()
+    field = prop_def(Attribute)
 
 
-TilingFieldOp = _simple("ascendc.tiling_field", results=True, props=("field",),
-                        doc="t.FIELD: a field of the kernel's tiling struct")
-BlockIdxOp = _simple("ascendc.block_idx", results=True, doc="AscendC::GetBlockIdx()")
-BlockNumOp = _simple("ascendc.block_num", results=True, doc="AscendC::GetBlockNum()")
-GlobalTensorOp = _simple("ascendc.global_tensor", 3, True,
-                         doc="GlobalTensor<T> g; g.SetGlobalBuffer((__gm__ T*)ptr + offset, size)")
-PipeOp = _simple("ascendc.pipe", results=True, doc="AscendC::TPipe pipe")
-QueOp = _simple("ascendc.que", results=True, doc="TQue<POS, DEPTH> q")
-BufOp = _simple("ascendc.buf", results=True, doc="TBuf<TPosition::VECCALC> b")
-InitBufferOp = _simple("ascendc.init_buffer", 3, props=("num",),
-                       doc="pipe.InitBuffer(que_or_buf, num, bytes)")
-AllocTensorOp = _simple("ascendc.alloc_tensor", 1, True, doc="q.AllocTensor<T>()")
-EnQueOp = _simple("ascendc.enque", 2, doc="q.EnQue(t)")
-DeQueOp = _simple("ascendc.deque", 1, True, doc="q.DeQue<T>()")
-FreeTensorOp = _simple("ascendc.free_tensor", 2, doc="q.FreeTensor(t)")
-BufGetOp = _simple("ascendc.buf_get", 1, True, doc="b.Get<T>()")
-AtOp = _simple("ascendc.at", 2, True, doc="t[offset]: a view at an element offset")
-DataCopyOp = _simple("ascendc.data_copy", 3, doc="DataCopy(dst, src, count)")
-DataCopyPadOp = _simple("ascendc.data_copy_pad", 3,
-                        doc="DataCopyPad(dst, src, {1, count * sizeof(T), 0, 0, 0}[, pad])")
-VecBinaryOp = _simple("ascendc.vbinary", 4, props=("fn",), doc="Add/Sub/Mul/Div/Max/Min(dst, a, b, count)")
-VecScalarOp = _simple("ascendc.vscalar", 4, props=("fn",), doc="Adds/Muls/Maxs/Mins(dst, src, scalar, count)")
-VecUnaryOp = _simple("ascendc.vunary", 3, props=("fn",), doc="Exp/Ln/Abs/Relu/Sqrt/Rsqrt/Reciprocal(dst, src, count)")
-DuplicateOp = _simple("ascendc.duplicate", 3, doc="Duplicate(dst, scalar, count)")
-CastOp = _simple("ascendc.cast", 3, props=("round",), doc="Cast(dst, src, RoundMode, count)")
-ReduceOp = _simple("ascendc.reduce", 4, props=("fn",), doc="ReduceSum/Max/Min(dst, src, work, count)")
-ReduceIndexOp = _simple("ascendc.reduce_index", 4, props=("fn",),
-                        doc="ReduceMax/Min(dst, src, work, count, true): the value in dst[0], its index's "
-                            "bits in dst[1]")
-CompareOp = _simple("ascendc.compare", 4, props=("mode",),
-                    doc="Compare(dst bit-mask, src0, src1, CMPMODE::mode, count): count fills whole 256-byte repeats")
-CompareScalarOp = _simple("ascendc.compare_scalar", 4, props=("mode",),
-                          doc="CompareScalar(dst bit-mask, src0, scalar, CMPMODE::mode, count)")
-SelectOp = _simple("ascendc.select", 5,
-                   doc="Select(dst, selMask, src0, src1, VSEL_TENSOR_TENSOR_MODE, count): src0 where the bit is 1")
-PipeBarrierOp = _simple("ascendc.pipe_barrier", props=("pipe",), doc="PipeBarrier<PIPE_V>()")
-GetValueOp = _simple("ascendc.get_value", 2, True, doc="t.GetValue(index)")
-SetValueOp = _simple("ascendc.set_value", 3, doc="t.SetValue(index, value)")
-ReinterpretOp = _simple("ascendc.reinterpret", 1, True, doc="t.ReinterpretCast<U>(): the same bytes as U")
-MatmulOp = _simple("ascendc.matmul", variadic=True, props=("trans_a", "trans_b", "has_bias", "atomic"),
-                   doc="matmul::Matmul object: SetTensorA/B(, SetBias), SetTail, IterateAll, End; "
-                       "operands mm, a, b, [bias], c, tailM, tailN, tailK; atomic=1: C += A B")
-ReturnOp = _simple("ascendc.return", doc="return from the kernel")
-# cube (Matmul high-level API): see cube.py
-CubeTilingOp = _simple("ascendc.cube_tiling", variadic=True, results=True, props=("fields",),
-                       doc="TCubeTiling cube_tiling{}; cube_tiling.FIELD = value; ... (fields: comma list)")
-MatmulObjOp = _simple("ascendc.matmul_obj", 2, True, props=("a", "b", "c", "bias"),
-                      doc="matmul::Matmul<MatmulType<GM, ND, T[, trans]> A, B, C, Bias> mm; "
-                          "REGIST_MATMUL_OBJ(&pipe, GetSysWorkSpacePtr(), mm, &cube_tiling) (operands: "
-                          "pipe, cube tiling; props: element type, ',trans' when transposable)")
-MatmulOrgShapeOp = _simple("ascendc.matmul_org_shape", variadic=True,
-                           doc="mm.SetOrgShape(orgM, orgN, orgKa, orgKb, orgKc)")
-DataCopyPad2dOp = _simple("ascendc.data_copy_pad_2d", 8,
-                          doc="DataCopyPad(dst, src, {blockCount, blockLen * sizeof(T), srcStride, "
-                              "dstStride, 0}[, {true, leftPad, rightPad, 0}]): operands dst, src, "
-                              "blockCount, blockLen (elements), srcStride, dstStride (API units: "
-                              "bytes on the GM side, 32-byte blocks on the UB side), leftPad, rightPad")
+@irdl_op_definition
+class BlockIdxOp(IRDLOperation):
+    """AscendC::GetBlockIdx()"""
+
+    name = "ascendc.block_idx"
+    res = result_def()
+
+
+@irdl_op_definition
+class BlockNumOp(IRDLOperation):
+    """AscendC::GetBlockNum()"""
+
+    name = "ascendc.block_num"
+    res = result_def()
+
+
+@irdl_op_definition
+class GlobalTensorOp(IRDLOperation):
+    """GlobalTensor<T> g; g.SetGlobalBuffer((__gm__ T*)ptr + offset, size)"""
+
+    name = "ascendc.global_tensor"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    res = result_def()
+
+
+@irdl_op_definition
+class PipeOp(IRDLOperation):
+    """AscendC::TPipe pipe"""
+
+    name = "ascendc.pipe"
+    res = result_def()
+
+
+@irdl_op_definition
+class QueOp(IRDLOperation):
+    """TQue<POS, DEPTH> q"""
+
+    name = "ascendc.que"
+    res = result_def()
+
+
+@irdl_op_definition
+class BufOp(IRDLOperation):
+    """TBuf<TPosition::VECCALC> b"""
+
+    name = "ascendc.buf"
+    res = result_def()
+
+
+@irdl_op_definition
+class InitBufferOp(IRDLOperation):
+    """pipe.InitBuffer(que_or_buf, num, bytes)"""
+
+    name = "ascendc.init_buffer"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    num = prop_def(Attribute)
+
+
+@irdl_op_definition
+class AllocTensorOp(IRDLOperation):
+    """q.AllocTensor<T>()"""
+
+    name = "ascendc.alloc_tensor"
+    a0 = operand_def()
+    res = result_def()
+
+
+@irdl_op_definition
+class EnQueOp(IRDLOperation):
+    """q.EnQue(t)"""
+
+    name = "ascendc.enque"
+    a0 = operand_def()
+    a1 = operand_def()
+
+
+@irdl_op_definition
+class DeQueOp(IRDLOperation):
+    """q.DeQue<T>()"""
+
+    name = "ascendc.deque"
+    a0 = operand_def()
+    res = result_def()
+
+
+@irdl_op_definition
+class FreeTensorOp(IRDLOperation):
+    """q.FreeTensor(t)"""
+
+    name = "ascendc.free_tensor"
+    a0 = operand_def()
+    a1 = operand_def()
+
+
+@irdl_op_definition
+class BufGetOp(IRDLOperation):
+    """b.Get<T>()"""
+
+    name = "ascendc.buf_get"
+    a0 = operand_def()
+    res = result_def()
+
+
+@irdl_op_definition
+class AtOp(IRDLOperation):
+    """t[offset]: a view at an element offset"""
+
+    name = "ascendc.at"
+    a0 = operand_def()
+    a1 = operand_def()
+    res = result_def()
+
+
+@irdl_op_definition
+class DataCopyOp(IRDLOperation):
+    """DataCopy(dst, src, count)"""
+
+    name = "ascendc.data_copy"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+
+
+@irdl_op_definition
+class DataCopyPadOp(IRDLOperation):
+    """DataCopyPad(dst, src, {1, count * sizeof(T), 0, 0, 0}[, pad])"""
+
+    name = "ascendc.data_copy_pad"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+
+
+@irdl_op_definition
+class VecBinaryOp(IRDLOperation):
+    """Add/Sub/Mul/Div/Max/Min(dst, a, b, count)"""
+
+    name = "ascendc.vbinary"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    a3 = operand_def()
+    fn = prop_def(Attribute)
+
+
+@irdl_op_definition
+class VecScalarOp(IRDLOperation):
+    """Adds/Muls/Maxs/Mins(dst, src, scalar, count)"""
+
+    name = "ascendc.vscalar"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    a3 = operand_def()
+    fn = prop_def(Attribute)
+
+
+@irdl_op_definition
+class VecUnaryOp(IRDLOperation):
+    """Exp/Ln/Abs/Relu/Sqrt/Rsqrt/Reciprocal(dst, src, count)"""
+
+    name = "ascendc.vunary"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    fn = prop_def(Attribute)
+
+
+@irdl_op_definition
+class DuplicateOp(IRDLOperation):
+    """Duplicate(dst, scalar, count)"""
+
+    name = "ascendc.duplicate"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+
+
+@irdl_op_definition
+class CastOp(IRDLOperation):
+    """Cast(dst, src, RoundMode, count)"""
+
+    name = "ascendc.cast"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    round = prop_def(Attribute)
+
+
+@irdl_op_definition
+class ReduceOp(IRDLOperation):
+    """ReduceSum/Max/Min(dst, src, work, count)"""
+
+    name = "ascendc.reduce"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    a3 = operand_def()
+    fn = prop_def(Attribute)
+
+
+@irdl_op_definition
+class ReduceIndexOp(IRDLOperation):
+    """ReduceMax/Min(dst, src, work, count, true): the value in dst[0], its index's bits in dst[1]"""
+
+    name = "ascendc.reduce_index"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    a3 = operand_def()
+    fn = prop_def(Attribute)
+
+
+@irdl_op_definition
+class CompareOp(IRDLOperation):
+    """Compare(dst bit-mask, src0, src1, CMPMODE::mode, count): count fills whole 256-byte repeats"""
+
+    name = "ascendc.compare"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    a3 = operand_def()
+    mode = prop_def(Attribute)
+
+
+@irdl_op_definition
+class CompareScalarOp(IRDLOperation):
+    """CompareScalar(dst bit-mask, src0, scalar, CMPMODE::mode, count)"""
+
+    name = "ascendc.compare_scalar"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    a3 = operand_def()
+    mode = prop_def(Attribute)
+
+
+@irdl_op_definition
+class SelectOp(IRDLOperation):
+    """Select(dst, selMask, src0, src1, VSEL_TENSOR_TENSOR_MODE, count): src0 where the bit is 1"""
+
+    name = "ascendc.select"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    a3 = operand_def()
+    a4 = operand_def()
+
+
+@irdl_op_definition
+class PipeBarrierOp(IRDLOperation):
+    """PipeBarrier<PIPE_V>()"""
+
+    name = "ascendc.pipe_barrier"
+    pipe = prop_def(Attribute)
+
+
+@irdl_op_definition
+class GetValueOp(IRDLOperation):
+    """t.GetValue(index)"""
+
+    name = "ascendc.get_value"
+    a0 = operand_def()
+    a1 = operand_def()
+    res = result_def()
+
+
+@irdl_op_definition
+class SetValueOp(IRDLOperation):
+    """t.SetValue(index, value)"""
+
+    name = "ascendc.set_value"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+
+
+@irdl_op_definition
+class ReinterpretOp(IRDLOperation):
+    """t.ReinterpretCast<U>(): the same bytes as U"""
+
+    name = "ascendc.reinterpret"
+    a0 = operand_def()
+    res = result_def()
+
+
+@irdl_op_definition
+class MatmulOp(IRDLOperation):
+    """matmul::Matmul object: SetTensorA/B(, SetBias), SetTail, IterateAll, End; operands mm, a, b, [bias], c, tailM, tailN, tailK; atomic=1: C += A B"""
+
+    name = "ascendc.matmul"
+    args = var_operand_def()
+    trans_a = prop_def(Attribute)
+    trans_b = prop_def(Attribute)
+    has_bias = prop_def(Attribute)
+    atomic = prop_def(Attribute)
+
+
+@irdl_op_definition
+class ReturnOp(IRDLOperation):
+    """return from the kernel"""
+
+    name = "ascendc.return"
+
+
+# cube (Matmul high-level API): see kernels/cube.py
+@irdl_op_definition
+class CubeTilingOp(IRDLOperation):
+    """TCubeTiling cube_tiling{}; cube_tiling.FIELD = value; ... (fields: comma list)"""
+
+    name = "ascendc.cube_tiling"
+    args = var_operand_def()
+    res = result_def()
+    fields = prop_def(Attribute)
+
+
+@irdl_op_definition
+class MatmulObjOp(IRDLOperation):
+    """matmul::Matmul<MatmulType<GM, ND, T[, trans]> A, B, C, Bias> mm; REGIST_MATMUL_OBJ(&pipe, GetSysWorkSpacePtr(), mm, &cube_tiling) (operands: pipe, cube tiling; props: element type, ',trans' when transposable)"""
+
+    name = "ascendc.matmul_obj"
+    a0 = operand_def()
+    a1 = operand_def()
+    res = result_def()
+    a = prop_def(Attribute)
+    b = prop_def(Attribute)
+    c = prop_def(Attribute)
+    bias = prop_def(Attribute)
+
+
+@irdl_op_definition
+class MatmulOrgShapeOp(IRDLOperation):
+    """mm.SetOrgShape(orgM, orgN, orgKa, orgKb, orgKc)"""
+
+    name = "ascendc.matmul_org_shape"
+    args = var_operand_def()
+
+
+@irdl_op_definition
+class DataCopyPad2dOp(IRDLOperation):
+    """DataCopyPad(dst, src, {blockCount, blockLen * sizeof(T), srcStride, dstStride, 0}[, {true, leftPad, rightPad, 0}]): operands dst, src, blockCount, blockLen (elements), srcStride, dstStride (API units: bytes on the GM side, 32-byte blocks on the UB side), leftPad, rightPad"""
+
+    name = "ascendc.data_copy_pad_2d"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    a3 = operand_def()
+    a4 = operand_def()
+    a5 = operand_def()
+    a6 = operand_def()
+    a7 = operand_def()
 
 
 def attr_list(fields: list[tuple[str, str]]) -> ArrayAttr:
@@ -219,7 +508,7 @@ ASCENDC = Dialect(
         DataCopyPadOp, VecBinaryOp, VecScalarOp, VecUnaryOp, DuplicateOp, CastOp, ReduceOp,
         PipeBarrierOp, GetValueOp, SetValueOp, ReinterpretOp, ReduceIndexOp, MatmulOp, ReturnOp,
         CubeTilingOp, MatmulObjOp, MatmulOrgShapeOp, DataCopyPad2dOp, CompareOp, CompareScalarOp, SelectOp,
-    ],  # fmt: skip
+    ],
     [GlobalType, LocalType, GmPtrType, QueType, BufType, PipeType, MatmulType, CubeTilingType],
 )
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from cir.soc import soc as lookup_soc
-
 from cir.errors import CircError
+from cir.soc import soc as lookup_soc
 
 LIBRARY = "circ_kernels"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -6,13 +6,16 @@ naming the CIR op(s) and their source location. Every API name comes from ``api.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from io import StringIO
+from typing import Any
 
 import numpy as np
 from cir.lowering import ascendc as A
 from xdsl.dialects import arith, scf
 from xdsl.dialects import math as xmath
 from xdsl.dialects.builtin import (
+    ArrayAttr,
     Float32Type,
     FloatAttr,
     IndexType,
@@ -29,6 +32,11 @@ _BINOPS = {
     arith.DivfOp: "/",
 }  # fmt: skip
 _CMP = {"slt": "<", "sle": "<=", "sgt": ">", "sge": ">=", "eq": "==", "ne": "!="}
+_CMPF = {"ogt": ">", "oge": ">=", "olt": "<", "ole": "<=", "oeq": "==", "one": "!="}
+_MIN_MAX = {arith.MinSIOp: ("<", "int64_t"), arith.MaxSIOp: (">", "int64_t"),
+            arith.MaximumfOp: (">", "float"), arith.MinimumfOp: ("<", "float")}
+_TAKE = {A.AllocTensorOp: "alloc_tensor", A.DeQueOp: "deque", A.BufGetOp: "buf_get"}
+_GIVE = {A.EnQueOp: "enque", A.FreeTensorOp: "free_tensor"}
 
 
 def _s(attr: Attribute) -> str:
@@ -108,11 +116,12 @@ class KernelPrinter:
             self.out.write(f'#include "{A.api()["matmul"]["header"]}"\n')
         self.out.write("\n")
         self.out.write(f"struct {struct} {{\n")
-        for pair in k.tiling_fields.data:  # type: ignore[attr-defined]
+        for pair in k.tiling_fields.data:
+            assert isinstance(pair, ArrayAttr)
             fname, ftype = (_s(x) for x in pair.data)
             self.out.write(f"    {ftype} {fname};\n")
         self.out.write("};\n\n")
-        args = [_s(a) for a in k.arg_names.data]  # type: ignore[attr-defined]
+        args = [_s(a) for a in k.arg_names.data]
         for a, v in zip(args, k.body.block.args):
             self.used.add(a)
             self.names[v] = a
@@ -127,239 +136,374 @@ class KernelPrinter:
         return self.out.getvalue()
 
     def op(self, op: Operation) -> None:
-        c = self.calls
-        match op:
-            case arith.ConstantOp():
-                v = op.value
-                if isinstance(v, IntegerAttr):
-                    self.names[op.result] = str(v.value.data)
-                elif isinstance(v, FloatAttr):  # shortest text that is the same f32
-                    self.names[op.result] = f"{float(str(np.float32(v.value.data)))!r}f"
-            case arith.CmpiOp():
-                pred = arith.CMPI_COMPARISON_OPERATIONS[op.predicate.value.data]
-                self.let(op.result, "bool", f"{self.expr(op.lhs)} {_CMP[pred]} {self.expr(op.rhs)}")
-            case arith.MinSIOp():
-                a, b = self.expr(op.lhs), self.expr(op.rhs)
-                self.let(op.result, "int64_t", f"{a} < {b} ? {a} : {b}")
-            case arith.MaxSIOp():
-                a, b = self.expr(op.lhs), self.expr(op.rhs)
-                self.let(op.result, "int64_t", f"{a} > {b} ? {a} : {b}")
-            case arith.SelectOp():
-                self.let(op.result, self.ctype(op.result.type),
-                         f"{self.expr(op.cond)} ? {self.expr(op.lhs)} : {self.expr(op.rhs)}")
-            case arith.MaximumfOp() | arith.MinimumfOp():  # (reductions: the running max / min)
-                a, b = self.expr(op.lhs), self.expr(op.rhs)
-                cmp = ">" if isinstance(op, arith.MaximumfOp) else "<"
-                self.let(op.result, "float", f"{a} {cmp} {b} ? {a} : {b}")
-            case arith.CmpfOp():
-                pred = {"ogt": ">", "oge": ">=", "olt": "<", "ole": "<=", "oeq": "==", "one": "!="}[
-                    arith.CMPF_COMPARISON_OPERATIONS[op.predicate.value.data]]
-                self.let(op.result, "bool", f"{self.expr(op.lhs)} {pred} {self.expr(op.rhs)}")
-            case arith.AndIOp():
-                self.let(op.result, self.ctype(op.result.type), f"{self.expr(op.lhs)} && {self.expr(op.rhs)}")
-            case _ if type(op) in _BINOPS:
-                a, b = self.expr(op.operands[0]), self.expr(op.operands[1])
-                self.let(op.results[0], self.ctype(op.results[0].type), f"{a} {_BINOPS[type(op)]} {b}")
-            case arith.IndexCastOp():
-                self.names[op.result] = self.expr(op.input)
-            case arith.SIToFPOp():
-                self.names[op.result] = f"static_cast<float>({self.expr(op.input)})"
-            case xmath.SqrtOp():
-                self.let(op.result, "float", f"sqrtf({self.expr(op.operand)})")
-            case scf.ForOp() if op.iter_args:
-                # loop-carried values: mutable variables updated by the body's yield
-                accs = []
-                for res, init, arg in zip(op.results, op.iter_args, op.body.block.args[1:]):
-                    acc = self.fresh(res, "acc")
-                    self.line(f"{self.ctype(res.type)} {acc} = {self.expr(init)};")
-                    self.names[arg] = acc
-                    accs.append(acc)
-                iv = self.fresh(op.body.block.args[0], "off")
-                self.line(f"for (int64_t {iv} = {self.expr(op.lb)}; {iv} < {self.expr(op.ub)}; "
-                          f"{iv} += {self.expr(op.step)}) {{")
-                self.depth += 1
-                for inner in op.body.block.ops:
-                    if isinstance(inner, scf.YieldOp) and len(accs) == 1:
-                        self.line(f"{accs[0]} = {self.expr(inner.operands[0])};")
-                    elif isinstance(inner, scf.YieldOp):  # all new values first, then the update
-                        nxt = [self.expr(v) for v in inner.operands]
-                        tmps = []
-                        for acc, res, e in zip(accs, op.results, nxt):
-                            tmps.append(f"{acc}_next")
-                            self.line(f"{self.ctype(res.type)} {acc}_next = {e};")
-                        for acc, tmp in zip(accs, tmps):
-                            self.line(f"{acc} = {tmp};")
-                    else:
-                        self.op(inner)
-                self.depth -= 1
-                self.line("}")
-            case scf.ForOp():
-                iv = op.body.block.args[0]
-                i = self.fresh(iv, iv.name_hint or "i")  # a named induction variable keeps its name
-                self.line(f"for (int64_t {i} = {self.expr(op.lb)}; {i} < {self.expr(op.ub)}; "
-                          f"{i} += {self.expr(op.step)}) {{")
-                self.depth += 1
-                for inner in op.body.block.ops:
-                    self.op(inner)
-                self.depth -= 1
-                self.line("}")
-            case scf.IfOp():
-                self.line(f"if ({self.expr(op.cond)}) {{")
-                self.depth += 1
-                for inner in op.true_region.block.ops:
-                    self.op(inner)
-                self.depth -= 1
-                if op.false_region.blocks and any(
-                    not isinstance(o, scf.YieldOp) for o in op.false_region.block.ops
-                ):
-                    self.line("} else {")
-                    self.depth += 1
-                    for inner in op.false_region.block.ops:
-                        self.op(inner)
-                    self.depth -= 1
-                self.line("}")
-            case scf.YieldOp():
-                pass
-            case A.ReturnOp():
-                self.line("return;")
-            case A.TilingFieldOp():
-                self.names[op.res] = f"t.{_s(op.field)}"
-            case A.BlockIdxOp():
-                self.line(f"const int64_t {self.fresh(op.res, 'block')} = {c['block_idx']};")
-            case A.BlockNumOp():
-                self.line(f"int64_t {self.fresh(op.res, 'blocks')} = {c['block_num']};")
-            case A.GlobalTensorOp():
-                ptr, off, size = (self.expr(v) for v in op.operands)
-                t = op.res.type
-                n = self.fresh(op.res)
-                self.line(f"{self.ctype(t)} {n};")
-                self.line(f"{n}.{c['set_global_buffer']}((__gm__ {t.elem.data}*){ptr} + {off}, {size});")  # type: ignore[attr-defined]
-            case A.PipeOp() | A.QueOp() | A.BufOp():
-                self.line(f"{self.ctype(op.res.type)} {self.fresh(op.res)};")
-            case A.InitBufferOp():
-                pipe, buf, size = (self.expr(v) for v in op.operands)
-                num = op.num.value.data  # type: ignore[attr-defined]
-                if isinstance(op.operands[1].type, A.BufType):
-                    self.line(f"{pipe}.{c['init_buffer']}({buf}, {size});")
-                else:
-                    self.line(f"{pipe}.{c['init_buffer']}({buf}, {num}, {size});")
-            case A.AllocTensorOp():
-                t = op.res.type
-                self.line(f"{self.ctype(t)} {self.fresh(op.res)} = "
-                          f"{self.expr(op.a0)}.{c['alloc_tensor']}<{t.elem.data}>();")  # type: ignore[attr-defined]
-            case A.DeQueOp():
-                t = op.res.type
-                self.line(f"{self.ctype(t)} {self.fresh(op.res)} = "
-                          f"{self.expr(op.a0)}.{c['deque']}<{t.elem.data}>();")  # type: ignore[attr-defined]
-            case A.BufGetOp():
-                t = op.res.type
-                self.line(f"{self.ctype(t)} {self.fresh(op.res)} = "
-                          f"{self.expr(op.a0)}.{c['buf_get']}<{t.elem.data}>();")  # type: ignore[attr-defined]
-            case A.EnQueOp():
-                self.line(f"{self.expr(op.a0)}.{c['enque']}({self.expr(op.a1)});")
-            case A.FreeTensorOp():
-                self.line(f"{self.expr(op.a0)}.{c['free_tensor']}({self.expr(op.a1)});")
-            case A.AtOp():
-                self.names[op.res] = f"{self.expr(op.a0)}[{self.expr(op.a1)}]"
-            case A.DataCopyOp():
-                self.line(f"{c['data_copy']}({self.expr(op.a0)}, {self.expr(op.a1)}, {self.expr(op.a2)});")
-            case A.DataCopyPadOp():
-                dst, src, n = op.a0, op.a1, op.a2
-                ty = self.elem(dst)
-                params = f"AscendC::DataCopyExtParams{{1, static_cast<uint32_t>({self.expr(n)} * sizeof({ty})), 0, 0, 0}}"
-                if isinstance(dst.type, A.LocalType):
-                    self.line(f"{c['data_copy_pad']}({self.expr(dst)}, {self.expr(src)}, {params}, "
-                              f"AscendC::DataCopyPadExtParams<{ty}>{{false, 0, 0, 0}});")
-                else:
-                    self.line(f"{c['data_copy_pad']}({self.expr(dst)}, {self.expr(src)}, {params});")
-            case A.VecBinaryOp() | A.VecUnaryOp() | A.ReduceOp():
-                fn = self.vector[_s(op.fn)]  # type: ignore[attr-defined]
-                self.line(f"{fn}({', '.join(self.expr(v) for v in op.operands)});")
-            case A.ReduceIndexOp():
-                fn = self.vector[_s(op.fn)]  # type: ignore[attr-defined]
-                self.line(f"{fn}({', '.join(self.expr(v) for v in op.operands)}, true);")
-            case A.VecScalarOp():
-                fn = self.vector[_s(op.fn)]  # type: ignore[attr-defined]
-                dst, src, sc, n = op.operands
-                self.line(f"{fn}({self.expr(dst)}, {self.expr(src)}, "
-                          f"static_cast<{self.elem(dst)}>({self.expr(sc)}), {self.expr(n)});")
-            case A.DuplicateOp():
-                dst, sc, n = op.operands
-                self.line(f"{c['duplicate']}({self.expr(dst)}, static_cast<{self.elem(dst)}>({self.expr(sc)}), {self.expr(n)});")
-            case A.CastOp():
-                dst, src, n = op.operands
-                mode = A.api()["round_modes"][_s(op.round)]  # type: ignore[attr-defined]
-                self.line(f"{c['cast']}({self.expr(dst)}, {self.expr(src)}, {mode}, {self.expr(n)});")
-            case A.CompareOp():
-                dst, a, b, n = (self.expr(v) for v in op.operands)
-                self.line(f"{c['compare']}({dst}, {a}, {b}, {c['cmp_mode']}::{_s(op.mode)}, {n});")  # type: ignore[attr-defined]
-            case A.CompareScalarOp():
-                dst, a, sc, n = op.operands
-                self.line(f"{c['compare_scalar']}({self.expr(dst)}, {self.expr(a)}, static_cast<{self.elem(a)}>"
-                          f"({self.expr(sc)}), {c['cmp_mode']}::{_s(op.mode)}, {self.expr(n)});")  # type: ignore[attr-defined]
-            case A.SelectOp():
-                dst, m, a, b, n = (self.expr(v) for v in op.operands)
-                self.line(f"{c['select']}({dst}, {m}, {a}, {b}, {c['select_tensors']}, {n});")
-            case A.PipeBarrierOp():
-                self.line(f"{c['pipe_barrier']}<{_s(op.pipe)}>();")  # type: ignore[attr-defined]
-            case A.GetValueOp():
-                self.line(f"{self.elem(op.a0)} {self.fresh(op.res)} = "
-                          f"{self.expr(op.a0)}.{c['get_value']}({self.expr(op.a1)});")
-            case A.SetValueOp():
-                self.line(f"{self.expr(op.a0)}.{c['set_value']}({self.expr(op.a1)}, {self.expr(op.a2)});")
-            case A.ReinterpretOp():
-                self.names[op.res] = f"{self.expr(op.a0)}.{c['reinterpret_cast']}<{op.res.type.elem.data}>()"  # type: ignore[attr-defined]
-            case A.CubeTilingOp() | A.MatmulObjOp() | A.MatmulOrgShapeOp() | A.MatmulOp() | A.DataCopyPad2dOp():
-                self.cube(op)
-            case _:
-                raise ValueError(f"the C++ printer does not know {op.name}")
+        render = RENDER.get(type(op))
+        if render is None:
+            raise ValueError(f"the C++ printer does not know {op.name}")
+        render(self, op)
 
-    def cube(self, op: Operation) -> None:
-        """The Matmul high-level API and the strided DataCopyPad of the cube kernels."""
-        mm = A.api()["matmul"]
-        e = [self.expr(v) for v in op.operands]
-        match op:
-            case A.CubeTilingOp():
-                n = self.fresh(op.res, "cube_tiling")
-                self.line(f"{mm['tiling']} {n}{{}};")
-                for field, v in zip(_s(op.fields).split(","), e):  # type: ignore[attr-defined]
-                    self.line(f"{n}.{field} = static_cast<int32_t>({v});")
-            case A.MatmulObjOp():
-                def mt(prop: str) -> str:
-                    ty, *trans = _s(getattr(op, prop)).split(",")
-                    return f"{mm['type']}<{mm['position']}, {mm['format']}, {ty}{', true' if trans else ''}>"
+    def block(self, ops: Iterable[Operation]) -> None:
+        """The ops of a nested block, one level deeper."""
+        self.depth += 1
+        for inner in ops:
+            self.op(inner)
+        self.depth -= 1
 
-                n = self.fresh(op.res, "mm")
-                self.line(f"{mm['object']}<{mt('a')}, {mt('b')}, {mt('c')}, {mt('bias')}> {n};")
-                self.line(f"{mm['regist']}(&{e[0]}, {mm['sys_workspace']}, {n}, &{e[1]});")
-            case A.MatmulOrgShapeOp():
-                self.line(f"{e[0]}.{mm['set_org_shape']}({', '.join(e[1:])});")
-            case A.MatmulOp():
-                def flag(prop: str) -> bool:
-                    return isinstance(a := getattr(op, prop), IntegerAttr) and a.value.data != 0
 
-                obj, a, b, *rest = e
-                bias = rest.pop(0) if flag("has_bias") else None
-                c, m, n, k = rest
-                self.line(f"{obj}.{mm['set_tensor_a']}({a}{', true' if flag('trans_a') else ''});")
-                self.line(f"{obj}.{mm['set_tensor_b']}({b}{', true' if flag('trans_b') else ''});")
-                if bias is not None:
-                    self.line(f"{obj}.{mm['set_bias']}({bias});")
-                self.line(f"{obj}.{mm['set_tail']}({m}, {n}, {k});")
-                self.line(f"{obj}.{mm['iterate_all']}({c}{', 1' if flag('atomic') else ''});")
-                self.line(f"{obj}.{mm['end']}();")
-            case A.DataCopyPad2dOp():
-                dst, src, count, length, sstride, dstride, left, right = e
-                ty = self.elem(op.operands[0])
-                params = (f"AscendC::DataCopyExtParams{{static_cast<uint16_t>({count}), "
-                          f"static_cast<uint32_t>({length} * sizeof({ty})), static_cast<uint32_t>({sstride}), "
-                          f"static_cast<uint32_t>({dstride}), 0}}")
-                call = self.calls["data_copy_pad"]
-                if isinstance(op.operands[0].type, A.LocalType):
-                    self.line(f"{call}({dst}, {src}, {params}, AscendC::DataCopyPadExtParams<{ty}>{{true, "
-                              f"static_cast<uint8_t>({left}), static_cast<uint8_t>({right}), 0}});")
-                else:
-                    self.line(f"{call}({dst}, {src}, {params});")
+# --- the table: op class -> how it prints ---------------------------------------------------
+
+Render = Callable[[KernelPrinter, Any], None]
+RENDER: dict[type[Operation], Render] = {}
+
+
+def renders(*classes: type[Operation]) -> Callable[[Render], Render]:
+    def register(fn: Render) -> Render:
+        for cls in classes:
+            RENDER[cls] = fn
+        return fn
+
+    return register
+
+
+def call_line(p: KernelPrinter, name: str, *args: SSAValue) -> None:
+    """``name(a, b, ...);``"""
+    p.line(f"{name}({', '.join(p.expr(v) for v in args)});")
+
+
+@renders(arith.ConstantOp)
+def _constant(p: KernelPrinter, op: arith.ConstantOp) -> None:
+    v = op.value
+    if isinstance(v, IntegerAttr):
+        p.names[op.result] = str(v.value.data)
+    elif isinstance(v, FloatAttr):  # shortest text that is the same f32
+        p.names[op.result] = f"{float(str(np.float32(v.value.data)))!r}f"
+
+
+@renders(arith.CmpiOp)
+def _cmpi(p: KernelPrinter, op: arith.CmpiOp) -> None:
+    pred = arith.CMPI_COMPARISON_OPERATIONS[op.predicate.value.data]
+    p.let(op.result, "bool", f"{p.expr(op.lhs)} {_CMP[pred]} {p.expr(op.rhs)}")
+
+
+@renders(arith.CmpfOp)
+def _cmpf(p: KernelPrinter, op: arith.CmpfOp) -> None:
+    pred = _CMPF[arith.CMPF_COMPARISON_OPERATIONS[op.predicate.value.data]]
+    p.let(op.result, "bool", f"{p.expr(op.lhs)} {pred} {p.expr(op.rhs)}")
+
+
+@renders(arith.MinSIOp, arith.MaxSIOp, arith.MaximumfOp, arith.MinimumfOp)
+def _min_max(p: KernelPrinter, op: Operation) -> None:
+    """Ternaries: integer min / max, the running max / min of the reductions."""
+    a, b = p.expr(op.operands[0]), p.expr(op.operands[1])
+    cmp, ty = _MIN_MAX[type(op)]
+    p.let(op.results[0], ty, f"{a} {cmp} {b} ? {a} : {b}")
+
+
+@renders(arith.SelectOp)
+def _select(p: KernelPrinter, op: arith.SelectOp) -> None:
+    p.let(op.result, p.ctype(op.result.type), f"{p.expr(op.cond)} ? {p.expr(op.lhs)} : {p.expr(op.rhs)}")
+
+
+@renders(arith.AndIOp)
+def _and(p: KernelPrinter, op: arith.AndIOp) -> None:
+    p.let(op.result, p.ctype(op.result.type), f"{p.expr(op.lhs)} && {p.expr(op.rhs)}")
+
+
+@renders(*_BINOPS)
+def _binop(p: KernelPrinter, op: Operation) -> None:
+    a, b = p.expr(op.operands[0]), p.expr(op.operands[1])
+    p.let(op.results[0], p.ctype(op.results[0].type), f"{a} {_BINOPS[type(op)]} {b}")
+
+
+@renders(arith.IndexCastOp)
+def _index_cast(p: KernelPrinter, op: arith.IndexCastOp) -> None:
+    p.names[op.result] = p.expr(op.input)
+
+
+@renders(arith.SIToFPOp)
+def _si_to_fp(p: KernelPrinter, op: arith.SIToFPOp) -> None:
+    p.names[op.result] = f"static_cast<float>({p.expr(op.input)})"
+
+
+@renders(xmath.SqrtOp)
+def _sqrt(p: KernelPrinter, op: xmath.SqrtOp) -> None:
+    p.let(op.result, "float", f"sqrtf({p.expr(op.operand)})")
+
+
+@renders(scf.ForOp)
+def _for(p: KernelPrinter, op: scf.ForOp) -> None:
+    if op.iter_args:
+        _carried_for(p, op)
+        return
+    iv = op.body.block.args[0]
+    i = p.fresh(iv, iv.name_hint or "i")  # a named induction variable keeps its name
+    p.line(f"for (int64_t {i} = {p.expr(op.lb)}; {i} < {p.expr(op.ub)}; {i} += {p.expr(op.step)}) {{")
+    p.block(op.body.block.ops)
+    p.line("}")
+
+
+def _carried_for(p: KernelPrinter, op: scf.ForOp) -> None:
+    """Loop-carried values: mutable variables updated by the body's yield."""
+    accs = []
+    for res, init, arg in zip(op.results, op.iter_args, op.body.block.args[1:]):
+        acc = p.fresh(res, "acc")
+        p.line(f"{p.ctype(res.type)} {acc} = {p.expr(init)};")
+        p.names[arg] = acc
+        accs.append(acc)
+    iv = p.fresh(op.body.block.args[0], "off")
+    p.line(f"for (int64_t {iv} = {p.expr(op.lb)}; {iv} < {p.expr(op.ub)}; {iv} += {p.expr(op.step)}) {{")
+    p.depth += 1
+    for inner in op.body.block.ops:
+        if isinstance(inner, scf.YieldOp) and len(accs) == 1:
+            p.line(f"{accs[0]} = {p.expr(inner.operands[0])};")
+        elif isinstance(inner, scf.YieldOp):  # all new values first, then the update
+            nxt = [p.expr(v) for v in inner.operands]
+            tmps = []
+            for acc, res, e in zip(accs, op.results, nxt):
+                tmps.append(f"{acc}_next")
+                p.line(f"{p.ctype(res.type)} {acc}_next = {e};")
+            for acc, tmp in zip(accs, tmps):
+                p.line(f"{acc} = {tmp};")
+        else:
+            p.op(inner)
+    p.depth -= 1
+    p.line("}")
+
+
+@renders(scf.IfOp)
+def _if(p: KernelPrinter, op: scf.IfOp) -> None:
+    p.line(f"if ({p.expr(op.cond)}) {{")
+    p.block(op.true_region.block.ops)
+    if op.false_region.blocks and any(not isinstance(o, scf.YieldOp) for o in op.false_region.block.ops):
+        p.line("} else {")
+        p.block(op.false_region.block.ops)
+    p.line("}")
+
+
+@renders(scf.YieldOp)
+def _yield(p: KernelPrinter, op: scf.YieldOp) -> None:
+    pass
+
+
+@renders(A.ReturnOp)
+def _return(p: KernelPrinter, op: A.ReturnOp) -> None:
+    p.line("return;")
+
+
+@renders(A.TilingFieldOp)
+def _tiling_field(p: KernelPrinter, op: A.TilingFieldOp) -> None:
+    p.names[op.res] = f"t.{_s(op.field)}"
+
+
+@renders(A.BlockIdxOp)
+def _block_idx(p: KernelPrinter, op: A.BlockIdxOp) -> None:
+    p.line(f"const int64_t {p.fresh(op.res, 'block')} = {p.calls['block_idx']};")
+
+
+@renders(A.BlockNumOp)
+def _block_num(p: KernelPrinter, op: A.BlockNumOp) -> None:
+    p.line(f"int64_t {p.fresh(op.res, 'blocks')} = {p.calls['block_num']};")
+
+
+@renders(A.GlobalTensorOp)
+def _global_tensor(p: KernelPrinter, op: A.GlobalTensorOp) -> None:
+    ptr, off, size = (p.expr(v) for v in op.operands)
+    t = op.res.type
+    n = p.fresh(op.res)
+    p.line(f"{p.ctype(t)} {n};")
+    p.line(f"{n}.{p.calls['set_global_buffer']}((__gm__ {p.elem(op.res)}*){ptr} + {off}, {size});")
+
+
+@renders(A.PipeOp, A.QueOp, A.BufOp)
+def _declare(p: KernelPrinter, op: Operation) -> None:
+    p.line(f"{p.ctype(op.results[0].type)} {p.fresh(op.results[0])};")
+
+
+@renders(A.InitBufferOp)
+def _init_buffer(p: KernelPrinter, op: A.InitBufferOp) -> None:
+    pipe, buf, size = (p.expr(v) for v in op.operands)
+    num = op.num
+    assert isinstance(num, IntegerAttr)
+    if isinstance(op.operands[1].type, A.BufType):
+        p.line(f"{pipe}.{p.calls['init_buffer']}({buf}, {size});")
+    else:
+        p.line(f"{pipe}.{p.calls['init_buffer']}({buf}, {num.value.data}, {size});")
+
+
+@renders(A.AllocTensorOp, A.DeQueOp, A.BufGetOp)
+def _take_tensor(p: KernelPrinter, op: Operation) -> None:
+    """``LocalTensor<T> x = que.AllocTensor<T>();`` (DeQue, TBuf Get alike)."""
+    res = op.results[0]
+    call = p.calls[_TAKE[type(op)]]
+    p.line(f"{p.ctype(res.type)} {p.fresh(res)} = {p.expr(op.operands[0])}.{call}<{p.elem(res)}>();")
+
+
+@renders(A.EnQueOp, A.FreeTensorOp)
+def _give_tensor(p: KernelPrinter, op: Operation) -> None:
+    que, t = op.operands
+    p.line(f"{p.expr(que)}.{p.calls[_GIVE[type(op)]]}({p.expr(t)});")
+
+
+@renders(A.AtOp)
+def _at(p: KernelPrinter, op: A.AtOp) -> None:
+    p.names[op.res] = f"{p.expr(op.a0)}[{p.expr(op.a1)}]"
+
+
+@renders(A.DataCopyOp)
+def _data_copy(p: KernelPrinter, op: A.DataCopyOp) -> None:
+    call_line(p, p.calls["data_copy"], *op.operands)
+
+
+@renders(A.DataCopyPadOp)
+def _data_copy_pad(p: KernelPrinter, op: A.DataCopyPadOp) -> None:
+    dst, src, n = op.a0, op.a1, op.a2
+    ty = p.elem(dst)
+    params = f"AscendC::DataCopyExtParams{{1, static_cast<uint32_t>({p.expr(n)} * sizeof({ty})), 0, 0, 0}}"
+    if isinstance(dst.type, A.LocalType):
+        p.line(f"{p.calls['data_copy_pad']}({p.expr(dst)}, {p.expr(src)}, {params}, "
+               f"AscendC::DataCopyPadExtParams<{ty}>{{false, 0, 0, 0}});")
+    else:
+        p.line(f"{p.calls['data_copy_pad']}({p.expr(dst)}, {p.expr(src)}, {params});")
+
+
+@renders(A.VecBinaryOp, A.VecUnaryOp, A.ReduceOp)
+def _vector(p: KernelPrinter, op: Operation) -> None:
+    call_line(p, p.vector[_prop(op, "fn")], *op.operands)
+
+
+@renders(A.ReduceIndexOp)
+def _reduce_index(p: KernelPrinter, op: A.ReduceIndexOp) -> None:
+    p.line(f"{p.vector[_prop(op, 'fn')]}({', '.join(p.expr(v) for v in op.operands)}, true);")
+
+
+@renders(A.VecScalarOp)
+def _vec_scalar(p: KernelPrinter, op: A.VecScalarOp) -> None:
+    dst, src, sc, n = op.operands
+    p.line(f"{p.vector[_prop(op, 'fn')]}({p.expr(dst)}, {p.expr(src)}, "
+           f"static_cast<{p.elem(dst)}>({p.expr(sc)}), {p.expr(n)});")
+
+
+@renders(A.DuplicateOp)
+def _duplicate(p: KernelPrinter, op: A.DuplicateOp) -> None:
+    dst, sc, n = op.operands
+    p.line(f"{p.calls['duplicate']}({p.expr(dst)}, static_cast<{p.elem(dst)}>({p.expr(sc)}), {p.expr(n)});")
+
+
+@renders(A.CastOp)
+def _cast(p: KernelPrinter, op: A.CastOp) -> None:
+    dst, src, n = op.operands
+    mode = A.api()["round_modes"][_prop(op, "round")]
+    p.line(f"{p.calls['cast']}({p.expr(dst)}, {p.expr(src)}, {mode}, {p.expr(n)});")
+
+
+@renders(A.CompareOp)
+def _compare(p: KernelPrinter, op: A.CompareOp) -> None:
+    c = p.calls
+    dst, a, b, n = (p.expr(v) for v in op.operands)
+    p.line(f"{c['compare']}({dst}, {a}, {b}, {c['cmp_mode']}::{_prop(op, 'mode')}, {n});")
+
+
+@renders(A.CompareScalarOp)
+def _compare_scalar(p: KernelPrinter, op: A.CompareScalarOp) -> None:
+    c = p.calls
+    dst, a, sc, n = op.operands
+    p.line(f"{c['compare_scalar']}({p.expr(dst)}, {p.expr(a)}, static_cast<{p.elem(a)}>"
+           f"({p.expr(sc)}), {c['cmp_mode']}::{_prop(op, 'mode')}, {p.expr(n)});")
+
+
+@renders(A.SelectOp)
+def _vec_select(p: KernelPrinter, op: A.SelectOp) -> None:
+    dst, m, a, b, n = (p.expr(v) for v in op.operands)
+    p.line(f"{p.calls['select']}({dst}, {m}, {a}, {b}, {p.calls['select_tensors']}, {n});")
+
+
+@renders(A.PipeBarrierOp)
+def _pipe_barrier(p: KernelPrinter, op: A.PipeBarrierOp) -> None:
+    p.line(f"{p.calls['pipe_barrier']}<{_prop(op, 'pipe')}>();")
+
+
+@renders(A.GetValueOp)
+def _get_value(p: KernelPrinter, op: A.GetValueOp) -> None:
+    p.line(f"{p.elem(op.a0)} {p.fresh(op.res)} = {p.expr(op.a0)}.{p.calls['get_value']}({p.expr(op.a1)});")
+
+
+@renders(A.SetValueOp)
+def _set_value(p: KernelPrinter, op: A.SetValueOp) -> None:
+    p.line(f"{p.expr(op.a0)}.{p.calls['set_value']}({p.expr(op.a1)}, {p.expr(op.a2)});")
+
+
+@renders(A.ReinterpretOp)
+def _reinterpret(p: KernelPrinter, op: A.ReinterpretOp) -> None:
+    p.names[op.res] = f"{p.expr(op.a0)}.{p.calls['reinterpret_cast']}<{p.elem(op.res)}>()"
+
+
+# --- the cube kernels: the Matmul high-level API and the strided DataCopyPad ------------------
+
+
+@renders(A.CubeTilingOp)
+def _cube_tiling(p: KernelPrinter, op: A.CubeTilingOp) -> None:
+    n = p.fresh(op.res, "cube_tiling")
+    p.line(f"{A.api()['matmul']['tiling']} {n}{{}};")
+    for field, v in zip(_prop(op, "fields").split(","), op.operands):
+        p.line(f"{n}.{field} = static_cast<int32_t>({p.expr(v)});")
+
+
+@renders(A.MatmulObjOp)
+def _matmul_object(p: KernelPrinter, op: A.MatmulObjOp) -> None:
+    mm = A.api()["matmul"]
+
+    def mt(prop: str) -> str:
+        ty, *trans = _prop(op, prop).split(",")
+        return f"{mm['type']}<{mm['position']}, {mm['format']}, {ty}{', true' if trans else ''}>"
+
+    e = [p.expr(v) for v in op.operands]
+    n = p.fresh(op.res, "mm")
+    p.line(f"{mm['object']}<{mt('a')}, {mt('b')}, {mt('c')}, {mt('bias')}> {n};")
+    p.line(f"{mm['regist']}(&{e[0]}, {mm['sys_workspace']}, {n}, &{e[1]});")
+
+
+@renders(A.MatmulOrgShapeOp)
+def _matmul_org_shape(p: KernelPrinter, op: A.MatmulOrgShapeOp) -> None:
+    obj, *shape = (p.expr(v) for v in op.operands)
+    p.line(f"{obj}.{A.api()['matmul']['set_org_shape']}({', '.join(shape)});")
+
+
+@renders(A.MatmulOp)
+def _matmul(p: KernelPrinter, op: A.MatmulOp) -> None:
+    mm = A.api()["matmul"]
+
+    def flag(prop: str) -> bool:
+        return isinstance(a := getattr(op, prop), IntegerAttr) and a.value.data != 0
+
+    obj, a, b, *rest = (p.expr(v) for v in op.operands)
+    bias = rest.pop(0) if flag("has_bias") else None
+    c, m, n, k = rest
+    p.line(f"{obj}.{mm['set_tensor_a']}({a}{', true' if flag('trans_a') else ''});")
+    p.line(f"{obj}.{mm['set_tensor_b']}({b}{', true' if flag('trans_b') else ''});")
+    if bias is not None:
+        p.line(f"{obj}.{mm['set_bias']}({bias});")
+    p.line(f"{obj}.{mm['set_tail']}({m}, {n}, {k});")
+    p.line(f"{obj}.{mm['iterate_all']}({c}{', 1' if flag('atomic') else ''});")
+    p.line(f"{obj}.{mm['end']}();")
+
+
+@renders(A.DataCopyPad2dOp)
+def _data_copy_pad_2d(p: KernelPrinter, op: A.DataCopyPad2dOp) -> None:
+    dst, src, count, length, sstride, dstride, left, right = (p.expr(v) for v in op.operands)
+    ty = p.elem(op.operands[0])
+    params = (f"AscendC::DataCopyExtParams{{static_cast<uint16_t>({count}), "
+              f"static_cast<uint32_t>({length} * sizeof({ty})), static_cast<uint32_t>({sstride}), "
+              f"static_cast<uint32_t>({dstride}), 0}}")
+    call = p.calls["data_copy_pad"]
+    if isinstance(op.operands[0].type, A.LocalType):
+        p.line(f"{call}({dst}, {src}, {params}, AscendC::DataCopyPadExtParams<{ty}>{{true, "
+               f"static_cast<uint8_t>({left}), static_cast<uint8_t>({right}), 0}});")
+    else:
+        p.line(f"{call}({dst}, {src}, {params});")
+
+
+def _prop(op: Operation, name: str) -> str:
+    """A string property of an ascendc op."""
+    return _s(op.properties[name])
 
 
 def print_kernel(kernel: A.KernelOp) -> str:

@@ -28,7 +28,7 @@ def _batch_norm(op: ops.BatchNormOp, store: WeightStore) -> None:
     params = [value_of(v, store) for v in (op.scale, op.bias, op.mean, op.var)]
     if any(p is None for p in params):
         return  # parameters only known at run time: no kernel (reported as such)
-    scale, bias, mean, var = (np.asarray(p, np.float64) for p in params)  # type: ignore[arg-type]
+    scale, bias, mean, var = (np.asarray(p, np.float64) for p in params)
     s = scale / np.sqrt(var + op.p["epsilon"])
     t = bias - mean * s
     xt = op.x.type

@@ -45,16 +45,20 @@ from xdsl.dialects.builtin import (
     TensorType,
 )
 from xdsl.ir import Block, Operation, Region, SSAValue
-from xdsl.irdl import OptionalDef, VariadicDef
+from xdsl.irdl import IRDLOperation, OptionalDef, VariadicDef
 
+from cir import __version__
 from cir import ops as cir_ops
 from cir.errors import CircError, describe_location, describe_op
 from cir.formats import physical_bytes, physical_shape, unpack
+from cir.graph_ops import TABLE
+from cir.interpreter import constant_array
 from cir.io import to_text
+from cir.opbase import CirOp
+from cir.signature import entry_function, input_names, output_names
 from cir.types import DTYPES, dtype_named, dtype_of, format_of
-from cir.weights import weights_of
+from cir.weights import safetensors_index, weights_of
 
-TABLE = Path(__file__).parent / "graph_ops.toml"
 PROTO = Path(__file__).parent / "ge_ir.proto"
 ONNX_OPSET = 18  # ATC reads ONNX opsets 11-18
 NPU_DOMAIN = "npu"
@@ -236,9 +240,7 @@ def _tensor(v: SSAValue, name: str) -> Tensor:
     return Tensor(name, list(t.get_shape()), dtype_of(t).name, format_of(t))
 
 
-def _graph(module: ModuleOp) -> Graph:
-    from cir.signature import entry_function, input_names, output_names
-
+def graph_of(module: ModuleOp) -> Graph:
     if not isinstance(module, ModuleOp):
         raise CircError(f"expected a CIR module, got {type(module).__name__}")
     f = entry_function(module)
@@ -280,7 +282,8 @@ def _graph(module: ModuleOp) -> Graph:
 def _slots(op: Operation, g: Graph) -> list[Tensor | None]:
     """Operands in declaration order, None for an absent optional one, variadics flattened."""
     out: list[Tensor | None] = []
-    for name, d in type(op).get_irdl_definition().operands:  # type: ignore[attr-defined]
+    assert isinstance(op, IRDLOperation)
+    for name, d in type(op).get_irdl_definition().operands:
         v = getattr(op, name)
         if isinstance(d, VariadicDef) and not isinstance(d, OptionalDef):
             out.extend(_tensor(x, g.names[x]) for x in v)
@@ -297,7 +300,8 @@ def _render_op(op: Operation, g: Graph, form: str, em: Emitter) -> None:
         raise CircError(f"{describe_op(op)}: no {form.upper()} mapping in graph_ops.toml")
     outs = [_tensor(r, g.names[r]) for r in op.results]
     try:
-        render(entry, _slots(op, g), outs, dict(op.p), g.names[op.results[0]], em,  # type: ignore[attr-defined]
+        assert isinstance(op, CirOp)
+        render(entry, _slots(op, g), outs, dict(op.p), g.names[op.results[0]], em,
                f"{form} {op.name}")
     except CircError as e:
         raise CircError(f"{describe_op(op)}: {e}") from None
@@ -318,12 +322,6 @@ def _weight_array(op: cir_ops.WeightOp, store: Mapping[str, np.ndarray]) -> np.n
     if fmt != "ND" and tuple(arr.shape) != t.get_shape():  # pre-packed: back to logical
         arr = unpack(arr, fmt, t.get_shape())
     return arr.astype(dtype_of(t).np, copy=False).reshape(t.get_shape())
-
-
-def _constant_array(op: cir_ops.ConstantOp) -> np.ndarray:
-    from cir.interpreter import constant_array
-
-    return constant_array(op)
 
 
 # --- (a) ONNX ----------------------------------------------------------------------------
@@ -428,10 +426,8 @@ def to_onnx(module: ModuleOp, weights_file: Path | None = None) -> Any:
     """
     from onnx import helper
 
-    from cir.weights import safetensors_index
-
     _register_npu_schemas()
-    g = _graph(module)
+    g = graph_of(module)
     store = weights_of(module)
     index = safetensors_index(weights_file) if weights_file is not None else {}
     em = Emitter()
@@ -441,14 +437,14 @@ def to_onnx(module: ModuleOp, weights_file: Path | None = None) -> Any:
         if isinstance(op, cir_ops.WeightOp):
             entry = index.get(op.sym_name.data)
             t = op.result.type
-            if entry is not None and format_of(t) == "ND" and entry[1] == t.get_shape() \
-                    and entry[0] == dtype_of(t).np:  # type: ignore[union-attr]
+            if entry is not None and weights_file is not None and format_of(t) == "ND" \
+                    and entry[1] == t.get_shape() and entry[0] == dtype_of(t).np:
                 external.append(_external_initializer(g.names[op.result], entry[0], entry[1],
-                                                      weights_file.name, entry[2], entry[3]))  # type: ignore[union-attr]
+                                                      weights_file.name, entry[2], entry[3]))
                 continue
             inits[g.names[op.result]] = _weight_array(op, store)
         elif isinstance(op, cir_ops.ConstantOp):
-            inits[g.names[op.result]] = _constant_array(op)
+            inits[g.names[op.result]] = constant_array(op)
         else:
             _render_op(op, g, "onnx", em)
     for v, out in zip(g.output_values, g.outputs, strict=True):  # outputs under their own names
@@ -472,8 +468,6 @@ def to_onnx(module: ModuleOp, weights_file: Path | None = None) -> Any:
 
 
 def _version() -> str:
-    from cir import __version__
-
     return __version__
 
 
@@ -560,7 +554,7 @@ def ge_ir() -> ModuleType:
             # users (TensorFlow, onnx), grpc_tools' in-process protoc can crash
             proc = subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{tmp}", f"-I{include}",
                                    f"--python_out={tmp}", str(Path(tmp) / "ge_ir.proto")],
-                                  capture_output=True, text=True)
+                                  check=False, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise CircError(f"protoc failed on {PROTO} (exit {proc.returncode}): {proc.stderr.strip()}")
             try:
@@ -639,7 +633,7 @@ def to_ge_model(module: ModuleOp, weights: str = "embed") -> Any:
     if weights not in ("embed", "reference"):
         raise CircError(f"weights must be 'embed' or 'reference', got '{weights}'")
     pb = ge_ir()
-    g = _graph(module)
+    g = graph_of(module)
     store = weights_of(module)
     em = Emitter(ge_mode=True)
     producer: dict[str, tuple[str, int]] = {}  # tensor name -> (op name, output index)
@@ -693,7 +687,7 @@ def to_ge_model(module: ModuleOp, weights: str = "embed") -> Any:
             const_op(t.name, t, arr, op.sym_name.data)
             continue
         if isinstance(op, cir_ops.ConstantOp):
-            const_op(g.names[op.result], _tensor(op.result, g.names[op.result]), _constant_array(op))
+            const_op(g.names[op.result], _tensor(op.result, g.names[op.result]), constant_array(op))
             continue
         start, nconst = len(em.nodes), len(em.consts)
         _render_op(op, g, "ge", em)
@@ -768,6 +762,31 @@ def _mem(op: Operation) -> list[int]:
     return [int(x) for x in attr.get_values()]
 
 
+def _launch_arg(g: Graph, op: Operation, ln: dict[str, Any], a: str, where: dict[SSAValue, dict[str, Any]],
+                store: Any) -> dict[str, Any]:
+    """One GM argument of a launch node: ``operand:i``, ``result:i`` or ``weight:NAME``."""
+    kind, _, ref = a.partition(":")
+    if kind == "weight":
+        if ref not in store:
+            raise CircError(f"{describe_op(op)}: kernel {ln['kernel']} reads weight "
+                            f"'{ref}', which is not in the module's weights")
+        return {"kind": "weight", "name": ref, "nbytes": int(np.asarray(store[ref]).nbytes), "role": "in"}
+    values = op.operands if kind == "operand" else op.results
+    if kind not in ("operand", "result") or not ref.isdigit() or int(ref) >= len(values):
+        raise CircError(f"{describe_op(op)}: kernel {ln['kernel']} has a bad argument '{a}'")
+    v = values[int(ref)]
+    t = v.type
+    assert isinstance(t, TensorType)
+    return {**where[v], "nbytes": _nbytes(v), "value": g.names[v], "role": "in" if kind == "operand" else "out",
+            "shape": list(t.get_shape()), "dtype": dtype_of(t).name}
+
+
+def _nbytes(v: SSAValue) -> int:
+    t = v.type
+    assert isinstance(t, TensorType)
+    return physical_bytes(t.get_shape(), format_of(t), dtype_of(t).itemsize)
+
+
 def to_launch_graph(module: ModuleOp) -> dict[str, Any]:
     """The launch graph circ's runtime executes (JSON-able).
 
@@ -780,7 +799,7 @@ def to_launch_graph(module: ModuleOp) -> dict[str, Any]:
     ``workspace`` (bytes), the CIR ``op`` and its source ``loc``. A view (a reshape that
     launches nothing) is recorded in ``aliases``: same bytes under another shape.
     """
-    g = _graph(module)
+    g = graph_of(module)
     soc = module.attributes.get("cir.soc")
     arena = module.attributes.get("cir.arena_bytes")
     if not isinstance(soc, StringAttr) or not isinstance(arena, IntegerAttr):
@@ -800,9 +819,9 @@ def to_launch_graph(module: ModuleOp) -> dict[str, Any]:
             dt = dtype_of(op.result.type)  # the package stores weights in the IR's element type
             where[op.result] = {"kind": "weight", "name": name}
             weights.append({"name": name, "shape": list(arr.shape), "dtype": dt.name,
-                            "format": format_of(op.result.type), "nbytes": int(arr.size * dt.itemsize)})  # type: ignore[arg-type]
+                            "format": format_of(op.result.type), "nbytes": int(arr.size * dt.itemsize)})
         elif isinstance(op, cir_ops.ConstantOp):
-            arr = _constant_array(op)
+            arr = constant_array(op)
             name = g.names[op.result]
             where[op.result] = {"kind": "constant", "name": name}
             constants.append({"name": name, "shape": list(arr.shape), "dtype": _dtype_name(arr.dtype),
@@ -815,14 +834,9 @@ def to_launch_graph(module: ModuleOp) -> dict[str, Any]:
                     raise CircError(f"{describe_op(op)}: result '{g.names[r]}' has no place in the arena")
                 where[r] = {"kind": "arena", "offset": off}
 
-    def nbytes(v: SSAValue) -> int:
-        t = v.type
-        assert isinstance(t, TensorType)
-        return physical_bytes(t.get_shape(), format_of(t), dtype_of(t).itemsize)
-
     def desc(v: SSAValue, name: str) -> dict[str, Any]:
         t = _tensor(v, name)
-        return {"name": name, "shape": t.shape, "dtype": t.dtype, "format": t.fmt, "nbytes": nbytes(v)}
+        return {"name": name, "shape": t.shape, "dtype": t.dtype, "format": t.fmt, "nbytes": _nbytes(v)}
 
     nodes, aliases = [], []
     for op in g.ops:
@@ -836,23 +850,7 @@ def to_launch_graph(module: ModuleOp) -> dict[str, Any]:
                             "loc": loc, **desc(op.results[0], g.names[op.results[0]])})
             continue
         for ln in launches:
-            args = []
-            for a in ln["args"]:
-                kind, _, ref = a.partition(":")
-                if kind == "weight":
-                    if ref not in store:
-                        raise CircError(f"{describe_op(op)}: kernel {ln['kernel']} reads weight "
-                                        f"'{ref}', which is not in the module's weights")
-                    args.append({"kind": "weight", "name": ref, "nbytes": int(np.asarray(store[ref]).nbytes),
-                                 "role": "in"})
-                    continue
-                values = op.operands if kind == "operand" else op.results
-                if kind not in ("operand", "result") or not ref.isdigit() or int(ref) >= len(values):
-                    raise CircError(f"{describe_op(op)}: kernel {ln['kernel']} has a bad argument '{a}'")
-                v = values[int(ref)]
-                args.append({**where[v], "nbytes": nbytes(v), "value": g.names[v],
-                             "role": "in" if kind == "operand" else "out",
-                             "shape": list(v.type.get_shape()), "dtype": dtype_of(v.type).name})  # type: ignore[attr-defined]
+            args = [_launch_arg(g, op, ln, a, where, store) for a in ln["args"]]
             if ln["engine"] == "host":
                 nodes.append({"engine": "host", "kernel": "", "block_dim": 0, "tiling": [],
                               "tiling_fields": [], "tiling_hex": "", "args": args, "workspace": 0,
@@ -897,6 +895,7 @@ __all__ = [
     "expand_npu_nodes",
     "ge_ir",
     "ge_text",
+    "graph_of",
     "launch_json",
     "onnx_text",
     "to_ge",

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cir.lowering.vector import CASTS
-from cir.runtime.kernels import run_lowered
+from cir.lowering.kernels.elementwise import CASTS
 
 import cir
 from cir import ops
+from cir.app.execute import run_lowered
 from cir.build import build_module
 from cir.types import dtype_from_numpy, tensor
 
