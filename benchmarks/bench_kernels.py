@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 from cir.runtime import ascendc_cpu as acpu
-from cir.runtime.kernels import LaunchSpec, build_module_library
 
 import cir
 from cir import ops
+from cir.app.execute import LaunchSpec, build_module_library
 from cir.build import build_module
 from cir.types import tensor
 

@@ -88,6 +88,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cir.errors import CircError
+from cir.soc import soc as lookup_soc
 
 ROOT = Path(__file__).parent / "ascendc_cpu"
 EXAMPLES = ROOT / "examples"
@@ -122,9 +123,7 @@ def soc_defines(soc: str | None) -> list[str]:
     """-D flags for a SoC of ``cir/socs.toml`` (None: the Ascend910B1 defaults)."""
     if soc is None:
         return []
-    from cir.soc import soc as lookup
-
-    s = lookup(soc)
+    s = lookup_soc(soc)
     return [
         f"-D__CCE_AICORE__={s.arch}",
         f"-DCIRC_SOC_UB_BYTES={s.ub_bytes}",
@@ -221,7 +220,7 @@ def _build(
         fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=suffix, dir=cache)
         os.close(fd)
         cmd = [cxx, *cmd_flags, *map(str, sources), "-o", tmp, *link]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
         if proc.returncode != 0:
             os.unlink(tmp)
             msg = proc.stderr.strip()

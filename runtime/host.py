@@ -22,6 +22,8 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation
 
 from cir.errors import CircError
+from cir.interpreter import KERNELS, evaluate_op
+from cir.io import parse_text
 from cir.types import dtype_of
 
 MAX_IR_CHARS = 1 << 16  # one op's text; a constant table belongs in weights, not here
@@ -31,8 +33,6 @@ class HostNode:
     """One host-fallback node, parsed and checked (see the module docstring)."""
 
     def __init__(self, node: Mapping[str, Any], where: str):
-        from cir.io import parse_text
-
         text = node.get("ir")
         if not isinstance(text, str) or not text or len(text) > MAX_IR_CHARS:
             raise CircError(f"{where}: a host node needs its op as CIR text of at most {MAX_IR_CHARS} characters")
@@ -43,8 +43,6 @@ class HostNode:
                 or tuple(body[1].operands) != tuple(body[0].results):
             raise CircError(f"{where}: a host node's IR must be one CIR op in func.func @host, returning its results")
         self.op: Operation = body[0]
-        from cir.interpreter import KERNELS
-
         if type(self.op) not in KERNELS:
             raise CircError(f"{where}: {self.op.name} has no host kernel")
         values = [*self.op.operands, *self.op.results]
@@ -66,8 +64,6 @@ class HostNode:
 
     def __call__(self, view: Callable[[int], np.ndarray]) -> None:
         """Evaluate: `view(i)` is argument i's buffer as bytes (inputs, then outputs)."""
-        from cir.interpreter import evaluate_op
-
         ins = [view(i).view(dt).reshape(shape) for i, (shape, dt) in enumerate(self.types[:self.n_in])]
         outs = evaluate_op(self.op, ins)
         for j, out in enumerate(outs):

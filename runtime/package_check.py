@@ -30,10 +30,14 @@ from typing import Any
 
 import numpy as np
 from cir.runtime.host import HostNode, host_nodes
+from cir.runtime.trust import check_signature
 
 from cir.errors import CircError
 from cir.gears import MAX_GEARS
+from cir.package_format import MANIFEST, READABLE_VERSIONS, sha256_file
+from cir.soc import soc as lookup_soc
 from cir.types import dtype_named
+from cir.weights import safetensors_index
 
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -161,8 +165,6 @@ def _verified_cache() -> Path:
 def check_large_file(path: Path, want: str) -> None:
     """sha256 of a (large) file, hashed once per file identity: the result is remembered by
     device, inode, size, mtime and ctime (a write changes ctime, which no user can set back)."""
-    from cir.package_format import sha256_file
-
     st = path.stat()
     ident = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{want}"
     mark = _verified_cache() / hashlib.sha256(ident.encode()).hexdigest()
@@ -190,8 +192,6 @@ def _load_json(file: str, data: bytes) -> Fields:
 
 def read_manifest(package: Path) -> tuple[dict[str, Any], bytes]:
     """The manifest, checked field by field (what it names is checked by open_package)."""
-    from cir.package_format import MANIFEST, READABLE_VERSIONS
-
     if not package.is_dir():
         what = "is a file" if package.exists() else "no such package"
         raise CircError(f"{package}: {what} (a model.circ directory written by `circ compile`)")
@@ -211,8 +211,6 @@ def read_manifest(package: Path) -> tuple[dict[str, Any], bytes]:
                         f"(this circ reads versions {', '.join(map(str, READABLE_VERSIONS))}; "
                         "compile the model again)")
     m.get("soc").str()
-    from cir.soc import soc as lookup_soc
-
     lookup_soc(m.get("soc").value)
     for side in ("inputs", "outputs"):
         names = set()
@@ -255,8 +253,6 @@ class GraphChecker:
         self.g, self.manifest, self.weights = graph, manifest, weights
         self.file = file
         self.memory = _memory_limit()
-        from cir.soc import soc as lookup_soc
-
         self.max_blocks = max(int(getattr(lookup_soc(manifest["soc"]), "vector_cores", 64)), 64)
         self.inputs = {t["name"]: t for t in manifest["inputs"]}
         self.kernels = {k["name"] for k in manifest["kernels"]}
@@ -367,8 +363,6 @@ def map_safetensors(path: Path) -> dict[str, np.ndarray]:
     """Read-only arrays over a safetensors file (memory-mapped, no pickles; tensors whose data
     is not 64-byte aligned are copied into aligned memory). The header is checked by
     ``safetensors_index``: every tensor inside the file, its size what dtype and shape say."""
-    from cir.weights import safetensors_index
-
     index = safetensors_index(path)
     data = np.memmap(path, np.uint8, mode="r") if any(e > b for _, _, b, e in index.values()) else None
     out = {}
@@ -402,10 +396,6 @@ def _listed_sha(m: Fields, rel: str) -> Fields:
 def open_package(path: str | os.PathLike[str], *, require_signature: bool = True
                  ) -> tuple[CheckedPackage, dict[str, np.ndarray]]:
     """Check a package (see the module docstring); returns it and its memory-mapped weights."""
-    from cir.runtime.trust import check_signature
-
-    from cir.package_format import MANIFEST
-
     package = Path(path)
     manifest, mbytes = read_manifest(package)
     signer = check_signature(package, mbytes) if require_signature else None

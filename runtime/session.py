@@ -21,25 +21,30 @@ every core).
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import hashlib
 import os
 import queue
 import threading
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cir.runtime import acl
+from cir.runtime.acl import AclExecutor
+from cir.runtime.ascendc_cpu import cache_dir
+from cir.runtime.executor import Context, Executor, kernel_arities
 from cir.runtime.host import HostNode
-from cir.runtime.package_check import ALIGN, aligned_empty, open_package
+from cir.runtime.kernels import KernelLibrary
+from cir.runtime.package_check import open_package
 
 from cir.errors import CircError, name_mismatch
+from cir.gears import pick
+from cir.types import dtype_named
 
 
 @dataclass(frozen=True)
@@ -53,69 +58,18 @@ class TensorInfo:
 
     @property
     def np_dtype(self) -> np.dtype:
-        from cir.types import dtype_named
-
         return np.dtype(dtype_named(self.dtype).np)
 
 
-class _Context:
-    """What one request needs: the arena, workspace, input/output staging, resolved pointers."""
-
-    def __init__(self, graph: dict[str, Any], weights: Mapping[str, np.ndarray],
-                 constants: Mapping[str, np.ndarray], inputs: Sequence[TensorInfo],
-                 hosts: Mapping[int, HostNode]):
-        self.arena = aligned_empty(max(int(graph["arena_bytes"]), ALIGN))
-        ws = max([n["workspace"] for n in graph["nodes"]] + [0])
-        self.workspace = aligned_empty(max(ws, ALIGN))
-        self.workspace[:] = 0
-        self.inputs = {t.name: aligned_empty(max(int(np.prod(t.shape)) * t.np_dtype.itemsize, ALIGN))
-                       for t in inputs}
-        base = self.arena.ctypes.data
-
-        def address(arg: dict[str, Any]) -> int:
-            kind = arg["kind"]
-            if kind == "arena":
-                return base + int(arg["offset"])
-            if kind == "input":
-                return self.inputs[arg["name"]].ctypes.data
-            if kind == "weight":
-                return weights[arg["name"]].ctypes.data
-            if kind == "constant":
-                return constants[arg["name"]].ctypes.data
-            raise CircError(f"launch graph: unknown argument kind '{kind}'")
-
-        self.tilings = [np.frombuffer(bytes.fromhex(n["tiling_hex"]) or b"\0" * 8, np.uint8).copy()
-                        for n in graph["nodes"]]
-        def buffer(arg: dict[str, Any]) -> np.ndarray:  # an argument's bytes, for host nodes
-            kind, n = arg["kind"], int(arg["nbytes"])
-            if kind == "arena":
-                return self.arena[int(arg["offset"]):int(arg["offset"]) + n]
-            if kind == "input":
-                return self.inputs[arg["name"]][:n]
-            src = weights[arg["name"]] if kind == "weight" else constants[arg["name"]]
-            return src.reshape(-1).view(np.uint8)[:n]
-
-        # (kernel, argument pointers, blockDim) per launch; (None, thunk, 0) for a host node
-        self.calls: list[tuple[str | None, Any, int]] = []
-        for i, (node, tiling) in enumerate(zip(graph["nodes"], self.tilings)):
-            if i in hosts:
-                bufs = [buffer(a) for a in node["args"]]
-                self.calls.append((None, functools.partial(hosts[i], bufs.__getitem__), 0))
-                continue
-            ptrs = [address(a) for a in node["args"]] + [self.workspace.ctypes.data, tiling.ctypes.data]
-            self.calls.append((node["kernel"], (ctypes.c_void_p * len(ptrs))(*ptrs), node["block_dim"]))
-        self.address = address
-
-
 class _Gear:
-    """One launch graph of a package (the only one without gears) and what runs it."""
+    """One launch graph of a package (the only one without gears) and what runs it: an
+    Executor with a pool of contexts on the CPU, an AclExecutor on npu devices."""
 
-    def __init__(self, graph: dict[str, Any], hosts: Mapping[int, HostNode], inputs: list[TensorInfo]):
-        self.graph, self.hosts, self.inputs = graph, hosts, inputs
-        self.constants = {c["name"]: _aligned_copy(np.frombuffer(bytes.fromhex(c["hex"]), _np(c["dtype"])))
-                          for c in graph.get("constants", [])}
-        self.pool: queue.SimpleQueue[_Context] = queue.SimpleQueue()
-        self.acl: Any = None  # an AclExecutor on npu devices
+    def __init__(self, graph: dict[str, Any], hosts: Mapping[int, HostNode]):
+        self.graph, self.hosts = graph, hosts
+        self.pool: queue.SimpleQueue[Context] = queue.SimpleQueue()
+        self.executor: Executor | None = None
+        self.acl: AclExecutor | None = None
 
 
 class Session:
@@ -138,18 +92,16 @@ class Session:
         #: the input shapes the package serves, one dict per gear (None: only `inputs`' shapes)
         self.gears: list[dict[str, tuple[int, ...]]] | None = (
             [{n: tuple(s) for n, s in g["inputs"].items()} for g in m["gears"]] if "gears" in m else None)
-        self._gears = [_Gear(graph, hosts, [TensorInfo(t.name, shape, t.dtype, t.format) for t, shape in zip(
-                           self.inputs, (tuple(graph_in["shape"]) for graph_in in graph["inputs"]), strict=True)])
-                       for graph, hosts in zip(checked.graphs, checked.gear_hosts, strict=True)]
+        self._gears = [_Gear(graph, hosts) for graph, hosts in zip(checked.graphs, checked.gear_hosts, strict=True)]
         self._sources = checked.kernel_sources
         self._library = None
         if self.device.startswith("npu"):
-            from cir.runtime.acl import AclExecutor
-
             for g in self._gears:
                 g.acl = AclExecutor(self.path, g.graph, self._weights, _device_id(self.device), g.hosts)
         else:
             self._library = self._load_kernels(jobs)
+            for g in self._gears:
+                g.executor = Executor(g.graph, self._library, self._weights, g.hosts, str(self.path))
         self._lock = threading.Lock()
         self._contexts = 0
         self._max = max(1, max_in_flight)
@@ -159,20 +111,14 @@ class Session:
 
     # --- loading -----------------------------------------------------------------------
 
-    def _load_kernels(self, jobs: int | None) -> Any:
-        from cir.runtime.kernels import KernelLibrary
-
+    def _load_kernels(self, jobs: int | None) -> KernelLibrary | None:
         sources = self._sources  # checked against the signed manifest
-        arities = {}
+        arities: dict[str, int] = {}
         for g in self._gears:
-            for i, n in enumerate(g.graph["nodes"]):
-                if i not in g.hosts:
-                    arities[n["kernel"]] = len(n["args"]) + 2
+            arities.update(kernel_arities(g.graph))
         unknown = sorted(set(arities) - set(sources))
         if unknown:
             raise CircError(f"{self.path}: the launch graph uses kernels the package lacks: {', '.join(unknown[:5])}")
-        from cir.runtime.ascendc_cpu import cache_dir
-
         digest = hashlib.sha256("".join(sorted(k["sha256"] for k in self.manifest["kernels"])).encode()).hexdigest()[:16]
         workdir = cache_dir() / "packages" / digest
         if not arities:  # every op on the host fallback
@@ -181,17 +127,15 @@ class Session:
 
     # --- running -----------------------------------------------------------------------
 
-    def _context(self, gear: _Gear) -> _Context:
+    def _context(self, gear: _Gear, executor: Executor) -> Context:
         try:
             return gear.pool.get_nowait()
         except queue.Empty:
-            return _Context(gear.graph, self._weights, gear.constants, gear.inputs, gear.hosts)
+            return executor.context()
 
     def _gear(self, arrays: Mapping[str, np.ndarray]) -> _Gear:
         if self.gears is None:
             return self._gears[0]
-        from cir.gears import pick
-
         return self._gears[pick(self.gears, {n: a.shape for n, a in arrays.items()})]
 
     def _check(self, feeds: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -226,56 +170,17 @@ class Session:
         if gear.acl is not None:
             with self._lock:
                 return gear.acl.run(arrays)
-        ctx = self._context(gear)
-        clock = time.perf_counter_ns
+        executor = gear.executor
+        assert executor is not None  # a CPU session
+        ctx = self._context(gear, executor)
         try:
             for name, a in arrays.items():
-                ctx.inputs[name][:a.nbytes] = a.reshape(-1).view(np.uint8)
+                ctx.set_input(name, a)
             with self._lock:
-                launch = self._library.launch_ptrs if self._library is not None else None
-                if profile is None and capture is None:
-                    for kernel, ptrs, block_dim in ctx.calls:
-                        if kernel is None:
-                            ptrs()  # a host-fallback node
-                        else:
-                            launch(kernel, ptrs, block_dim)  # type: ignore[misc]
-                else:
-                    for i, (kernel, ptrs, block_dim) in enumerate(ctx.calls):
-                        t0 = clock()
-                        if kernel is None:
-                            ptrs()
-                        else:
-                            launch(kernel, ptrs, block_dim)  # type: ignore[misc]
-                        if profile is not None:
-                            profile.append((i, t0, clock()))
-                        if capture is not None:
-                            for a in gear.graph["nodes"][i]["args"]:
-                                if a.get("role") == "out" and a["kind"] == "arena":
-                                    capture[a["value"]] = self._read(ctx, a)
-            return {o["name"]: self._output(ctx, o, gear) for o in gear.graph["outputs"]}
+                executor.run(ctx, profile, capture)
+            return executor.outputs(ctx)
         finally:
             gear.pool.put(ctx)
-
-    def _read(self, ctx: _Context, a: dict[str, Any]) -> np.ndarray:
-        raw = ctx.arena[int(a["offset"]):int(a["offset"]) + int(a["nbytes"])]
-        dtype = _np(a["dtype"])
-        n = int(np.prod(a["shape"]))
-        if n * dtype.itemsize != int(a["nbytes"]):  # a physical layout (5HD, fractal): as stored
-            return raw.view(dtype).copy()
-        return raw.view(dtype).reshape(a["shape"]).copy()
-
-    def _output(self, ctx: _Context, o: dict[str, Any], gear: _Gear) -> np.ndarray:
-        dtype = _np(o["dtype"])
-        kind = o["kind"]
-        if kind == "arena":
-            raw = ctx.arena[int(o["offset"]):int(o["offset"]) + int(o["nbytes"])]
-        elif kind == "input":
-            raw = ctx.inputs[o["source"]][:int(o["nbytes"])]
-        elif kind == "weight":
-            return np.array(self._weights[o["source"]]).reshape(o["shape"])
-        else:
-            return gear.constants[o["source"]].copy().reshape(o["shape"])
-        return raw.view(dtype).reshape(o["shape"]).copy()
 
     def run_async(self, feeds: Mapping[str, Any]) -> Future[dict[str, np.ndarray]]:
         """Start a run; the future holds the outputs (or the error)."""
@@ -328,18 +233,6 @@ def as_input_array(t: TensorInfo, x: Any) -> np.ndarray:
     return converted
 
 
-def _np(dtype: str) -> np.dtype:
-    from cir.types import dtype_named
-
-    return np.dtype(dtype_named(dtype).np)
-
-
-def _aligned_copy(a: np.ndarray) -> np.ndarray:
-    out = aligned_empty(max(a.nbytes, 1)).view(np.uint8)[:a.nbytes].view(a.dtype)
-    out[...] = a
-    return out
-
-
 def _check_arguments(path: Any, device: Any, max_in_flight: Any, jobs: Any) -> None:
     """The Python API's own argument checks: a wrong type is a CircError, not a TypeError."""
     if not isinstance(path, str | os.PathLike) or not isinstance(os.fspath(path), str):
@@ -358,8 +251,6 @@ def _pick_device(device: str, fallback: bool) -> str:
         return "cpu"
     if not device.startswith("npu"):
         raise CircError(f"unknown device '{device}' (use 'cpu' or 'npu:N')")
-    from cir.runtime import acl
-
     _device_id(device)
     reason = acl.unavailable_reason()
     if reason is None:

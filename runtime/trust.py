@@ -33,7 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from cir.errors import CircError
+from cir.errors import CircError, UsageError
 
 SIGNATURE = "signature.json"
 _RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -189,8 +189,6 @@ def add_cli_arguments(sub) -> None:  # argparse.ArgumentParser
 
 
 def cli_main(args) -> None:  # argparse.Namespace
-    from cir.errors import UsageError
-
     if not (args.packages or args.add_key or args.export_key or args.list):
         raise UsageError("nothing to do: give packages, --add-key, --export-key or --list")
     for pem in args.add_key:

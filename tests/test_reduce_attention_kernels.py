@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cir.runtime.kernels import run_lowered
 
 import cir
 from cir import ops
+from cir.app.execute import run_lowered
 from cir.build import build_module
 from cir.types import dtype_from_numpy, tensor
 
@@ -49,7 +49,7 @@ def test_softmax(tmp_path, soc, dtype, tol):
     x = (RNG.standard_normal((5, 333)) * 3).astype(dtype)
     for cls in (ops.SoftmaxOp, ops.LogSoftmaxOp):
         check(cls, x, tmp=tmp_path, tol=tol, soc=soc)  # last axis, one tile per row
-        check(lambda v: cls(v, axis=0), x, tmp=tmp_path, tol=tol, soc=soc)  # across rows
+        check(lambda v, cls=cls: cls(v, axis=0), x, tmp=tmp_path, tol=tol, soc=soc)  # across rows
     y = (RNG.standard_normal((2, 7, 3, 5)) * 2).astype(dtype)
     check(lambda v: ops.SoftmaxOp(v, axis=1), y, tmp=tmp_path, tol=tol, soc=soc)
     check(lambda v: ops.LogSoftmaxOp(v, axis=2), y, tmp=tmp_path, tol=tol, soc=soc)
@@ -71,7 +71,7 @@ def test_reductions(tmp_path, soc, dtype, tol):
              ([0, 1, 2, 3], False), ([-1, -2], True)]
     for cls in (ops.ReduceSumOp, ops.ReduceMeanOp, ops.ReduceMaxOp, ops.ReduceMinOp):
         for axes, keep in cases:
-            check(lambda v: cls(v, axes=axes, keepdims=keep), x, tmp=tmp_path, tol=tol, soc=soc)
+            check(lambda v, cls=cls, axes=axes, keep=keep: cls(v, axes=axes, keepdims=keep), x, tmp=tmp_path, tol=tol, soc=soc)
 
 
 @pytest.mark.parametrize("soc", SOCS)
@@ -80,7 +80,7 @@ def test_argmax(tmp_path, soc):
     x[1, 2, 7] = x[1, 2, 100] = 9.0  # ties: the first index wins
     for axis in (2, 1, 0):
         for keep in (False, True):
-            check(lambda v: ops.ArgmaxOp(v, axis=axis, keepdims=keep), x, tmp=tmp_path, tol=0, soc=soc)
+            check(lambda v, axis=axis, keep=keep: ops.ArgmaxOp(v, axis=axis, keepdims=keep), x, tmp=tmp_path, tol=0, soc=soc)
     check(lambda v: ops.ArgmaxOp(v, axis=-1), x.astype(np.float16), tmp=tmp_path, tol=0, soc=soc)
 
 
@@ -88,12 +88,13 @@ def test_argmax(tmp_path, soc):
 @pytest.mark.parametrize("dtype,tol", FP)
 def test_pools(tmp_path, soc, dtype, tol):
     x = RNG.standard_normal((2, 3, 11, 13)).astype(dtype)
-    for kw in [dict(kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
-               dict(kernel=[2, 3], strides=[2, 1], pads=[0, 1, 1, 0], ceil_mode=True),
-               dict(kernel=[3, 3], strides=[2, 2], ceil_mode=True)]:
-        check(lambda v: ops.MaxPool2dOp(v, **kw), x, tmp=tmp_path, tol=tol, soc=soc)
-        check(lambda v: ops.AvgPool2dOp(v, **kw), x, tmp=tmp_path, tol=tol, soc=soc)
-        check(lambda v: ops.AvgPool2dOp(v, count_include_pad=False, **kw), x, tmp=tmp_path, tol=tol, soc=soc)
+    for kw in [{"kernel": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]},
+               {"kernel": [2, 3], "strides": [2, 1], "pads": [0, 1, 1, 0], "ceil_mode": True},
+               {"kernel": [3, 3], "strides": [2, 2], "ceil_mode": True}]:
+        check(lambda v, kw=kw: ops.MaxPool2dOp(v, **kw), x, tmp=tmp_path, tol=tol, soc=soc)
+        check(lambda v, kw=kw: ops.AvgPool2dOp(v, **kw), x, tmp=tmp_path, tol=tol, soc=soc)
+        check(lambda v, kw=kw: ops.AvgPool2dOp(v, count_include_pad=False, **kw), x, tmp=tmp_path,
+              tol=tol, soc=soc)
     check(lambda v: ops.MaxPool2dOp(v, kernel=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], dilations=[2, 1]),
           x, tmp=tmp_path, tol=tol, soc=soc)
 

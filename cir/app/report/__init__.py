@@ -21,7 +21,17 @@ from typing import Any
 
 import numpy as np
 
+from cir.app.report.compare import (
+    CSV_COLUMNS,
+    compare_package,
+    csv_rows,
+    fusion_summary,
+    memory_plan,
+)
+from cir.app.report.costmodel import estimate
+from cir.app.report.html import render
 from cir.errors import CircError
+from cir.outputs import check_destination, make_parents
 
 
 def _write_atomic(path: Path, text: str) -> Path:
@@ -41,17 +51,6 @@ def report(package: str | os.PathLike[str], reference_model: Any,
            framework: str | None = None, seed: int = 0) -> Any:
     """Compare `package` with `reference_model` and write `output` (HTML) and its .csv;
     returns the `Comparison` (rows, outputs' PSNR, verdict, first divergent op)."""
-    from cir.outputs import check_destination, make_parents
-    from cir.app.report.compare import (
-        CSV_COLUMNS,
-        compare_package,
-        csv_rows,
-        fusion_summary,
-        memory_plan,
-    )
-    from cir.app.report.costmodel import estimate
-    from cir.app.report.html import render
-
     out = check_destination(output, "report output")
     if out.suffix.lower() not in (".html", ".htm"):
         raise CircError(f"the report is an HTML file: '{out}' should end in .html")

@@ -13,16 +13,36 @@ value is also compared with the CIR interpreter (the golden model) on the same i
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import FusedLoc, NameLoc
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    FusedLoc,
+    NameLoc,
+    StringAttr,
+    TensorType,
+)
 from xdsl.ir import Attribute, Operation
 
+from cir.app.frontend import detect_framework
+from cir.app.report.reference import run_reference
 from cir.errors import CircError, describe_location
+from cir.interpreter import KERNELS, CirFunctions, evaluate_op
+from cir.io import parse_text
+from cir.lowering.graph import graph_of
+from cir.lowering.lower_to_ascendc import host_launch
+from cir.passes.fusion.aigc_fusion import builtin_rules
+from cir.runtime.package_check import Fields, open_package, read_checked
+from cir.runtime.session import load
+from cir.signature import check_inputs, entry_function
+from cir.types import dtype_named
+from cir.weights import set_base_dir, weights_of
 
 # An op diverges when cosine < min_cosine or max rel error > max_rel_err (per precision).
 THRESHOLDS: dict[str, dict[str, float]] = {
@@ -84,7 +104,6 @@ HOST_LABEL = "host-fallback"  # the kernels column of an op that runs on the hos
 @dataclass
 class CirOp:
     """One CIR op of the entry function that runs (launches kernels or is a view)."""
-
     index: int
     name: str
     values: list[str]  # launch-graph names of its results
@@ -99,11 +118,17 @@ class CirOp:
         return isinstance(self.op.location, FusedLoc)
 
 
+def _loc_name(loc: Attribute) -> str:
+    desc = loc.desc if isinstance(loc, NameLoc) else None
+    return desc.data if isinstance(desc, StringAttr) else ""
+
+
 def _loc_names(loc: Attribute | None) -> list[str]:
     """The name of each location (one entry per part of a FusedLoc, "" where unnamed)."""
     if isinstance(loc, FusedLoc):
-        return [x.desc.data if isinstance(x, NameLoc) else "" for x in loc.locations.data]  # type: ignore[attr-defined]
-    return [loc.desc.data] if isinstance(loc, NameLoc) else []
+        parts = loc.locations
+        return [_loc_name(x) for x in parts.data] if isinstance(parts, ArrayAttr) else []
+    return [_loc_name(loc)] if isinstance(loc, NameLoc) else []
 
 
 @dataclass
@@ -128,14 +153,28 @@ class Package:
         return "fp16" if self.reduced else "fp32"
 
 
-def load_package(path: str | Path) -> Package:
-    """Read a package's manifest, launch graph and lowered CIR (model.mlir)."""
-    from cir.io import parse_text
-    from cir.lowering.graph import _graph
-    from cir.lowering.lower_to_ascendc import host_launch
-    from cir.runtime.package_check import Fields, open_package, read_checked
-    from cir.weights import set_base_dir
+def _kernel_names(op: Operation) -> list[str]:
+    """The kernels lower-to-ascendc gave `op` (its ``cir.launches``), in launch order."""
+    launches = op.attributes.get("cir.launches")
+    if not isinstance(launches, ArrayAttr):
+        return []
+    names = []
+    for d in launches.data:
+        kernel = d.data.get("kernel") if isinstance(d, DictionaryAttr) else None
+        if not isinstance(kernel, StringAttr):
+            raise CircError(f"{op.name}: a launch without a kernel name in cir.launches")
+        names.append(kernel.data)
+    return names
 
+
+def _shape(t: Attribute) -> tuple[int, ...]:
+    if not isinstance(t, TensorType):
+        raise CircError(f"a value of type {t} is not a tensor")
+    return tuple(t.get_shape())
+
+
+def load_package(path: str | os.PathLike[str]) -> Package:
+    """Read a package's manifest, launch graph and lowered CIR (model.mlir)."""
     p = Path(path)
     checked, _ = open_package(p, require_signature=False)  # the Session checks the signature
     manifest, graph = checked.manifest, checked.graph
@@ -146,24 +185,20 @@ def load_package(path: str | Path) -> Package:
     text = read_checked(p, mlir.get("file"), mlir.get("sha256"))
     module = parse_text(text.decode("utf-8", errors="replace"), str(p / "model.mlir"))
     set_base_dir(module, p)
-    g = _graph(module)
+    g = graph_of(module)
     ops: list[CirOp] = []
     for op in g.ops:
         if op.name in ("cir.weight", "cir.constant"):
             continue
-        launches = op.attributes.get("cir.launches")
-        kernels = ([HOST_LABEL] if host_launch(op) is not None else
-                   [d.data["kernel"].data for d in launches.data] if launches is not None else [])  # type: ignore[attr-defined]
+        kernels = [HOST_LABEL] if host_launch(op) is not None else _kernel_names(op)
         ops.append(CirOp(len(ops), op.name, [g.names[r] for r in op.results],
-                         [tuple(r.type.get_shape()) for r in op.results],  # type: ignore[attr-defined]
+                         [_shape(r.type) for r in op.results],
                          describe_location(op.location), _loc_names(op.location), kernels, op))
     return Package(p, manifest, graph, module, ops)
 
 
 def make_inputs(manifest: Mapping[str, Any], seed: int = 0) -> dict[str, np.ndarray]:
     """Seeded random inputs of the manifest's shapes and dtypes."""
-    from cir.types import dtype_named
-
     rng = np.random.default_rng(seed)
     out = {}
     first_gear = manifest["gears"][0]["inputs"] if "gears" in manifest else {}  # the report's gear
@@ -181,12 +216,7 @@ def make_inputs(manifest: Mapping[str, Any], seed: int = 0) -> dict[str, np.ndar
 
 def interpret_values(pkg: Package, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every value of the entry function, by launch-graph name, from the CIR interpreter."""
-    from cir.interpreter import KERNELS, CirFunctions, _run
-    from cir.lowering.graph import _graph
-    from cir.signature import check_inputs, entry_function
-    from cir.weights import weights_of
-
-    g = _graph(pkg.module)
+    g = graph_of(pkg.module)
     f = entry_function(pkg.module)
     env: dict[Any, np.ndarray] = dict(zip(f.body.block.args, check_inputs(f, feeds)))
     funcs = CirFunctions(weights_of(pkg.module, base_dir=pkg.path))  # type: ignore[call-arg]
@@ -196,7 +226,7 @@ def interpret_values(pkg: Package, feeds: Mapping[str, np.ndarray]) -> dict[str,
             while isinstance(res[0], tuple):  # xDSL's impl wrapper nests the result tuple
                 res = res[0]
         elif type(op) in KERNELS:
-            res = _run(KERNELS[type(op)], op, tuple(env[v] for v in op.operands))
+            res = evaluate_op(op, [env[v] for v in op.operands])
         else:
             raise CircError(f"{op.name} cannot be interpreted (no reference kernel)")
         env.update(zip(op.results, res))
@@ -205,8 +235,6 @@ def interpret_values(pkg: Package, feeds: Mapping[str, np.ndarray]) -> dict[str,
 
 def run_package(pkg: Package, feeds: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """(outputs, every captured value incl. views) of the package on the CPU."""
-    from cir.runtime.session import load
-
     sess = load(pkg.path)
     try:
         captured: dict[str, np.ndarray] = {}
@@ -229,7 +257,6 @@ def run_package(pkg: Package, feeds: Mapping[str, np.ndarray]) -> tuple[dict[str
 @dataclass(frozen=True)
 class Overflow:
     """Where a reduced-precision value (fp16 / bf16) overflowed or saturated first."""
-
     op: CirOp
     value: str
     dtype: str
@@ -297,7 +324,6 @@ def _fused_result(op: CirOp, name_index: int) -> tuple[int | None, str]:
     """Which result of fused `op` holds the value of its `name_index`-th named location."""
     if name_index == 0:
         return 0, ""
-    from cir.passes.fusion.aigc_fusion import builtin_rules
 
     answers = set()
     for rule in builtin_rules().values():
@@ -320,7 +346,6 @@ def _fused_result(op: CirOp, name_index: int) -> tuple[int | None, str]:
 @dataclass
 class Row:
     """One line of the report: a framework op compared with a CIR value (or a CIR-only op)."""
-
     framework_op: str
     cir_index: int | None
     cir_op: str
@@ -456,12 +481,9 @@ class Comparison:
         return "FAIL — " + "; ".join(parts)
 
 
-def compare_package(package: str | Path, reference: Any, inputs: Mapping[str, np.ndarray] | None = None,
+def compare_package(package: str | os.PathLike[str], reference: Any, inputs: Mapping[str, np.ndarray] | None = None,
                     framework: str | None = None, seed: int = 0) -> Comparison:
     """Run `package` and the framework model `reference` on the same inputs and compare them."""
-    from cir.app.frontend import detect_framework
-    from cir.app.report.reference import run_reference
-
     pkg = load_package(package)
     fw = framework or detect_framework(reference)
     source_fw = pkg.manifest.get("source", {}).get("framework")
@@ -536,8 +558,6 @@ def csv_rows(c: Comparison) -> list[dict[str, Any]]:
 
 def fusion_summary(pkg: Package) -> dict[str, int]:
     """Fused ops in model.mlir by kind (ops a fusion rule produces)."""
-    from cir.passes.fusion.aigc_fusion import builtin_rules
-
     kinds = {r.replacement.op for r in builtin_rules().values()}
     counts: dict[str, int] = {}
     for op in pkg.ops:

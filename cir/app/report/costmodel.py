@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cir.soc import socs
+
 Shape = Sequence[int]
 
 
@@ -93,16 +95,14 @@ class OpCost:
 
 def op_flops(op: Any) -> tuple[float, bool]:
     """(FLOPs, runs on cube) of a CIR op from its operand/result shapes."""
-    ins = [tuple(v.type.get_shape()) for v in op.operands if hasattr(v.type, "get_shape")]
-    outs = [tuple(r.type.get_shape()) for r in op.results if hasattr(r.type, "get_shape")]
+    ins: list[Shape] = [tuple(v.type.get_shape()) for v in op.operands if hasattr(v.type, "get_shape")]
+    outs: list[Shape] = [tuple(r.type.get_shape()) for r in op.results if hasattr(r.type, "get_shape")]
     fn, cube = FLOPS.get(op.name, (_per_elem(1), False))
     return float(fn(ins, outs, {})), cube
 
 
 def estimate(pkg: Any) -> tuple[list[OpCost], dict[str, float]]:
     """Per-op costs and the total per SoC (seconds)."""
-    from cir.soc import socs
-
     table = socs()
     bytes_of: dict[int, int] = {}
     ops_by_kernel_run = {op.index: op for op in pkg.ops}

@@ -190,9 +190,10 @@ def _tf_saved_model(path: Path, args: list[np.ndarray], names: list[str]) -> Ref
 
 def mindspore_reference(model: Any, args: list[np.ndarray], names: list[str]) -> Reference:
     import mindspore as ms
+    from mindspore import nn
 
     if isinstance(model, str | os.PathLike):
-        model = ms.nn.GraphCell(ms.load(str(model)))
+        model = nn.GraphCell(ms.load(str(model)))
     out = model(*[ms.Tensor(a) for a in args])
     outs = [_numpy(t) for t in _flatten(out)]
     return Reference("mindspore", [o for o in outs if o is not None], {},

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cir.errors import CircError, UsageError
 from cir.app.serve.config import (
     ModelConfig,
     ServerConfig,
@@ -14,6 +13,7 @@ from cir.app.serve.config import (
     load_config_file,
     parse_model_flag,
 )
+from cir.errors import CircError, UsageError
 
 
 def add_arguments(sub: argparse.ArgumentParser) -> None:

@@ -34,11 +34,11 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 
+from cir.app.serve.config import ModelConfig, ServerConfig
+from cir.app.serve.tensors import MAX_RANK, dt_name
 from cir.errors import CircError, name_mismatch
 from cir.gears import describe as describe_gears
 from cir.gears import pick as pick_gear
-from cir.app.serve.config import ModelConfig, ServerConfig
-from cir.app.serve.tensors import MAX_RANK, dt_name
 
 SIGNATURE = "serving_default"
 VERSION = 1

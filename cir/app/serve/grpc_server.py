@@ -14,11 +14,11 @@ from typing import Any
 import grpc
 from google.protobuf import json_format
 
-from cir.errors import CircError
 from cir.app.serve.config import ServerConfig
 from cir.app.serve.core import INVALID_ARGUMENT, SIGNATURE, VERSION, Registry, ServeError, clip
 from cir.app.serve.protos import pb
 from cir.app.serve.tensors import from_ndarray, to_ndarray
+from cir.errors import CircError
 
 
 def _version(spec: Any) -> tuple[int | None, str | None]:

@@ -9,8 +9,8 @@ import errno
 import signal
 import sys
 
-from cir.errors import CircError
 from cir.app.serve.config import ServerConfig
+from cir.errors import CircError
 
 GRACE_SECONDS = 5.0
 
