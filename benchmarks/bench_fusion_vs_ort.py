@@ -23,7 +23,7 @@ import warnings
 import torch
 
 import cir
-from cir.passes.fusion.aigc_fusion import LAST_REPORT
+from cir.passes.fusion.aigc_fusion import fuse, resolve
 
 # kind -> (ORT fused op types, circ fused CIR ops)
 KINDS = {
@@ -69,8 +69,8 @@ def ort_counts(model, args) -> collections.Counter:
 
 def circ_counts(model, args) -> collections.Counter:
     module = cir.import_model(model, args)
-    cir.apply_pipeline(module, "canonicalize,aigc-fusion{preset=sd_optimized}")
-    fired = dict(LAST_REPORT)
+    cir.apply_pipeline(module, "canonicalize")
+    fired = fuse(module, resolve("sd_optimized"))
     counts = collections.Counter(op.name for op in module.walk())
     cir.apply_pipeline(module, "layout{soc=Ascend910B1}")
     counts["5HD conv"] = sum(

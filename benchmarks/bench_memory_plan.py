@@ -16,9 +16,9 @@ import time
 import torch
 
 import cir
-from cir.passes.plan_memory import LAST_PLAN
+from cir.passes.plan_memory import plan_memory
 
-PIPELINE = "canonicalize,aigc-fusion{preset=sd_optimized},layout{soc=Ascend910B1},plan-memory"
+PIPELINE = "canonicalize,aigc-fusion{preset=sd_optimized},layout{soc=Ascend910B1}"  # then plan-memory
 
 
 def models():
@@ -38,7 +38,7 @@ def main() -> None:
         module = cir.import_model(model, args)
         t = time.perf_counter()
         cir.apply_pipeline(module, PIPELINE)
-        plan = LAST_PLAN["main"]
+        plan = plan_memory(module)["main"]
         mib = 1 << 20
         print(f"{name}: naive {plan.naive_bytes / mib:.1f} MiB | lower bound "
               f"{plan.lower_bound / mib:.1f} MiB | plan {plan.arena_bytes / mib:.1f} MiB "

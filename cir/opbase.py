@@ -266,7 +266,7 @@ class CirOp(IRDLOperation):
         except VerifyException as e:
             parser.raise_error(str(e), attr_pos, parser.pos)
         parser.parse_punctuation(":")
-        in_types, out_types = _parse_signature(parser, len(unresolved))
+        in_types, out_types = parse_signature(parser, len(unresolved))
         operands = _resolve(parser, unresolved, in_types, pos)
         try:
             grouped = _group_operands(cls, operands)
@@ -333,7 +333,7 @@ def _split_attr_dict(
 def _parse_type_list(parser: Parser) -> list[Attribute]:
     if parser.parse_optional_punctuation(")") is not None:
         return []
-    types = parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type)
+    types: list[Attribute] = list(parser.parse_comma_separated_list(parser.Delimiter.NONE, parser.parse_type))
     parser.parse_punctuation(")")
     return types
 
@@ -344,7 +344,7 @@ def _parse_results(parser: Parser) -> list[Attribute]:
     return [parser.parse_type()]
 
 
-def _parse_signature(parser: Parser, n_operands: int) -> tuple[list[Attribute], list[Attribute]]:
+def parse_signature(parser: Parser, n_operands: int) -> tuple[list[Attribute], list[Attribute]]:
     """`: T` (one operand, same result type), `: T` (no operand), `: (Ts) -> R`, `: T -> R`."""
     if parser.parse_optional_punctuation("(") is not None:
         ins = _parse_type_list(parser)
@@ -371,10 +371,12 @@ def _resolve(
 def _flatten(operands: Sequence[Any]) -> list[SSAValue | None]:
     flat: list[SSAValue | None] = []
     for o in operands:
-        if isinstance(o, Sequence) and not isinstance(o, str):
+        if o is None:
+            flat.append(None)
+        elif isinstance(o, SSAValue | Operation):
+            flat.append(_value(o))
+        else:  # a variadic group
             flat.extend(_value(v) for v in o)
-        else:
-            flat.append(None if o is None else _value(o))
     return flat
 
 

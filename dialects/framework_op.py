@@ -39,7 +39,7 @@ from xdsl.printer import Printer
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from cir.opbase import _parse_signature, format_value
+from cir.opbase import format_value, parse_signature
 from cir.opbase import to_python as prop_to_python
 
 ARG_NAMES = "operand_names"  # attribute: the schema name of each operand, in order
@@ -130,7 +130,7 @@ class FrameworkOp(IRDLOperation):
         pairs = parser.parse_comma_separated_list(parser.Delimiter.PAREN, named_operand)
         attrs = {k: _normalise(v) for k, v in parser.parse_optional_attr_dict().items()}
         parser.parse_punctuation(":")
-        ins, outs = _parse_signature(parser, len(pairs))
+        ins, outs = parse_signature(parser, len(pairs))
         if len(ins) != len(pairs):
             parser.raise_error(f"expected {len(pairs)} operand types, got {len(ins)}", pos)
         values = [parser.resolve_operand(u, t) for (_, u), t in zip(pairs, ins, strict=True)]

@@ -23,8 +23,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from math import prod
 
+from cir.passes.rewrite_utils import (
+    defining,
+    fold_layout,
+    insert,
+    inverse,
+    is_data,
+    rebuild,
+    shape,
+)
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
@@ -38,15 +48,6 @@ from xdsl.pattern_rewriter import (
 )
 
 from cir import ops
-from cir.passes.rewrite_utils import (
-    defining,
-    fold_layout,
-    insert,
-    inverse,
-    is_data,
-    rebuild,
-    shape,
-)
 from cir.weights import WeightStore, attached
 
 UNARY = (
@@ -191,7 +192,7 @@ class SinkThroughBinary(RewritePattern):
                 return
         new = [_relayout(rewriter, op, v, perm, rank) for v in op.operands]
         assert all(v is not None for v in new)
-        y = insert(rewriter, op, rebuild(op, new))  # type: ignore[arg-type]
+        y = insert(rewriter, op, rebuild(op, new))
         rewriter.replace(op, ops.TransposeOp(y, perm=perm))
 
 
@@ -263,9 +264,9 @@ class SinkThroughSlice(RewritePattern):
             return
         x, perm = t
         new = {k: [0] * len(perm) for k in ("starts", "ends", "steps")}
-        for k in new:
+        for k, values in new.items():
             for i, p in enumerate(perm):
-                new[k][p] = op.p[k][i]
+                values[p] = op.p[k][i]
         y = insert(rewriter, op, rebuild(op, [x], **new))
         rewriter.replace(op, ops.TransposeOp(y, perm=perm))
 
@@ -275,12 +276,13 @@ class SinkThroughConcat(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: ops.ConcatOp, rewriter: PatternRewriter) -> None:
-        ts = [_transposed(v) for v in op.inputs]
-        if not ts or any(t is None or t[1] != ts[0][1] for t in ts):  # type: ignore[index]
+        found = [_transposed(v) for v in op.inputs]
+        ts = [t for t in found if t is not None]
+        if not ts or len(ts) != len(found) or any(t[1] != ts[0][1] for t in ts):
             return
-        perm = ts[0][1]  # type: ignore[index]
+        perm = ts[0][1]
         axis = perm[op.p["axis"] % len(perm)]
-        y = insert(rewriter, op, ops.ConcatOp([t[0] for t in ts], axis=axis))  # type: ignore[index]
+        y = insert(rewriter, op, ops.ConcatOp([t[0] for t in ts], axis=axis))
         rewriter.replace(op, ops.TransposeOp(y, perm=perm))
 
 
@@ -315,7 +317,7 @@ def _groups(big: Sequence[int], small: Sequence[int]) -> list[list[int]] | None:
 
 
 def _runs_in_order(positions: Sequence[int]) -> bool:
-    return all(b == a + 1 for a, b in zip(positions, positions[1:]))
+    return all(b == a + 1 for a, b in pairwise(positions))
 
 
 class TransposeAfterMerge(RewritePattern):

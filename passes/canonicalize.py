@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+
 import numpy as np
+from cir.passes.rewrite_utils import dense_attr, tensor_type
 from xdsl.context import Context
-from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, ModuleOp, TensorType
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -32,9 +34,9 @@ from xdsl.transforms.common_subexpression_elimination import CommonSubexpression
 from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
 from cir import ops
-from cir.interpreter import KERNELS, _run, constant_array
 from cir.errors import CircError
-from cir.types import dtype_of, format_of, numel
+from cir.interpreter import KERNELS, constant_array, evaluate_op
+from cir.types import dtype_of, format_of, numel, shape_of
 from cir.weights import WeightStore, attach, weights_of
 
 INLINE_LIMIT = 16  # folded results up to this many elements stay inline in the IR
@@ -46,11 +48,12 @@ def value_of(v: SSAValue, store: WeightStore) -> np.ndarray | None:
     owner = v.owner
     if isinstance(owner, ops.ConstantOp):
         return constant_array(owner)
-    if isinstance(owner, ops.WeightOp) and format_of(owner.result.type) == "ND":  # type: ignore[arg-type]
+    if isinstance(owner, ops.WeightOp):
+        t = owner.result.type
         name = owner.sym_name.data
-        if name in store:
+        if isinstance(t, TensorType) and format_of(t) == "ND" and name in store:
             arr = np.asarray(store[name])
-            if arr.shape == owner.result.type.get_shape():  # type: ignore[attr-defined]
+            if arr.shape == t.get_shape():
                 return arr
     return None
 
@@ -59,7 +62,7 @@ def materialise(value: np.ndarray, t: TensorType, store: WeightStore, hint: str)
     """An op producing `value`: inline when small, else a new weight."""
     arr = np.asarray(value, dtype=dtype_of(t).np).reshape(t.get_shape())
     if arr.size <= INLINE_LIMIT:
-        return ops.ConstantOp(DenseIntOrFPElementsAttr(t, BytesAttr(np.require(arr, requirements="C").tobytes())))
+        return ops.ConstantOp(dense_attr(arr, t))
     digest = hashlib.sha1(arr.tobytes() + str(arr.shape).encode()).hexdigest()[:12]
     name = f"_folded.{hint}.{digest}"
     store[name] = arr
@@ -75,17 +78,18 @@ class FoldConstants(RewritePattern):
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
         if type(op) not in KERNELS or not op.operands or isinstance(op, ops.TransDataOp):
             return
-        if any(numel(r.type.get_shape()) > FOLD_LIMIT for r in op.results):  # type: ignore[attr-defined]
+        if any(numel(shape_of(r.type)) > FOLD_LIMIT for r in op.results):
             return
-        values = [value_of(v, self.store) for v in op.operands]
-        if any(v is None for v in values):
+        found = [value_of(v, self.store) for v in op.operands]
+        values = [v for v in found if v is not None]
+        if len(values) != len(found):
             return
-        if all(isinstance(v.owner, ops.WeightOp) for v in op.operands) and len(op.results) == 1:
-            # a weight used by something else too would be duplicated: only fold single uses
-            if any(v.uses.get_length() > 1 for v in op.operands):
-                return
-        results = _run(KERNELS[type(op)], op, tuple(values))
-        new_ops = [materialise(r, res.type, self.store, op.name.removeprefix("cir."))  # type: ignore[arg-type]
+        # a weight used by something else too would be duplicated: only fold single uses
+        if (all(isinstance(v.owner, ops.WeightOp) for v in op.operands) and len(op.results) == 1
+                and any(v.uses.get_length() > 1 for v in op.operands)):
+            return
+        results = evaluate_op(op, values)
+        new_ops = [materialise(r, tensor_type(res), self.store, op.name.removeprefix("cir."))
                    for r, res in zip(results, op.results)]
         rewriter.replace(op, new_ops, [n.results[0] for n in new_ops])
 
@@ -167,19 +171,20 @@ class FoldBatchNormIntoConv(RewritePattern):
         if not isinstance(conv, ops.Conv2dOp) or conv.result.uses.get_length() != 1:
             return
         w = value_of(conv.weight, self.store)
-        params = [value_of(v, self.store) for v in (op.scale, op.bias, op.mean, op.var)]
-        if w is None or any(p is None for p in params):
+        found = [value_of(v, self.store) for v in (op.scale, op.bias, op.mean, op.var)]
+        params = [p for p in found if p is not None]
+        if w is None or len(params) != len(found):
             return
         b = value_of(conv.bias, self.store) if conv.bias is not None else np.zeros(w.shape[0])
         if b is None:
             return
-        scale, beta, mean, var = (np.asarray(p, np.float64) for p in params)  # type: ignore[arg-type]
+        scale, beta, mean, var = (np.asarray(p, np.float64) for p in params)
         s = scale / np.sqrt(var + op.p["epsilon"])
         new_w = (w.astype(np.float64) * s[:, None, None, None])
         new_b = (b.astype(np.float64) - mean) * s + beta
-        wt = conv.weight.type
-        bt = TensorType(wt.element_type, [wt.get_shape()[0]])  # type: ignore[attr-defined]
-        w_op = materialise(new_w, wt, self.store, "bn_weight")  # type: ignore[arg-type]
+        wt = tensor_type(conv.weight)
+        bt = TensorType(wt.element_type, [wt.get_shape()[0]])
+        w_op = materialise(new_w, wt, self.store, "bn_weight")
         b_op = materialise(new_b, bt, self.store, "bn_bias")
         p = conv.p
         new_conv = ops.Conv2dOp(conv.x, w_op, b_op, strides=p["strides"], pads=p["pads"],

@@ -12,7 +12,8 @@
 
 Shapes stay logical (see cir/formats.py), so every verifier and the interpreter see the same
 values; the reference interpreter packs and unpacks every trans_data and packed weight.
-Example: ``circ-opt m.mlir -p 'layout{soc=Ascend310P3}'``.
+Example: ``circ-opt m.mlir -p 'layout{soc=Ascend310P3}'``; from Python,
+``layout(module, soc)`` returns what it did (``LayoutCounts``).
 """
 
 from __future__ import annotations
@@ -24,25 +25,24 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from cir.passes.canonicalize import value_of
+from cir.passes.rewrite_utils import tensor_type
 from xdsl.context import Context
-
 from xdsl.dialects.builtin import ModuleOp, NoneAttr, TensorType
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from cir import ops
 from cir.errors import CircError
 from cir.formats import c0_for, pack
+from cir.opbase import CirOp
 from cir.soc import soc as lookup_soc
-from cir.passes.canonicalize import value_of
 from cir.types import FormatAttr, dtype_of, format_of
 from cir.weights import WeightStore, attach, weights_of
 
 TABLE = Path(__file__).parent / "tables" / "layout.toml"
 FIVE_HD = "NC1HWC0"
-
-LAST_COUNTS: dict[str, int] = {}
 
 
 @cache
@@ -75,14 +75,14 @@ def _activation_indices(op: Operation, spec: dict[str, Any]) -> list[int] | None
 
 
 def _groups_aligned(op: Operation) -> bool:
-    x = op.operands[0].type
-    assert isinstance(x, TensorType)
+    x = tensor_type(op.operands[0])
     c = x.get_shape()[1]
-    g = op.p["num_groups"]  # type: ignore[attr-defined]
+    assert isinstance(op, CirOp)
+    g = op.p["num_groups"]
     return (c // g) % c0_for(dtype_of(x).itemsize) == 0
 
 
-def _retype(op: Operation, result_types: list[TensorType]) -> Operation:
+def _retype(op: Operation, result_types: list[Attribute]) -> Operation:
     new = type(op).create(
         operands=list(op.operands), result_types=result_types,
         properties=dict(op.properties), attributes=dict(op.attributes),
@@ -120,7 +120,8 @@ def place_trans_data(module: ModuleOp) -> int:
             rewriter.insert_op(td, InsertPoint.before(op))
             op.operands[i] = td.result
             inserted += 1
-        new_types = [_with_format(r.type, FIVE_HD) if _is_4d(r) else r.type for r in op.results]  # type: ignore[arg-type]
+        new_types = [_with_format(tensor_type(r), FIVE_HD) if _is_4d(r) else r.type
+                     for r in op.results]
         new = _retype(op, new_types)
         rewriter.insert_op(new, InsertPoint.before(op))
         for old, res in zip(op.results, new.results):
@@ -166,7 +167,7 @@ def pack_weights(module: ModuleOp, store: WeightStore) -> int:
             continue
         w = op.operands[spec["operand"]]
         owner = w.owner
-        if not isinstance(owner, ops.WeightOp) or format_of(w.type) != "ND":  # type: ignore[arg-type]
+        if not isinstance(owner, ops.WeightOp) or format_of(tensor_type(w)) != "ND":
             continue
         value = value_of(w, store)
         if value is None:
@@ -175,7 +176,7 @@ def pack_weights(module: ModuleOp, store: WeightStore) -> int:
         name = f"{owner.sym_name.data}@{fmt}"
         if name not in store:
             store[name] = pack(value, fmt)
-        new = ops.WeightOp(name, _with_format(w.type, fmt))  # type: ignore[arg-type]
+        new = ops.WeightOp(name, _with_format(tensor_type(w), fmt))
         new.location = owner.location
         rewriter.insert_op(new, InsertPoint.before(op))
         op.operands[spec["operand"]] = new.result
@@ -190,6 +191,30 @@ def count_trans_data(module: ModuleOp) -> int:
 
 
 @dataclass(frozen=True)
+class LayoutCounts:
+    """What `layout` did to a module."""
+
+    inserted: int  # trans_data inserted where a value crosses between 5HD and ND
+    remaining: int  # trans_data left after cancelling inverse pairs
+    packed_weights: int  # weights pre-packed to FRACTAL_Z / FRACTAL_NZ
+
+
+def layout(module: ModuleOp, soc: str = "Ascend910B1") -> LayoutCounts:
+    """Choose NC1HWC0 / FRACTAL formats for `soc` in `module`, in place."""
+    lookup_soc(soc)  # an unknown SoC is an error, not a silent default
+    try:
+        store = weights_of(module)
+        attach(module, store)
+    except CircError:
+        store = WeightStore()
+    inserted = place_trans_data(module)
+    cancel_pairs(module)
+    remaining = count_trans_data(module)
+    packed = pack_weights(module, store)
+    return LayoutCounts(inserted, remaining, packed)
+
+
+@dataclass(frozen=True)
 class LayoutPass(ModulePass):
     """Choose NC1HWC0 / FRACTAL_Z / FRACTAL_NZ formats for `soc`; ``report=true`` prints
     the trans_data count before and after cancellation."""
@@ -200,21 +225,8 @@ class LayoutPass(ModulePass):
     report: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        lookup_soc(self.soc)  # an unknown SoC is an error, not a silent default
-        try:
-            store = weights_of(op)
-            attach(op, store)
-        except CircError:
-            store = WeightStore()
-        inserted = place_trans_data(op)
-        cancel_pairs(op)
-        after = count_trans_data(op)
-        packed = pack_weights(op, store)
-        LAST_COUNTS.clear()
-        LAST_COUNTS.update(inserted=inserted, remaining=after, packed_weights=packed)
+        counts = layout(op, self.soc)
         if self.report:
-            print(f"layout: {inserted} trans_data inserted, {after} left after cancelling "
-                  f"inverse pairs; {packed} weights pre-packed", file=sys.stderr)
-
-
-
+            print(f"layout: {counts.inserted} trans_data inserted, {counts.remaining} left after "
+                  f"cancelling inverse pairs; {counts.packed_weights} weights pre-packed",
+                  file=sys.stderr)

@@ -32,7 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, ModuleOp, TensorType
+from cir.dialects.framework_op import FrameworkOp
+from cir.passes.rewrite_utils import dense_attr
+from cir.passes.table_expr import ExprError, evaluate, parse_expr
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -42,17 +45,15 @@ from xdsl.pattern_rewriter import (
 from xdsl.utils.exceptions import VerifyException
 
 from cir import ops as cir_ops
-from cir.dialects.framework_op import FrameworkOp
 from cir.errors import CircError, describe_location
 from cir.types import dtype_from_numpy, dtype_of, tensor
-from cir.passes.table_expr import ExprError, evaluate, parse_expr
 
 TABLES = Path(__file__).parent / "tables"
 SPECIAL = ("identity", "constant")
 
 # name -> function(emitter) -> the values standing for the framework op's results; filled
 # by the framework normalisers (normalize_torch.py), named by table entries' `expand`.
-EXPANSIONS: dict[str, Callable[[_Emitter], list[SSAValue]]] = {}
+EXPANSIONS: dict[str, Callable[[Emitter], list[SSAValue]]] = {}
 
 
 def cir_op_classes() -> dict[str, type[Operation]]:
@@ -219,15 +220,15 @@ def _dtype_name(t: Any) -> str | None:
 def scalar_constant(value: Any, dtype: str) -> cir_ops.ConstantOp:
     dt = tensor((), dtype)
     arr = np.asarray(value, dtype=dtype_of(dt).np)
-    return cir_ops.ConstantOp(DenseIntOrFPElementsAttr(dt, BytesAttr(arr.tobytes())))
+    return cir_ops.ConstantOp(dense_attr(arr, dt))
 
 
 def array_constant(value: Any, t: TensorType) -> cir_ops.ConstantOp:
     arr = np.broadcast_to(np.asarray(value, dtype=dtype_of(t).np), t.get_shape())
-    return cir_ops.ConstantOp(DenseIntOrFPElementsAttr(t, BytesAttr(np.require(arr, requirements="C").tobytes())))
+    return cir_ops.ConstantOp(dense_attr(arr, t))
 
 
-class _Emitter:
+class Emitter:
     """Builds the CIR ops for one framework op, in front of it."""
 
     def __init__(self, op: FrameworkOp, variant: Variant, rewriter: PatternRewriter, pass_name: str):
@@ -247,11 +248,17 @@ class _Emitter:
 
     def build(self, cls: type[Operation], *operands: Any, **props: Any) -> SSAValue:
         """Insert one CIR op (for expansions); an inconsistency is one error naming the op."""
+        return self.insert(self.new_op(cls, operands, props)).results[0]
+
+    def new_op(self, cls: type[Operation], operands: Sequence[SSAValue | None],
+               props: Mapping[str, Any]) -> Operation:
+        """A CIR op from its builder (operands positional, properties by name); a value its
+        builder or verifier refuses is one error naming the op."""
+        builder: Callable[..., Operation] = cls  # CIR ops are built like functions
         try:
-            new = cls(*operands, **props)  # type: ignore[call-arg]
+            return builder(*operands, **props)
         except (VerifyException, TypeError, ValueError) as e:
             raise self.fail(f"cannot build {cls.name}: {e}") from None
-        return self.insert(new).results[0]
 
     def cast(self, v: SSAValue, dtype: str) -> SSAValue:
         if _dtype_name(v.type) == dtype:
@@ -296,7 +303,11 @@ class _Emitter:
     def emit_step(self, spec: OpSpec) -> list[SSAValue]:
         out_t = self.op.results[0].type if self.op.results else None
         if spec.cir == "identity":
-            return self.operand(spec.operands[0], None)  # type: ignore[return-value]
+            found = self.operand(spec.operands[0], None)
+            values = [v for v in found if v is not None]
+            if len(values) != len(found):
+                raise self.fail(f"identity of an absent operand '{spec.operands[0]}'")
+            return values
         if spec.cir == "constant":
             assert isinstance(out_t, TensorType)
             value = evaluate(spec.attrs["value"], self.env)
@@ -313,12 +324,11 @@ class _Emitter:
         props = {k: evaluate(e, self.env) for k, e in spec.attrs.items()}
         cls = cir_op_classes()[spec.cir]
         if cls is cir_ops.CastOp:
-            return list(self.insert(cir_ops.CastOp(operands[0], self.env["out_dtype"])).results)
-        try:
-            new = cls(*operands, **props)  # type: ignore[call-arg]
-        except (VerifyException, TypeError, ValueError) as e:
-            raise self.fail(f"cannot build {spec.cir}: {e}") from None
-        return list(self.insert(new).results)
+            x = operands[0]
+            if x is None:
+                raise self.fail("a cast of an absent operand")
+            return list(self.insert(cir_ops.CastOp(x, self.env["out_dtype"])).results)
+        return list(self.insert(self.new_op(cls, operands, props)).results)
 
 
 class NormalizePattern(RewritePattern):
@@ -334,7 +344,7 @@ class NormalizePattern(RewritePattern):
         variant = self.table.match(op)
         if variant is None:
             return  # reported up front by check_mapped
-        emitter = _Emitter(op, variant, rewriter, self.pass_name)
+        emitter = Emitter(op, variant, rewriter, self.pass_name)
         try:
             values = emitter.emit()
         except ExprError as e:
@@ -368,9 +378,9 @@ def check_mapped(module: ModuleOp, table: MappingTable, pass_name: str) -> None:
     """Stop with every unmapped framework op, its count and first location."""
     missing: dict[str, list[Any]] = {}
     for op in module.walk():
-        if isinstance(op, FrameworkOp) and op.name.startswith(table.dialect + "."):
-            if table.match(op) is None:
-                missing.setdefault(op.name.removeprefix(table.dialect + "."), []).append(op)
+        if (isinstance(op, FrameworkOp) and op.name.startswith(table.dialect + ".")
+                and table.match(op) is None):
+            missing.setdefault(op.name.removeprefix(table.dialect + "."), []).append(op)
     if not missing:
         return
     lines = [f"{pass_name}: {len(missing)} {table.framework} operator(s) have no CIR mapping:"]

@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+import cir.passes.normalize_tf  # noqa: F401  (registers the slicing / padding table helpers)
+from cir.passes.normalize import TABLES, MappingTable, normalize
+from cir.passes.recompose import canonical_form
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
-
-import cir.passes.normalize_tf  # noqa: F401  (registers the slicing / padding table helpers)
-from cir.passes.normalize import TABLES, MappingTable, normalize
 
 
 @cache
@@ -30,8 +30,6 @@ def ms_table() -> MappingTable:
 def normalize_ms(module: ModuleOp, table: MappingTable | None = None,
                  pass_name: str = "normalize-ms") -> None:
     """Map every ``ms.*`` op, then recompose whole ops and cancel layout changes."""
-    from cir.passes.recompose import canonical_form
-
     normalize(module, table or ms_table(), pass_name)
     canonical_form(module)
 

@@ -57,11 +57,13 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 from cir.dialects.framework_op import FrameworkOp, op_class, to_attr
+from cir.dialects.onnx.importer import import_onnx
 from cir.passes.normalize import TABLES, MappingTable, normalize, op_env
+from cir.passes.rewrite_utils import dense_array, dense_attr, tensor_type
 from cir.passes.table_expr import EXTRA_HELPERS, ExprError
 from xdsl.context import Context
 from xdsl.dialects.builtin import (
@@ -72,7 +74,7 @@ from xdsl.dialects.builtin import (
     TensorType,
     i64,
 )
-from xdsl.ir import Operation, OpResult, SSAValue
+from xdsl.ir import Attribute, Operation, OpResult, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -84,6 +86,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from cir import ops as cir
 from cir.errors import CircError, describe_location
+from cir.interpreter import constant_array
 from cir.shapes import broadcast
 from cir.types import dtype_named, dtype_of, numel
 from cir.weights import WeightStore, weights_of
@@ -102,6 +105,22 @@ PATTERN_OPS = ("Max", "Min", "Sum", "Mean")
 IMPORTED_OPS = ("Constant",)
 
 
+class FunctionSchema(Protocol):
+    """What circ reads of an ``onnx.defs.OpSchema``'s function bodies (members the onnx type
+    stubs leave out)."""
+
+    @property
+    def function_opset_versions(self) -> list[int]: ...
+
+    @property
+    def context_dependent_function_opset_versions(self) -> list[int]: ...
+
+    def get_function_with_opset_version(self, opset: int) -> bytes: ...
+
+    def get_context_dependent_function_with_opset_version(
+            self, opset: int, node: bytes, input_types: list[bytes]) -> bytes: ...
+
+
 @cache
 def function_op_types() -> frozenset[str]:
     """The ONNX op types (default domain) whose schema defines them, at some opset, as a
@@ -111,7 +130,8 @@ def function_op_types() -> frozenset[str]:
     return frozenset(
         s.name for s in onnx.defs.get_all_schemas_with_history()
         if s.domain in ("", "ai.onnx")
-        and (s.function_opset_versions or s.context_dependent_function_opset_versions))
+        and ((f := cast(FunctionSchema, s)).function_opset_versions
+             or f.context_dependent_function_opset_versions))
 
 
 def expressed_op_types() -> frozenset[str]:
@@ -320,9 +340,7 @@ def _item(env: Mapping[str, Any]) -> Callable[[Any], Any]:
     def item(value: Any) -> Any:
         """The single element of a tensor attribute or a list."""
         if isinstance(value, DenseIntOrFPElementsAttr):
-            t = value.type
-            arr = np.frombuffer(value.data.data, dtype=dtype_of(t).np)
-            return arr.reshape(-1)[0].item()
+            return dense_array(value).reshape(-1)[0].item()
         if isinstance(value, list | tuple):
             return value[0]
         return value
@@ -336,7 +354,7 @@ def _dense(env: Mapping[str, Any]) -> Callable[..., DenseIntOrFPElementsAttr]:
         dt = dtype_named(dtype)
         arr = np.asarray(value, dtype=dt.np)
         t = TensorType(dt.ir, list(arr.shape))
-        return DenseIntOrFPElementsAttr(t, BytesAttr(np.require(arr, requirements="C").tobytes()))
+        return dense_attr(arr, t)
 
     return dense
 
@@ -428,6 +446,11 @@ def _shape(v: SSAValue) -> tuple[int, ...]:
     return v.type.get_shape() if isinstance(v.type, TensorType) else ()
 
 
+def _elem(v: SSAValue) -> Attribute:
+    """The element type of a tensor value."""
+    return tensor_type(v).element_type
+
+
 def _scalar(op: FrameworkOp, operand: str) -> float | None:
     """The recorded value of a one-element constant input."""
     value = op.arg(f"{operand}_value")
@@ -485,8 +508,6 @@ class ConstantReader:
             return None
         op = v.op
         if isinstance(op, cir.ConstantOp):
-            from cir.interpreter import constant_array
-
             return constant_array(op)
         if isinstance(op, cir.WeightOp):
             store = self.store()
@@ -520,7 +541,7 @@ class GroupNormPattern(RewritePattern):
         other = _other(user, v)
         if other is None or not self.per_channel(other[1], x_shape):
             return None
-        if _shape(user.results[0]) != x_shape or other[1].type.element_type != v.type.element_type:
+        if _shape(user.results[0]) != x_shape or _elem(other[1]) != _elem(v):
             return None
         return user, other[1]
 
@@ -565,7 +586,7 @@ class GroupNormPattern(RewritePattern):
 
         w, b = per_channel(weight), per_channel(bias_v)
         if w is None and b is not None:  # group_norm's operands are positional: weight first
-            new.append(cir.ConstantOp(_splat(1, x.type.element_type, channels)))
+            new.append(cir.ConstantOp(_splat(1, _elem(x), channels)))
             w = new[-1].results[0]
         eps = float(norm.arg("epsilon", 1e-5))
         try:
@@ -580,10 +601,8 @@ class GroupNormPattern(RewritePattern):
             rewriter.erase(dead)
 
 
-def _splat(value: float, elem: Any, n: int) -> DenseIntOrFPElementsAttr:
-    dt = dtype_of(elem)
-    t = TensorType(elem, [n])
-    return DenseIntOrFPElementsAttr(t, BytesAttr(np.full([n], value, dt.np).tobytes()))
+def _splat(value: float, elem: Attribute, n: int) -> DenseIntOrFPElementsAttr:
+    return dense_attr(np.full([n], value, dtype_of(elem).np), TensorType(elem, [n]))
 
 
 class AttentionPattern(RewritePattern):
@@ -594,7 +613,7 @@ class AttentionPattern(RewritePattern):
             return
         probs, v = op.operand("A"), op.operand("B")
         softmax = _producer(probs, "Softmax")
-        if softmax is None or not _one_use(probs) or v is None:
+        if probs is None or v is None or softmax is None or not _one_use(probs):
             return
         scores = softmax.operand("input")
         assert scores is not None
@@ -611,18 +630,21 @@ class AttentionPattern(RewritePattern):
                     mask, scores = other[1], x
                     break
         unscaled, s3 = _scaled(scores)
-        if unscaled is not scores:
-            chain.append(_producer(scores, "Mul"))  # type: ignore[arg-type]
+        if unscaled is not scores and (mul := _producer(scores, "Mul")) is not None:
+            chain.append(mul)
             scores = unscaled
         qk = _producer(scores, "MatMul")
         if qk is None or not _one_use(scores):
             return
+        a, b = qk.operand("A"), qk.operand("B")
+        if a is None or b is None:
+            return
         chain.append(qk)
-        q, s1 = _scaled(qk.operand("A"))  # type: ignore[arg-type]
-        kt, s2 = _scaled(qk.operand("B"))  # type: ignore[arg-type]
-        for scaled, orig in ((q, qk.operand("A")), (kt, qk.operand("B"))):
-            if scaled is not orig:
-                chain.append(_producer(orig, "Mul"))  # type: ignore[arg-type]
+        q, s1 = _scaled(a)
+        kt, s2 = _scaled(b)
+        for scaled, orig in ((q, a), (kt, b)):
+            if scaled is not orig and (mul := _producer(orig, "Mul")) is not None:
+                chain.append(mul)
         new: list[Operation] = []
         k = self.untranspose(kt, chain)
         if k is None:
@@ -709,13 +731,13 @@ class VariadicPattern(RewritePattern):
         new: list[Operation] = []
         acc = ins[0]
         for x in ins[1:]:
-            t = TensorType(acc.type.element_type, broadcast(_shape(acc), _shape(x)))
+            t = TensorType(_elem(acc), broadcast(_shape(acc), _shape(x)))
             new.append(op_class(kind)([("data_0", acc), ("data_0", x)], attrs, [t]))
             acc = new[-1].results[0]
         if op.name == "onnx.Mean" and len(ins) > 1:
-            elem = acc.type.element_type
-            n = cir.ConstantOp(DenseIntOrFPElementsAttr(
-                TensorType(elem, []), BytesAttr(np.asarray(len(ins), dtype_of(elem).np).tobytes())))
+            elem = _elem(acc)
+            n = cir.ConstantOp(dense_attr(np.asarray(len(ins), dtype_of(elem).np),
+                                          TensorType(elem, [])))
             new.append(n)
             div = op_class("onnx.Div")([("A", acc), ("B", n.results[0])],
                                        {**attrs, "B_value": float(len(ins))}, [acc.type])
@@ -745,7 +767,7 @@ class DropoutPattern(RewritePattern):
         if len(op.results) > 1:
             mask = op.results[1]
             if mask.uses.get_length():
-                new.append(cir.ConstantOp(_splat_shaped(True, mask.type)))
+                new.append(cir.ConstantOp(_splat_shaped(True, tensor_type(mask))))
                 results.append(new[-1].results[0])
             else:
                 results.append(None)
@@ -798,15 +820,15 @@ class BatchNormTrainingPattern(_Fallback):
         if x is None or scale is None or bias is None or mean is None or var is None:
             return None
         rank = len(_shape(x))
-        elem = x.type.element_type
+        elem = _elem(x)
         if rank < 2 or not dtype_of(elem).is_float:
             return None
         axes = [d for d in range(rank) if d != 1]
         momentum = float(op.arg("momentum", 0.9))
 
         def scalar(v: float) -> SSAValue:
-            new.append(cir.ConstantOp(DenseIntOrFPElementsAttr(
-                TensorType(elem, []), BytesAttr(np.asarray(v, dtype_of(elem).np).tobytes()))))
+            new.append(cir.ConstantOp(dense_attr(np.asarray(v, dtype_of(elem).np),
+                                                 TensorType(elem, []))))
             return new[-1].results[0]
 
         def running(old: SSAValue, batch: SSAValue) -> SSAValue:
@@ -839,9 +861,8 @@ def _scalar_of(value: Any) -> Any:
     return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
-def _splat_shaped(value: Any, t: Any) -> DenseIntOrFPElementsAttr:
-    arr = np.full(t.get_shape(), value, dtype_of(t).np)
-    return DenseIntOrFPElementsAttr(t, BytesAttr(arr.tobytes()))
+def _splat_shaped(value: Any, t: TensorType) -> DenseIntOrFPElementsAttr:
+    return dense_attr(np.full(t.get_shape(), value, dtype_of(t).np), t)
 
 
 WINDOWS = ("onnx.HannWindow", "onnx.HammingWindow", "onnx.BlackmanWindow")
@@ -1002,7 +1023,7 @@ class PadPattern(_Fallback):
         lows = b(cir.SliceOp(b.as_i64(pads), starts=[0], ends=[count], steps=[1]))
         value = op.operand("constant_value")
         if value is None:
-            value = b(cir.ConstantOp(_splat_shaped(0, TensorType(data.type.element_type, []))))
+            value = b(cir.ConstantOp(_splat_shaped(0, TensorType(_elem(data), []))))
         y = data
         for d in range(rank):
             n = xs[d]
@@ -1098,7 +1119,9 @@ def _resize_matrix(op: FrameworkOp, n: int, m: int, scale: float | None) -> np.n
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", op.arg("opset"))])
     try:
-        w = np.asarray(ReferenceEvaluator(model).run(None, feeds)[0])
+        outs = ReferenceEvaluator(model).run(None, feeds)
+        assert isinstance(outs, list)  # all outputs (names None): a list
+        w = np.asarray(outs[0])
     except Exception:  # noqa: BLE001 - the reference refuses some attribute combinations
         return None
     return w if w.shape == (n, m) else None
@@ -1108,7 +1131,7 @@ def _apply_along(x: SSAValue, d: int, w: np.ndarray, nearest: bool,
                  new: list[Operation]) -> SSAValue:
     """x mapped by `w` (n, m) along dim d: a gather when w picks one element per column."""
     rank = len(_shape(x))
-    elem = x.type.element_type
+    elem = _elem(x)
     if nearest and np.all((w == 0) | (w == 1)) and np.all(w.sum(axis=0) == 1):
         idx = np.argmax(w, axis=0).astype(np.int64)
         new.append(cir.ConstantOp(DenseIntOrFPElementsAttr(
@@ -1118,8 +1141,7 @@ def _apply_along(x: SSAValue, d: int, w: np.ndarray, nearest: bool,
 
     def const(a: np.ndarray) -> SSAValue:
         a = np.ascontiguousarray(a.astype(dtype_of(elem).np))
-        new.append(cir.ConstantOp(DenseIntOrFPElementsAttr(TensorType(elem, list(a.shape)),
-                                                           BytesAttr(a.tobytes()))))
+        new.append(cir.ConstantOp(dense_attr(a, TensorType(elem, list(a.shape)))))
         return new[-1].results[0]
 
     if d == rank - 2:
@@ -1170,7 +1192,7 @@ class PoolPattern(_Fallback):
         if variant is not None and all(pads[i] <= kernel[i % n] // 2 for i in range(2 * n)):
             return None
         is_max = op.name == "onnx.MaxPool"
-        elem = x.type.element_type
+        elem = _elem(x)
         dt = dtype_of(elem)
         if not is_max and not dt.is_float:
             return None
@@ -1198,8 +1220,7 @@ class PoolPattern(_Fallback):
             for c in counts[1:]:
                 count = np.multiply.outer(count, c)
             factor = (1.0 / count).astype(dt.np).reshape([1, 1, *ys[2:]])
-            new.append(cir.ConstantOp(DenseIntOrFPElementsAttr(
-                TensorType(elem, list(factor.shape)), BytesAttr(factor.tobytes()))))
+            new.append(cir.ConstantOp(dense_attr(factor, TensorType(elem, list(factor.shape)))))
             new.append(cir.MulOp(y, new[-1].results[0]))
             y = new[-1].results[0]
         return new, [y] + [None] * (len(op.results) - 1)
@@ -1210,7 +1231,7 @@ def _pool_dim(x: SSAValue, d: int, k: int, s: int, dil: int, out: int, is_max: b
     """Max (or sum) over windows of dim d of x, no padding."""
     shape = list(_shape(x))
     before, after = int(numel(shape[1:d])), int(numel(shape[d + 1:]))
-    elem = x.type.element_type
+    elem = _elem(x)
     if is_max:
         new.append(cir.ReshapeOp(x, shape=[shape[0], before, shape[d], after]))
         new.append(cir.MaxPool2dOp(new[-1].results[0], kernel=[k, 1], strides=[s, 1],
@@ -1218,8 +1239,7 @@ def _pool_dim(x: SSAValue, d: int, k: int, s: int, dil: int, out: int, is_max: b
     else:
         new.append(cir.ReshapeOp(x, shape=[shape[0] * before, 1, shape[d], after]))
         ones = np.ones([1, 1, k, 1], dtype_of(elem).np)
-        new.append(cir.ConstantOp(DenseIntOrFPElementsAttr(TensorType(elem, [1, 1, k, 1]),
-                                                           BytesAttr(ones.tobytes()))))
+        new.append(cir.ConstantOp(dense_attr(ones, TensorType(elem, [1, 1, k, 1]))))
         new.append(cir.Conv2dOp(new[-2].results[0], new[-1].results[0], None, strides=[s, 1],
                                 pads=[0, 0, 0, 0], dilations=[dil, 1], groups=1))
     new.append(cir.ReshapeOp(new[-1].results[0], shape=[*shape[:d], out, *shape[d + 1:]]))
@@ -1277,8 +1297,7 @@ class FunctionBodyPattern(RewritePattern):
                 break
             if isinstance(o, cir.WeightOp):
                 arr = np.asarray(store[o.sym_name.data])
-                c = cir.ConstantOp(DenseIntOrFPElementsAttr(o.results[0].type, BytesAttr(
-                    np.require(arr, requirements="C").tobytes())))
+                c = cir.ConstantOp(dense_attr(arr, tensor_type(o.results[0])))
                 mapping[o.results[0]] = c.results[0]
                 new.append(c)
                 continue
@@ -1299,7 +1318,6 @@ def function_body(op: FrameworkOp, constants: ConstantReader
     the operands its function's arguments stand for; None when the schema has no function
     for the op or its body cannot be imported."""
     import onnx
-    from cir.dialects.onnx.importer import import_onnx
     from onnx import helper, numpy_helper
 
     op_type, opset = op.name.removeprefix("onnx."), op.arg("opset")
@@ -1307,8 +1325,9 @@ def function_body(op: FrameworkOp, constants: ConstantReader
         schema = onnx.defs.get_schema(op_type, opset, "")
     except onnx.defs.SchemaError:
         return None
-    plain = [v for v in schema.function_opset_versions if v <= opset]
-    contextual = [v for v in schema.context_dependent_function_opset_versions if v <= opset]
+    functions = cast(FunctionSchema, schema)
+    plain = [v for v in functions.function_opset_versions if v <= opset]
+    contextual = [v for v in functions.context_dependent_function_opset_versions if v <= opset]
     if not plain and not contextual:
         return None
     # the node, with its inputs in schema order ("" for an omitted optional one)
@@ -1329,10 +1348,9 @@ def function_body(op: FrameworkOp, constants: ConstantReader
         if value is None:
             continue
         if isinstance(value, DenseIntOrFPElementsAttr):
-            value = numpy_helper.from_array(np.frombuffer(
-                value.data.data, dtype_of(value.type).np).reshape(value.type.get_shape()), name)
+            value = numpy_helper.from_array(dense_array(value), name)
         try:
-            attrs[name] = helper.make_attribute(name, value, attr_type=a.type)
+            attrs[name] = helper.make_attribute(name, value, attr_type=cast(int, a.type))  # an IntEnum
         except (TypeError, ValueError):
             return None
     # results nothing uses are left out (omitted optional outputs may have no type)
@@ -1343,15 +1361,15 @@ def function_body(op: FrameworkOp, constants: ConstantReader
     node.attribute.extend(attrs.values())
 
     def type_of(v: SSAValue) -> Any:
-        t = v.type
+        t = tensor_type(v)
         elem = helper.np_dtype_to_tensor_dtype(dtype_of(t).np)
         return helper.make_tensor_type_proto(elem, list(t.get_shape()))
 
     try:
         if max(plain, default=0) >= max(contextual, default=0):
-            text = schema.get_function_with_opset_version(max(plain))
+            text = functions.get_function_with_opset_version(max(plain))
         else:
-            text = schema.get_context_dependent_function_with_opset_version(
+            text = functions.get_context_dependent_function_with_opset_version(
                 max(contextual), node.SerializeToString(),
                 [type_of(values[n]).SerializeToString() if n else b"" for n in names])
         fn = onnx.FunctionProto()
@@ -1462,20 +1480,22 @@ def normalize_onnx(module: ModuleOp, table: MappingTable | None = None,
                    pass_name: str = "normalize-onnx") -> None:
     """Patterns, then the mapping table, then unused constants removed. Element types CIR
     does not have (f64, unsigned, ...) stop the pass with the op that has one."""
-    patterns = [VariadicPattern(), GroupNormPattern(ConstantReader(module)), AttentionPattern(),
-                SiluPattern(), DropoutPattern()]
-    PatternRewriteWalker(GreedyRewritePatternApplier(patterns),  # type: ignore[arg-type]
+    patterns: list[RewritePattern] = [
+        VariadicPattern(), GroupNormPattern(ConstantReader(module)), AttentionPattern(),
+        SiluPattern(), DropoutPattern()]
+    PatternRewriteWalker(GreedyRewritePatternApplier(patterns),
                          apply_recursively=False).rewrite_module(module)
     stamp_opset(module, pass_name)
     check_dtypes(module, pass_name)
     record_implied_values(module)
     table = table or onnx_table()
     constants = ConstantReader(module)
-    PatternRewriteWalker(GreedyRewritePatternApplier([  # type: ignore[arg-type]
+    late: list[RewritePattern] = [
         ResizePattern(table, constants), PoolPattern(table), BatchNormTrainingPattern(),
         SlicePattern(table), PadPattern(table), BoolReducePattern(),
-        FunctionBodyPattern(table, constants, pass_name)]),
-        apply_recursively=True).rewrite_module(module)
+        FunctionBodyPattern(table, constants, pass_name)]
+    PatternRewriteWalker(GreedyRewritePatternApplier(late),
+                         apply_recursively=True).rewrite_module(module)
     check_dtypes(module, pass_name)  # function bodies may compute in other types
     normalize(module, table, pass_name)
     drop_unused_constants(module)

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from cir.passes.normalize import TABLES, MappingTable, normalize
+from cir.passes.recompose import canonical_form
+from cir.passes.table_expr import EXTRA_HELPERS, ExprError
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
-
-from cir.passes.normalize import TABLES, MappingTable, normalize
-from cir.passes.table_expr import EXTRA_HELPERS, ExprError
-
 
 # --- table helpers (also used by the MindSpore table: same padding and slicing rules) ------
 
@@ -139,8 +138,6 @@ def tf_table() -> MappingTable:
 def normalize_tf(module: ModuleOp, table: MappingTable | None = None,
                  pass_name: str = "normalize-tf") -> None:
     """Map every ``tf.*`` op, then recompose whole ops and cancel layout changes."""
-    from cir.passes.recompose import canonical_form
-
     normalize(module, table or tf_table(), pass_name)
     canonical_form(module)
 

@@ -14,6 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from cir.passes.normalize import (
+    EXPANSIONS,
+    TABLES,
+    Emitter,
+    MappingTable,
+    normalize,
+    scalar_constant,
+)
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import SSAValue
@@ -21,14 +29,6 @@ from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import VerifyException
 
 from cir import ops
-from cir.passes.normalize import (
-    EXPANSIONS,
-    TABLES,
-    MappingTable,
-    _Emitter,
-    normalize,
-    scalar_constant,
-)
 from cir.shapes import broadcast
 from cir.types import dtype_of, is_bool
 
@@ -43,7 +43,7 @@ class _Indexing:
     in the index list; ``None`` entries are whole dims), their broadcast shape, and where the
     indexed block lands in the result (in place when the slots are adjacent, else in front)."""
 
-    def __init__(self, em: _Emitter):
+    def __init__(self, em: Emitter):
         op = em.op
         self.em = em
         self.x = op.operands_named("self")[0]
@@ -93,7 +93,7 @@ class _Indexing:
         return [*range(nb, nb + self.lead), *range(nb), *range(nb + self.lead, nb + len(self.rest))]
 
 
-def index_tensor(em: _Emitter) -> list[SSAValue]:
+def index_tensor(em: Emitter) -> list[SSAValue]:
     """``aten.index.Tensor``: x[i] -> gather; several index tensors -> gather_nd."""
     ix = _Indexing(em)
     if len(ix.indices) == 1:
@@ -107,7 +107,7 @@ def index_tensor(em: _Emitter) -> list[SSAValue]:
     return [g]
 
 
-def _masked_put(em: _Emitter) -> list[SSAValue] | None:
+def _masked_put(em: Emitter) -> list[SSAValue] | None:
     """``x[mask] = v`` with v the same for every selected position (it broadcasts over the
     dims after the mask): ``where(mask, v, x)``, no data-dependent shape. None otherwise."""
     op = em.op
@@ -129,7 +129,7 @@ def _masked_put(em: _Emitter) -> list[SSAValue] | None:
     return [em.build(ops.AddOp, x, em.build(ops.WhereOp, mask, values, zero))]
 
 
-def index_put(em: _Emitter) -> list[SSAValue]:
+def index_put(em: Emitter) -> list[SSAValue]:
     """``aten.index_put``: x[indices] = values (accumulate: +=) -> scatter_nd on x with the
     indexed dims in front; a boolean mask with one value for every position -> where."""
     masked = _masked_put(em)

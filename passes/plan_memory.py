@@ -14,7 +14,8 @@ rounded up to 32 bytes, and a lifetime from its definition to its last use.
 
 Results: each op gets ``cir.mem = array<i64: offset, ...>`` (-1 for results outside the arena)
 and the module ``cir.arena_bytes``. ``report=true`` prints the naive sum of intermediates, the
-liveness lower bound (the peak of live bytes) and the arena size.
+liveness lower bound (the peak of live bytes) and the arena size. From Python,
+``plan_memory(module)`` does the same and returns the ``Plan`` of each function by name.
 """
 
 from __future__ import annotations
@@ -146,12 +147,28 @@ def plan_function(f: func.FuncOp) -> Plan:
 
 
 def _top(op: Operation, f: func.FuncOp) -> Operation:
-    while op.parent is not f.body.block and op.parent_op() is not None:
-        op = op.parent_op()  # type: ignore[assignment]
+    while op.parent is not f.body.block and (parent := op.parent_op()) is not None:
+        op = parent
     return op
 
 
-LAST_PLAN: dict[str, Plan] = {}
+def plan_memory(module: ModuleOp) -> dict[str, Plan]:
+    """Plan every function of `module`, annotate its ops (``cir.mem``) and the module
+    (``cir.arena_bytes``); the plans by function name."""
+    plans: dict[str, Plan] = {}
+    for f in module.ops:
+        if not isinstance(f, func.FuncOp) or not f.body.blocks:
+            continue
+        plan = plan_function(f)
+        plans[f.sym_name.data] = plan
+        for o in f.body.block.ops:
+            if o.results and not isinstance(o, NOT_IN_ARENA):
+                o.attributes["cir.mem"] = DenseArrayBase.from_list(
+                    i64, [plan.offset_of(r) for r in o.results]
+                )
+    total = max((plan.arena_bytes for plan in plans.values()), default=0)
+    module.attributes["cir.arena_bytes"] = IntegerAttr(total, i64)
+    return plans
 
 
 @dataclass(frozen=True)
@@ -163,22 +180,10 @@ class PlanMemoryPass(ModulePass):
     report: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        LAST_PLAN.clear()
-        total = 0
-        for f in op.ops:
-            if not isinstance(f, func.FuncOp) or not f.body.blocks:
-                continue
-            plan = plan_function(f)
-            LAST_PLAN[f.sym_name.data] = plan
-            for o in f.body.block.ops:
-                if o.results and not isinstance(o, NOT_IN_ARENA):
-                    o.attributes["cir.mem"] = DenseArrayBase.from_list(
-                        i64, [plan.offset_of(r) for r in o.results]
-                    )
-            total = max(total, plan.arena_bytes)
-            if self.report:
-                print(f"plan-memory @{f.sym_name.data}: naive {plan.naive_bytes} B, "
+        plans = plan_memory(op)
+        if self.report:
+            for name, plan in plans.items():
+                print(f"plan-memory @{name}: naive {plan.naive_bytes} B, "
                       f"lower bound {plan.lower_bound} B, arena {plan.arena_bytes} B "
                       f"({plan.arena_bytes / max(plan.lower_bound, 1):.3f}x the bound, "
                       f"{plan.arena_bytes / max(plan.naive_bytes, 1):.3f}x naive)", file=sys.stderr)
-        op.attributes["cir.arena_bytes"] = IntegerAttr(total, i64)

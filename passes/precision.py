@@ -24,17 +24,16 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
+from cir.passes.rewrite_utils import dense_attr, tensor_type
+from cir.passes.select_outputs import location_names
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import (
-    BytesAttr,
-    DenseIntOrFPElementsAttr,
     Float32Type,
     ModuleOp,
     TensorType,
@@ -47,6 +46,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from cir import ops
 from cir.errors import CircError, describe_location
+from cir.graph_ops import ge_types
 from cir.interpreter import constant_array
 from cir.signature import entry_function
 from cir.types import dtype_of
@@ -84,25 +84,6 @@ def resolve_mode(name: str) -> Mode:
 
 
 # --- the lists ------------------------------------------------------------------------------
-
-
-@cache
-def ge_types(op_name: str) -> frozenset[str]:
-    """The GE op types a CIR op becomes (its [ge] entry in lowering/graph_ops.toml, macros
-    expanded)."""
-    from cir.lowering.graph import table as graph_table
-
-    g = graph_table()
-
-    def expand(nodes: Iterable[list], seen: frozenset[str]) -> Iterable[str]:
-        for node in nodes:
-            kind = node[0]
-            if kind.startswith("@") and kind[1:] not in seen:
-                yield from expand(g.get("macro", {}).get(kind[1:], []), seen | {kind[1:]})
-            elif not kind.startswith("@"):
-                yield kind.split("::")[-1]
-
-    return frozenset(expand(g.get("ge", {}).get(op_name, []), frozenset()))
 
 
 @dataclass
@@ -165,8 +146,6 @@ def read_keep_dtype(path: str) -> set[str]:
 def _names(op: Operation) -> set[str]:
     """What a --keep_dtype line may call an op: the names its location carries, its result
     names, and ``OpType::`` + each of its GE types."""
-    from cir.passes.select_outputs import location_names
-
     out = {f"OpType::{t}" for t in ge_types(op.name)} | location_names(op.location)
     where = describe_location(op.location)
     out |= {p.strip().split(" (")[0] for p in where.split(",") if p.strip()}
@@ -253,7 +232,7 @@ def _rewrite(f: func.FuncOp, reduced: set[Operation], low: Attribute) -> None:
 
     def retype(v: SSAValue) -> None:
         floats.discard(v)
-        floats.add(Rewriter.replace_value_with_new_type(v, _with(v.type, low)))  # type: ignore[arg-type]
+        floats.add(Rewriter.replace_value_with_new_type(v, _with(tensor_type(v), low)))
 
     # weights and constants only reduced ops read are stored reduced
     for inner in list(block.ops):
@@ -271,7 +250,7 @@ def _rewrite(f: func.FuncOp, reduced: set[Operation], low: Attribute) -> None:
     def cast(v: SSAValue, to: Attribute) -> SSAValue:
         if (v, to) not in casts:
             c = ops.CastOp(v, to)
-            suffix = dtype_of(_with(v.type, to)).name  # type: ignore[arg-type]
+            suffix = dtype_of(to).name
             c.result.name_hint = f"{v.name_hint}_{suffix}" if v.name_hint else None
             where = InsertPoint.after(v.owner) if isinstance(v.owner, Operation) else InsertPoint.at_start(block)
             Rewriter.insert_op(c, where)
@@ -283,11 +262,11 @@ def _rewrite(f: func.FuncOp, reduced: set[Operation], low: Attribute) -> None:
         if isinstance(inner, NEUTRAL | ops.CastOp) and inner.results[0] not in floats:
             continue  # a reduced source, or one of the casts made here
         if isinstance(inner, func.ReturnOp):
-            wants: list[Attribute | None] = [f32] * len(inner.operands)
+            wants: list[Attribute] = [f32] * len(inner.operands)
         else:
             wants = [low if inner in reduced else f32] * len(inner.operands)
         for i, (v, want) in enumerate(zip(inner.operands, wants)):
-            if v in floats and v.type.element_type != want:  # type: ignore[attr-defined]
+            if v in floats and tensor_type(v).element_type != want:
                 inner.operands[i] = cast(v, want)
 
 
@@ -297,7 +276,7 @@ def _reduce_source(op: Operation, low: Attribute) -> SSAValue:
     assert isinstance(t, TensorType)
     if isinstance(op, ops.ConstantOp):
         arr = np.asarray(constant_array(op)).astype(dtype_of(_with(t, low)).np)
-        new = ops.ConstantOp(DenseIntOrFPElementsAttr(_with(t, low), BytesAttr(arr.tobytes())))
+        new = ops.ConstantOp(dense_attr(arr, _with(t, low)))
         new.result.name_hint = op.result.name_hint
         Rewriter.replace_op(op, new)
         return new.result

@@ -30,6 +30,17 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from cir.passes.cancel_transposes import layout_patterns
+from cir.passes.rewrite_utils import (
+    defining,
+    dense,
+    insert,
+    inverse,
+    is_data,
+    rebuild,
+    scalar_value,
+    shape,
+)
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Operation, SSAValue
@@ -43,16 +54,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from cir import ops
-from cir.passes.rewrite_utils import (
-    defining,
-    dense,
-    insert,
-    inverse,
-    is_data,
-    rebuild,
-    scalar_value,
-    shape,
-)
+from cir.weights import attached
 
 SQRT1_2 = 1 / math.sqrt(2)
 
@@ -138,8 +140,8 @@ def _scaled(u: SSAValue) -> tuple[SSAValue, float] | None:
                     return inner.x, -sign * k
                 return x, sign * k
     d = defining(u, ops.DivOp)
-    if d is not None and (k := scalar_value(d.rhs)) not in (None, 0.0):
-        return d.lhs, sign / k  # type: ignore[operator]
+    if d is not None and (k := scalar_value(d.rhs)) is not None and k != 0.0:
+        return d.lhs, sign / k
     return None
 
 
@@ -543,9 +545,6 @@ def recompose_patterns() -> list[RewritePattern]:
 def canonical_form(module: ModuleOp) -> None:
     """Recompose whole ops, then cancel layout changes: what every frontend's CIR goes through,
     so that one model from any framework gives one graph."""
-    from cir.passes.cancel_transposes import layout_patterns
-    from cir.weights import attached
-
     PatternRewriteWalker(GreedyRewritePatternApplier(recompose_patterns())).rewrite_module(module)
     patterns = recompose_patterns() + layout_patterns(attached(module))
     PatternRewriteWalker(GreedyRewritePatternApplier(patterns)).rewrite_module(module)

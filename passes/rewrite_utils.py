@@ -4,11 +4,11 @@ data (``cir.constant``, and ``cir.weight`` when the weights are in memory)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
-from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, TensorType
+from xdsl.dialects.builtin import AnyDenseElement, BytesAttr, DenseIntOrFPElementsAttr, TensorType
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 
@@ -19,6 +19,13 @@ from cir.types import dtype_of
 from cir.weights import WeightStore
 
 OpT = TypeVar("OpT", bound=Operation)
+
+
+def tensor_type(v: SSAValue) -> TensorType:
+    """The type of a CIR value: always a tensor (the verifier checks it)."""
+    t = v.type
+    assert isinstance(t, TensorType)
+    return t
 
 
 def shape(v: SSAValue) -> tuple[int, ...]:
@@ -43,9 +50,11 @@ def props(op: Operation) -> dict[str, Any]:
 def rebuild(op: Operation, operands: Sequence[SSAValue | None], **changes: Any) -> Operation:
     """A new op of the same kind, with other operands and optionally other properties."""
     if isinstance(op, ops.CastOp):
-        return ops.CastOp(operands[0], op.result.type)  # type: ignore[arg-type]
-    p = props(op) | changes
-    return type(op)(*operands, **p)  # type: ignore[call-arg]
+        x = operands[0]
+        assert x is not None  # a cast has its operand
+        return ops.CastOp(x, op.result.type)
+    builder: Callable[..., Operation] = type(op)  # CIR ops are built like functions
+    return builder(*operands, **(props(op) | changes))
 
 
 def insert(rewriter: PatternRewriter, anchor: Operation, new: Operation) -> SSAValue:
@@ -93,10 +102,24 @@ def inverse(perm: Sequence[int]) -> list[int]:
     return inv
 
 
+def dense_array(value: DenseIntOrFPElementsAttr) -> np.ndarray:
+    """A ``dense`` value as an array of its type's shape and element type (read-only: it
+    shares the attribute's bytes); ``constant_array`` of a ``cir.constant`` reads its value
+    this way."""
+    return np.frombuffer(value.data.data, dtype=dtype_of(value.type).np).reshape(value.get_shape())
+
+
+def dense_attr(arr: np.ndarray, t: TensorType) -> DenseIntOrFPElementsAttr:
+    """`arr` (already of `t`'s element type and shape) as a ``dense`` value of type `t`; its
+    bytes in C order."""
+    # CIR element types (cir.types.DTYPES) are all integer or float types: dense elements
+    typed = cast(TensorType[AnyDenseElement], t)
+    return DenseIntOrFPElementsAttr(typed, BytesAttr(np.require(arr, requirements="C").tobytes()))
+
+
 def dense(arr: np.ndarray, like: TensorType) -> ops.ConstantOp:
     t = TensorType(like.element_type, list(arr.shape))
-    data = np.ascontiguousarray(arr.astype(dtype_of(like).np, copy=False))
-    return ops.ConstantOp(DenseIntOrFPElementsAttr(t, BytesAttr(data.tobytes())))
+    return ops.ConstantOp(dense_attr(arr.astype(dtype_of(like).np, copy=False), t))
 
 
 def fold_layout(op: ops.TransposeOp | ops.ReshapeOp, store: WeightStore | None,

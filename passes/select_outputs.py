@@ -49,7 +49,8 @@ def location_names(loc: Attribute | None) -> set[str]:
     names: set[str] = set()
     while loc is not None:
         if isinstance(loc, FusedLoc):
-            for part in loc.locations.data:  # type: ignore[attr-defined]
+            parts = loc.locations
+            for part in parts.data if isinstance(parts, ArrayAttr) else ():
                 names |= location_names(part)
             return names
         if not isinstance(loc, NameLoc):

@@ -15,22 +15,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from cir.passes.layout import LAST_COUNTS
-from cir.passes.plan_memory import ALIGN, LAST_PLAN, VIEW_OPS
+from cir.passes.layout import layout
+from cir.passes.plan_memory import ALIGN, VIEW_OPS, plan_memory
 
 import cir
 from cir import ops
-from cir.interpreter import KERNELS, CirFunctions, _run, constant_array
+from cir.interpreter import CirFunctions, constant_array, evaluate_op
+from cir.io import verify
 from cir.signature import check_inputs, entry_function, output_names
 from cir.types import dtype_of
 from cir.weights import weights_of
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from examples.diffusers_models import TINY_UNET  # noqa: E402
-from examples.sd_block.torch_block import example_inputs, make_model  # noqa: E402
+from examples.diffusers_models import TINY_UNET
+from examples.sd_block.torch_block import example_inputs, make_model
 
-PIPELINE = "canonicalize,aigc-fusion{preset=sd_optimized},layout{soc=Ascend310P3},plan-memory"
+PIPELINE = "canonicalize,aigc-fusion{preset=sd_optimized}"  # then layout{soc=Ascend310P3}, plan-memory
 
 
 def tiny_unet():
@@ -76,7 +77,7 @@ def run_through_arena(module, inputs) -> dict[str, np.ndarray]:
         if isinstance(op, ops.WeightOp):
             env[id(op.result)] = CirFunctions(store).run_weight(None, op, ()).values[0]  # type: ignore[call-arg]
             continue
-        results = _run(KERNELS[type(op)], op, tuple(read(v) for v in op.operands))
+        results = evaluate_op(op, [read(v) for v in op.operands])
         for res, val, off in zip(op.results, results, op.attributes["cir.mem"].get_values()):
             if off < 0:  # a view of an input or a weight lives where they do
                 assert op.name in VIEW_OPS and id(op.operands[0]) in env
@@ -96,14 +97,16 @@ def test_layout_and_plan_keep_numerics(make):
     inputs = {n: a.numpy() for n, a in zip(names, args)}
     before = cir.interpret(module, inputs)
     cir.apply_pipeline(module, PIPELINE)
-    assert LAST_COUNTS["packed_weights"] > 0
+    assert layout(module, "Ascend310P3").packed_weights > 0
+    plans = plan_memory(module)
+    verify(module)
     assert any(isinstance(op, ops.TransDataOp) for op in module.walk())
     after = cir.interpret(module, inputs)
     for k in before:
         scale = max(float(np.abs(before[k]).max()), 1.0)
         np.testing.assert_allclose(after[k], before[k], rtol=0, atol=1e-5 * scale)
 
-    plan = LAST_PLAN["main"]
+    plan = plans["main"]
     assert plan.lower_bound <= plan.arena_bytes <= plan.naive_bytes
     for i, a in enumerate(plan.buffers):
         assert a.offset % ALIGN == 0

@@ -98,7 +98,8 @@ def parse_mindir(data: bytes, origin: str) -> Any:
     from google.protobuf.message import DecodeError
     from mindspore.train import mind_ir_pb2
 
-    model = mind_ir_pb2.ModelProto()
+    pb: Any = mind_ir_pb2  # protobuf-generated: no type information
+    model = pb.ModelProto()
     try:
         model.ParseFromString(data)
     except (DecodeError, ValueError, RuntimeError) as e:
@@ -153,8 +154,9 @@ def tensor_type(t: Any) -> TensorType:
 
 def attr_value(a: Any, origin: str) -> Any:
     """An AttributeProto as a Python value (numbers, strings, lists, arrays)."""
-    from mindspore.train import mind_ir_pb2 as pb
+    from mindspore.train import mind_ir_pb2
 
+    pb: Any = mind_ir_pb2  # protobuf-generated: no type information
     T = pb.AttributeProto
     kind = a.type
     if kind in (T.UMONAD, T.IOMONAD):
@@ -199,8 +201,9 @@ def _text(v: bytes | str) -> str:
 
 def _node_types(node: Any) -> list[TensorType]:
     """Result types from the node's inferred ``shape`` attribute (one per tuple element)."""
-    from mindspore.train import mind_ir_pb2 as pb
+    from mindspore.train import mind_ir_pb2
 
+    pb: Any = mind_ir_pb2  # protobuf-generated: no type information
     T = pb.AttributeProto
     for a in node.attribute:
         if a.name != "shape":
@@ -260,7 +263,7 @@ def export_cell(cell: Any, example_inputs: Any) -> bytes:
         base = os.path.join(tmp, "model")
         try:
             ms.export(cell, *args, file_name=base, file_format="MINDIR")
-        except Exception as e:  # MindSpore raises many kinds
+        except Exception as e:  # noqa: BLE001 - MindSpore raises many kinds
             raise CircError(f"ms.export failed: {type(e).__name__}: {_short(e)}") from None
         path = Path(base + ".mindir")
         if not path.is_file():
@@ -290,6 +293,8 @@ def load_source(source: Any, example_inputs: Any = None) -> tuple[Any, str]:
 
 
 class _Importer:
+    b: FunctionBuilder  # the builder of the function being imported (set by build)
+
     def __init__(self, model: Any, origin: str):
         self.model = model
         self.origin = origin

@@ -44,11 +44,12 @@ import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from cir.dialects.framework_op import op_class
 from xdsl.dialects.builtin import (
+    AnyDenseElement,
     ArrayAttr,
     BytesAttr,
     DenseIntOrFPElementsAttr,
@@ -435,8 +436,9 @@ def _small_results(node: Any, types: Mapping[str, Any]) -> bool:
     """Whether folding `node` makes at most FOLD_MAX_ELEMENTS values, judged before it is
     computed: by the results' inferred shapes, and for operators whose result size comes
     from an input's values (a file can ask for any size) only when those are known."""
-    sizes = [_static_shape(types.get(o)) for o in node.output if o]
-    if any(s is None for s in sizes):
+    found = [_static_shape(types.get(o)) for o in node.output if o]
+    sizes = [s for s in found if s is not None]
+    if len(sizes) != len(found):
         return node.op_type not in VALUE_SIZED
     return sum(int(np.prod(s, dtype=object)) for s in sizes) <= FOLD_MAX_ELEMENTS
 
@@ -520,6 +522,7 @@ def prepare(model: Any, base: Path | None, input_shapes: Any = None,
     data. External data is read only as weights are (checker and shape inference see the
     small model), so models over protobuf's 2 GB work."""
     import onnx
+    import onnx.inliner
 
     model_ = onnx.ModelProto()
     model_.CopyFrom(model)
@@ -673,7 +676,7 @@ def node_location(node: Any) -> Attribute:
 # --- values --------------------------------------------------------------------------------
 
 
-def _value_name(name: str) -> str | None:
+def _value_name(name: str) -> str:
     """A readable SSA name hint from an ONNX value name, when one can be made."""
     hint = re.sub(r"[^\w$.-]", "_", name)
     if not hint or hint[0].isdigit():
@@ -682,7 +685,8 @@ def _value_name(name: str) -> str | None:
 
 
 def _dense(arr: np.ndarray, t: TensorType) -> DenseIntOrFPElementsAttr:
-    return DenseIntOrFPElementsAttr(t, BytesAttr(np.require(arr, requirements="C").tobytes()))
+    typed = cast(TensorType[AnyDenseElement], t)  # CIR element types are dense elements
+    return DenseIntOrFPElementsAttr(typed, BytesAttr(np.require(arr, requirements="C").tobytes()))
 
 
 def _recordable(arr: np.ndarray, parameter: bool) -> bool:

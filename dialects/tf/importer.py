@@ -137,8 +137,10 @@ def _spec(tf: Any, item: Any, name: str) -> Any:
     """A TensorSpec for one example input; None for a kind of value that gives none."""
     if isinstance(item, tf.TensorSpec):
         return tf.TensorSpec(item.shape, item.dtype, name=name)
-    if isinstance(item, tuple) and all(isinstance(d, int) for d in item):
-        return tf.TensorSpec(item, tf.float32, name=name)
+    if isinstance(item, tuple):  # a shape
+        if all(isinstance(d, int) for d in item):
+            return tf.TensorSpec(item, tf.float32, name=name)
+        return None
     if hasattr(item, "shape") and hasattr(item, "dtype"):  # numpy, tf, torch arrays
         dtype = item.dtype if isinstance(item.dtype, tf.DType) else np.asarray(item).dtype
         return tf.TensorSpec([int(d) for d in item.shape], tf.as_dtype(dtype), name=name)
@@ -158,7 +160,7 @@ def _freeze(fn: Any, input_names: Sequence[str] | None = None,
     variable_names = _variable_names(fn) | (variable_names or {})
     try:
         frozen = convert_variables_to_constants_v2(fn)
-    except Exception as e:  # TF raises many kinds
+    except Exception as e:  # noqa: BLE001 - TF raises many kinds
         raise CircError(f"freezing the TensorFlow function failed: {_short(e)}") from None
     gd = frozen.graph.as_graph_def()
     placeholders = [t for t in frozen.inputs if t.dtype != tf.resource]
@@ -184,7 +186,7 @@ def _variable_names(fn: Any) -> dict[int, str]:
     for v in getattr(fn, "variables", ()):
         try:
             names[id(v.handle)] = v.name
-        except Exception:
+        except Exception:  # noqa: BLE001, S112 - a variable without a handle has no name to give
             continue
     return names
 
@@ -254,7 +256,7 @@ def load_saved_model(path: Path, signature: str, example_inputs: Any = None) -> 
     check_saved_model(path)
     try:
         loaded = tf.saved_model.load(str(path))
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - TF raises many kinds on a bad SavedModel
         raise CircError(f"{path}: cannot load the SavedModel ({_short(e)}); corrupt or truncated?") from None
     sigs = dict(getattr(loaded, "signatures", {}) or {})
     if signature not in sigs:
@@ -269,7 +271,7 @@ def load_saved_model(path: Path, signature: str, example_inputs: Any = None) -> 
         traced = tf.function(lambda *a: sigs[signature](**dict(zip(names, a))))
         try:
             fn = traced.get_concrete_function(*specs)
-        except Exception as e:  # TF raises many kinds
+        except Exception as e:  # noqa: BLE001 - TF raises many kinds
             raise CircError(f"{path}: signature '{signature}' does not take the example inputs "
                             f"({_short(e)})") from None
         return _freeze(fn, names, list(sigs[signature].structured_outputs))
@@ -285,7 +287,7 @@ def load_graph_def(path: Path) -> FrozenGraph:
         sm = saved_model_pb2.SavedModel()
         try:
             sm.ParseFromString(data)
-        except Exception:
+        except Exception:  # noqa: BLE001 - not a SavedModel: read it as a GraphDef below
             sm.Clear()
         if sm.meta_graphs:
             raise CircError(f"{path}: this is a SavedModel's saved_model.pb; import its "
@@ -293,7 +295,7 @@ def load_graph_def(path: Path) -> FrozenGraph:
     gd = tf.compat.v1.GraphDef()
     try:
         gd.ParseFromString(data)
-    except Exception:
+    except Exception:  # noqa: BLE001 - protobuf raises several kinds on bad bytes
         raise CircError(f"{path}: not a frozen GraphDef (.pb); corrupt or truncated") from None
     if not gd.node:
         raise CircError(f"{path}: not a frozen GraphDef (.pb): it has no nodes; corrupt or truncated")
@@ -335,22 +337,23 @@ def load_keras(model: Any, example_inputs: Any = None) -> FrozenGraph:
     names = [s.name for s in specs]
 
     def call(*args: Any) -> Any:
-        return model(list(args) if len(args) > 1 else args[0], training=False)
+        inputs = list(args)
+        return model(inputs if len(inputs) > 1 else inputs[0], training=False)
 
     try:
         fn = tf.function(call, input_signature=specs).get_concrete_function()
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - Keras raises many kinds while tracing
         raise CircError(f"tracing the Keras model failed: {type(e).__name__}: {_short(e)}") from None
     out_names = None
     try:
         out_names = [_clean_name(n) for n in model.output_names]
-    except Exception:
+    except Exception:  # noqa: BLE001, S110 - the output names are optional: defaults otherwise
         pass
     paths = {}  # Keras 3 variable paths ("conv/kernel") name the weights
     for w in getattr(model, "weights", []):
         try:
             paths[id(w.value.handle)] = w.path
-        except Exception:
+        except Exception:  # noqa: BLE001, S112 - a weight without a handle keeps its TF name
             continue
     return _freeze(fn, names, out_names, paths)
 
@@ -364,7 +367,7 @@ def load_function(fn: Any, example_inputs: Any = None) -> FrozenGraph:
                 fn = fn.get_concrete_function(*specs)
             else:
                 fn = fn.get_concrete_function()
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - TF raises many kinds while tracing
             raise CircError(f"tracing the tf.function failed ({_short(e)}); give an "
                             "input_signature or example_inputs") from None
     args = fn.structured_input_signature[0] if fn.structured_input_signature else ()
@@ -406,7 +409,7 @@ def _load_keras_file(path: Path) -> Any:
         raise CircError(f"{path}: not a .keras archive; corrupt or truncated")
     try:
         return keras.saving.load_model(str(path), safe_mode=True, compile=False)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - Keras raises many kinds on a bad archive
         raise CircError(f"{path}: cannot load the Keras model ({type(e).__name__}: {_short(e)})") from None
 
 
@@ -512,6 +515,8 @@ def inline_functions(graph_def: Any) -> tuple[list[Any], dict[str, str]]:
 
 
 class _Importer:
+    b: FunctionBuilder  # the builder of the function being imported (set by build)
+
     def __init__(self, frozen: FrozenGraph):
         self.frozen = frozen
         self.values: dict[str, SSAValue] = {}
@@ -608,7 +613,7 @@ class _Importer:
         try:
             with g.as_default():
                 tf.graph_util.import_graph_def(gd, name="")
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - TF raises many kinds on a bad graph
             raise CircError(f"TensorFlow rejects the graph: {_short(e)}") from None
         return g
 
@@ -661,7 +666,7 @@ class _Importer:
         try:
             with tf.compat.v1.Session(graph=g) as sess:
                 results = sess.run(wanted, feed_dict=feeds)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - TF raises many kinds while running the graph
             raise CircError(f"computing the graph's constant parts failed: {_short(e)}") from None
         for t, v in zip(wanted, results):
             self.known[f"{t.op.name}:{t.value_index}"] = np.asarray(v)
@@ -720,8 +725,9 @@ class _Importer:
             groups.setdefault(name, []).append(f"{t.op.name}:{t.value_index}")
         for name, refs in groups.items():
             values = [self.known.get(r) for r in refs]
-            if all(v is not None and _is_literal(v) for v in values):
-                py = [_py(v) for v in values]
+            literals = [v for v in values if v is not None and _is_literal(v)]
+            if len(literals) == len(values):
+                py = [_py(v) for v in literals]
                 attrs[name] = py[0] if len(py) == 1 else py
                 continue
             for r in refs:

@@ -25,6 +25,7 @@ from cir.dialects.torch.pt2 import load_pt2
 from xdsl.dialects.builtin import (
     FileLineColLoc,
     IntAttr,
+    LocationAttr,
     ModuleOp,
     NameLoc,
     StringAttr,
@@ -123,13 +124,13 @@ def load_program(source: Any, example_inputs: Sequence[Any] | Mapping[str, Any] 
         )
         try:
             ep = torch.export.export(source.eval(), args, kwargs)
-        except Exception as e:  # torch raises many kinds; the user needs its message
+        except Exception as e:  # noqa: BLE001 - torch raises many kinds; the user needs its message
             raise CircError(f"torch.export failed: {type(e).__name__}: {_short(e)}") from None
     else:
         raise CircError(f"cannot import a {type(source).__name__} as a PyTorch model")
     try:
         return ep.run_decompositions(decomposition_table())
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds while decomposing
         raise CircError(f"decomposing the exported program failed: {_short(e)}") from None
 
 
@@ -148,9 +149,9 @@ def _torch_dir() -> str:
     return os.path.dirname(torch.__file__)
 
 
-def node_location(node: Any) -> Attribute:
+def node_location(node: Any) -> LocationAttr:
     """``loc("down_blocks.0.attn1"("model.py":12:0))`` from the node's metadata."""
-    file_loc: Attribute = UnknownLoc()
+    file_loc: LocationAttr = UnknownLoc()
     frames = _FRAME.findall(node.meta.get("stack_trace") or "")
     user = [f for f in frames if not f[0].startswith(_torch_dir())]
     if user or frames:
@@ -293,7 +294,7 @@ class _GraphImporter:
 
         try:
             names = walk(self.ep.call_spec.out_spec, [])
-        except Exception:
+        except Exception:  # noqa: BLE001 - no output spec: default output names
             names = []
         names = [re.sub(r"[^A-Za-z0-9_.]+", "_", s).strip("_.") for s in names]
         names = [f"output_{i}" if not s else f"output_{s}" if s[0].isdigit() else s
@@ -320,9 +321,8 @@ class _GraphImporter:
                     self.known[node.name] = weight_sources[node.name]
                 elif node.name in last_of:
                     self._module_op(last_of[node.name], *groups[last_of[node.name]])
-                elif node.name in grouped:
-                    continue
-                elif node.op == "call_function" and self._try_fold(node):
+                elif node.name in grouped or (
+                        node.op == "call_function" and self._try_fold(node)):
                     continue
                 elif node.op == "call_function":
                     self._call(b, node)
@@ -415,7 +415,7 @@ class _GraphImporter:
         try:
             with torch.no_grad():
                 out = node.target(*real(node.args), **real(node.kwargs))
-        except Exception:
+        except Exception:  # noqa: BLE001 - an op that cannot run at import is not folded
             return False
         outs = out if isinstance(out, list | tuple) else [out]
         if not all(isinstance(o, torch.Tensor) for o in outs):

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cir.errors import CircError
 from cir.model_files import CONTROL_CHARACTERS, model_file
@@ -134,7 +134,7 @@ class _Archive:
             deserialize_stride,
         )
 
-        tm = _dict_to_dataclass(schema.TensorMeta, meta["tensor_meta"])
+        tm = cast(schema.TensorMeta, _dict_to_dataclass(schema.TensorMeta, meta["tensor_meta"]))
         dtype = deserialize_scalar_type(tm.dtype)
         if name not in flat:
             data = bytearray(self.read(name))
@@ -315,8 +315,9 @@ def _deserialize(path: Path, program: dict[str, Any], state_dict: dict[str, Any]
 
     program = {**program, "guards_code": []}
     with _malformed(path, f"models/{MODEL}.json"):
-        serialized = _dict_to_dataclass(schema.ExportedProgram, program)
+        serialized = cast(schema.ExportedProgram,
+                          _dict_to_dataclass(schema.ExportedProgram, program))
     try:
         return ExportedProgramDeserializer().deserialize(serialized, state_dict, constants, None)
-    except Exception as e:  # PyTorch's deserializer raises many kinds on a malformed program
+    except Exception as e:  # noqa: BLE001 - PyTorch's deserializer raises many kinds
         raise CircError(f"{path}: cannot load the exported program ({_first_line(e)})") from None

@@ -4,7 +4,8 @@
 
 Options: ``preset`` (a name in ``strategies.toml`` or the ``strategies`` file), ``rules`` (extra
 rule files, comma-separated), ``strategies`` (an extra strategy database), ``report`` (print
-what fired to stderr). Every firing is recorded in ``LAST_REPORT``.
+what fired to stderr). From Python, ``fuse(module, resolve(preset))`` returns the
+``FusionReport``: how often each rule fired.
 """
 
 from __future__ import annotations
@@ -15,19 +16,20 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from cir.passes.fusion.rules import Rule, RulePattern, load_rule_files
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
-from xdsl.pattern_rewriter import GreedyRewritePatternApplier, PatternRewriteWalker
+from xdsl.pattern_rewriter import GreedyRewritePatternApplier, PatternRewriteWalker, RewritePattern
 
 from cir.errors import CircError
-from cir.passes.fusion.rules import Rule, RulePattern, load_rule_files
 
 HERE = Path(__file__).parent
 RULE_FILES = tuple(sorted((HERE / "rules").glob("*.rules")))
 STRATEGIES = HERE / "strategies.toml"
 
-LAST_REPORT: dict[str, int] = {}
+FusionReport = dict[str, int]
+"""Rule name -> how often it fired, in the preset's order."""
 
 
 @cache
@@ -66,16 +68,17 @@ def resolve(preset: str, rules: str = "", strategies: str = "") -> list[Rule]:
     return [known[r] for r in presets[preset]["rules"]]
 
 
-def fuse(module: ModuleOp, rules: list[Rule]) -> dict[str, int]:
+def fuse(module: ModuleOp, rules: list[Rule]) -> FusionReport:
+    """Apply `rules` to `module` in place; how often each fired."""
     counts: dict[str, int] = {}
     if rules:
-        patterns = [RulePattern(r, counts) for r in rules]
+        patterns: list[RewritePattern] = [RulePattern(r, counts) for r in rules]
         # from the end backwards: a chain's last op is seen first, so the longest rule wins
         PatternRewriteWalker(GreedyRewritePatternApplier(patterns), walk_reverse=True).rewrite_module(module)
     return {r.name: counts.get(r.name, 0) for r in rules}
 
 
-def format_report(counts: dict[str, int]) -> str:
+def format_report(counts: FusionReport) -> str:
     width = max((len(k) for k in counts), default=4)
     lines = ["fusion report:"] + [f"  {k:<{width}}  {v}" for k, v in counts.items()]
     lines.append(f"  {'total':<{width}}  {sum(counts.values())}")
@@ -95,10 +98,5 @@ class AIGCFusionPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         counts = fuse(op, resolve(self.preset, self.rules, self.strategies))
-        LAST_REPORT.clear()
-        LAST_REPORT.update(counts)
         if self.report:
             print(format_report(counts), file=sys.stderr)
-
-
-

@@ -30,16 +30,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cir.passes.table_expr import ExprError, evaluate, parse_expr
 from lark import Lark, Transformer, UnexpectedInput
 from xdsl.dialects.builtin import ArrayAttr, FusedLoc, NoneAttr, TensorType
 from xdsl.ir import Operation, SSAValue
+from xdsl.irdl import IRDLOperation
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 from xdsl.utils.exceptions import VerifyException
 
 from cir import ops as cir_ops
 from cir.errors import CircError
 from cir.interpreter import constant_array
-from cir.passes.table_expr import ExprError, evaluate, parse_expr
+from cir.opbase import CirOp
 from cir.types import dtype_of
 
 GRAMMAR = Path(__file__).parent / "grammar.lark"
@@ -159,7 +161,8 @@ def _check(rule: Rule, text: str) -> None:
     for s in (*rule.stmts, rule.replacement):
         if s.op not in known:
             raise CircError(f"{where}: unknown CIR op '{s.op}'")
-        props = known[s.op].get_irdl_definition().properties
+        cls = known[s.op]
+        props = cls.get_irdl_definition().properties if issubclass(cls, IRDLOperation) else {}
         for a in s.attrs:
             if a not in props:
                 raise CircError(f"{where}: {s.op} has no property '{a}'")
@@ -230,12 +233,12 @@ class RulePattern(RewritePattern):
 
     # each stmt may match in several ways (commutative operands): generate them all
     def _match_stmt(self, stmt: Stmt, op: Operation, m: Match):
-        if op.name != stmt.op or len(op.results) != len(stmt.results):
+        if not isinstance(op, CirOp) or op.name != stmt.op or len(op.results) != len(stmt.results):
             return
         required = sum(1 for v in stmt.operands if not v.endswith("?"))
         if not required <= len(op.operands) <= len(stmt.operands):
             return
-        props = op.p  # type: ignore[attr-defined]
+        props = op.p
         orders = [list(op.operands)]
         if op.name in COMMUTATIVE:
             orders.append(list(reversed(op.operands)))
@@ -326,7 +329,7 @@ class RulePattern(RewritePattern):
             return False
         locs = [op.location for op in m.ops]
         distinct = list({str(loc): loc for loc in locs}.values())
-        new.location = distinct[0] if len(distinct) == 1 else FusedLoc(ArrayAttr(distinct), NoneAttr())  # type: ignore[assignment]
+        new.location = distinct[0] if len(distinct) == 1 else FusedLoc(ArrayAttr(distinct), NoneAttr())
         rewriter.insert(new)
         for old, res in zip(replaced, new.results):
             rewriter.replace_all_uses_with(old, res)
@@ -343,8 +346,8 @@ class RulePattern(RewritePattern):
 
 def _top(op: Operation, root: Operation) -> Operation:
     """`op`, or its ancestor in the root's block."""
-    while op.parent is not root.parent and op.parent_op() is not None:
-        op = op.parent_op()  # type: ignore[assignment]
+    while op.parent is not root.parent and (parent := op.parent_op()) is not None:
+        op = parent
     return op
 
 

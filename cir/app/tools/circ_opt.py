@@ -15,20 +15,21 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.passes import ModulePass
+from xdsl.passes import ModulePass, PassPipeline
 from xdsl.utils.exceptions import DiagnosticException
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from cir import __version__
+from cir.app.pipeline import parse_pipeline
+from cir.app.tools.common import run_tool
 from cir.errors import CircError
 from cir.io import decode_source, diagnostic_line, parse_unverified, read_source, to_text, verify
-from cir.app.pipeline import parse_pipeline
 from cir.registry import get_all_passes, make_context
-from cir.app.tools.common import run_tool
 
 
 class CircOptMain(xDSLOptMain):
@@ -91,10 +92,6 @@ class CircOptMain(xDSLOptMain):
                     verify(module)
                 except CircError as e:
                     raise _Diagnostic(f"verification failed after pass '{prev.name}': {e}") from None
-            if prev is not None and prev.name == "aigc-fusion" and self.args.fusion_report:
-                from cir.passes.fusion.aigc_fusion import LAST_REPORT, format_report
-
-                sys.stderr.write(format_report(LAST_REPORT) + "\n")
             if prev is not None and self.args.print_ir_after_all:
                 sys.stderr.write(f"// -----// IR Dump After {prev.name} //----- //\n")
                 sys.stderr.write(to_text(module))
@@ -102,6 +99,14 @@ class CircOptMain(xDSLOptMain):
                 print(f"IR after {prev.name}:\n{to_text(module)}\n")
 
         self.pipeline = parse_pipeline(self.args.passes, between)
+        if self.args.fusion_report:  # each aigc-fusion prints what fired, right after it runs
+            from cir.passes.fusion.aigc_fusion import AIGCFusionPass
+
+            self.pipeline = PassPipeline(
+                tuple(replace(p, report=True) if isinstance(p, AIGCFusionPass) else p
+                      for p in self.pipeline.passes),
+                self.pipeline.callback,
+            )
 
     def run(self) -> None:
         text = self._read_input()
