@@ -27,8 +27,8 @@ $(STAMP): pyproject.toml setup.py
 	  echo "note: chromium not installed (not root): the report page test will be skipped"
 	touch $(STAMP)
 
-test: setup
-	$(PY) -m pytest -q -n 2 tests
+test: lint
+	$(PY) -m pytest -q -n 2 --durations=25 tests
 	$(VENV)/bin/lit -sv tests/filecheck
 
 demo: setup

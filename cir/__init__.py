@@ -38,7 +38,7 @@ _API = {
     "weights_of": "cir.weights",
 }
 
-__all__ = ["__version__", *_API]  # noqa: PLE0604 - the names of _API, all strings
+__all__ = ["__version__", *_API]  # noqa: PLE0604  # pyright: ignore[reportUnsupportedDunderAll]
 
 
 def __getattr__(name: str) -> Any:

@@ -19,6 +19,8 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr, TensorType
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
+from cir.io import verify
+
 
 class FunctionBuilder:
     """Appends ops to a function body in order."""
@@ -67,7 +69,5 @@ def build_module(
 ) -> ModuleOp:
     """A module holding one function built by `body(builder, *args)`; verified."""
     module = ModuleOp([build_function(name, inputs, body, output_names)])
-    from cir.io import verify
-
     verify(module)
     return module

@@ -21,6 +21,7 @@ from xdsl.ir import Operation
 
 from cir import ops
 from cir.errors import CircError, describe_op
+from cir.formats import pack, physical_shape, unpack
 from cir.signature import check_inputs, entry_function, output_names
 from cir.types import dtype_of, format_of, shape_of
 from cir.weights import WeightStore, weights_of
@@ -337,7 +338,7 @@ def _windows(x: np.ndarray, k: tuple[int, int], s: tuple[int, int], d: tuple[int
 @kernel(ops.Conv2dOp)
 def _conv2d(op: ops.Conv2dOp, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     p = op.p
-    n, c, _, _ = x.shape
+    n, _c, _, _ = x.shape
     o, cg, kh, kw = w.shape
     g = p["groups"]
     pt, pl, pb, pr = p["pads"]
@@ -630,8 +631,6 @@ def _linear_act(op: ops.LinearActOp, x, w, b=None) -> np.ndarray:
 @kernel(ops.TransDataOp)
 def _trans_data(op: ops.TransDataOp, x: np.ndarray) -> np.ndarray:
     """Values are logical arrays; the physical layouts are built and checked on the way."""
-    from cir.formats import pack, unpack
-
     src, dst = op.p["src_format"], op.p["dst_format"]
     stored = pack(x, dst)
     back = unpack(stored, dst, x.shape)
@@ -698,8 +697,6 @@ def _make_functions() -> type[InterpreterFunctions]:
         fmt = format_of(t)
         if fmt != "ND" and tuple(arr.shape) != t.get_shape():
             # pre-packed at compile time: stored in its physical layout
-            from cir.formats import physical_shape, unpack
-
             want = physical_shape(t.get_shape(), fmt, dtype_of(t).itemsize)
             if tuple(arr.shape) != want:
                 raise CircError(f"{describe_op(op)}: packed weight '{name}' has shape "

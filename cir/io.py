@@ -42,6 +42,7 @@ from xdsl.utils.mlir_lexer import MLIRLexer, MLIRTokenKind
 
 from cir.errors import CircError, describe_op
 from cir.registry import make_context
+from cir.weights import set_base_dir
 
 MAX_DENSE_ELEMENTS = 1 << 24
 """The most elements a ``dense<...>`` literal in IR text may have (a splat of a larger type
@@ -180,8 +181,6 @@ def parse_text(text: str, name: str = "<string>", ctx: Context | None = None) ->
 
 def parse_file(path: str | os.PathLike[str], ctx: Context | None = None) -> ModuleOp:
     module = parse_text(read_source(path), str(path), ctx)
-    from cir.weights import set_base_dir
-
     set_base_dir(module, Path(path).parent)
     return module
 
