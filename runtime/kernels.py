@@ -26,9 +26,14 @@ from cir.errors import CircError
 class KernelLibrary:
     """One shared library holding a set of kernels, each callable as ``launch(name, ...)``."""
 
-    def __init__(self, path: Path, names: Sequence[str]):
+    def __init__(self, path: Path, names: Sequence[str], *, poison: bool = True):
         self.path = path
         self._lib = ctypes.CDLL(str(path))
+        # Debug mode fills fresh UB with 0xFF (NaN), so a kernel reading what it never wrote
+        # shows; release mode skips the fill (~10% of a CNN's time). $CIRC_ASCENDC_POISON wins
+        # (the tests set it to 1). The mode belongs to the library: sessions sharing one share it.
+        if "CIRC_ASCENDC_POISON" not in os.environ:
+            self._lib.circ_ascendc_cpu_set_poison(int(poison))
         self._fns = {}
         for n in names:
             fn = getattr(self._lib, f"circ_launch_{n}")
@@ -38,7 +43,7 @@ class KernelLibrary:
 
     @classmethod
     def build(cls, sources: Mapping[str, str], arities: Mapping[str, int], soc: str,
-              workdir: Path, jobs: int | None = None) -> KernelLibrary:
+              workdir: Path, jobs: int | None = None, *, poison: bool = True) -> KernelLibrary:
         """Write, compile (cached, in parallel) and link `sources` (kernel name -> C++)."""
         workdir.mkdir(parents=True, exist_ok=True)
         flags = ascendc_cpu.soc_defines(soc)
@@ -58,7 +63,12 @@ class KernelLibrary:
                 lambda pair: ascendc_cpu.compile_object(pair[0], flags, depends=[pair[1]]), launchers))
         digest = hashlib.sha256(b"".join(o.name.encode() for o in objects)).hexdigest()[:16]
         lib = ascendc_cpu.link_shared(objects, workdir / f"kernels-{digest}.so")  # dlopen caches by path
-        return cls(lib, list(sources))
+        return cls(lib, list(sources), poison=poison)
+
+    @property
+    def poisons(self) -> bool:
+        """Does this library fill fresh UB with 0xFF (debug mode)?"""
+        return bool(self._lib.circ_ascendc_cpu_poison())
 
     def launch(self, name: str, buffers: Sequence[int], block_dim: int) -> None:
         self.launch_ptrs(name, (ctypes.c_void_p * len(buffers))(*buffers), block_dim)

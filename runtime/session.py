@@ -8,7 +8,9 @@ executes it on a backend:
   manifest's sha256), one arena per concurrent request allocated once from the memory plan,
   weights memory-mapped from ``weights.safetensors``. Each node of the launch graph is one
   ``ICPU_RUN_KF`` of a kernel with its blockDim, tiling bytes and argument addresses, all
-  resolved when the session loads.
+  resolved when the session loads. Release mode by default: fresh UB is not filled with NaN
+  (``debug=True`` or ``$CIRC_ASCENDC_POISON=1`` fill it, so a kernel reading memory it never
+  wrote shows as NaN, as the tests run).
 - ``npu:N``: ACL through pyACL (``cir.runtime.acl``) when it is importable; otherwise the CPU
   with a warning (``fallback=True``) or a clear error (``fallback=False``).
 
@@ -76,8 +78,8 @@ class Session:
     """A loaded package (see the module docstring)."""
 
     def __init__(self, path: str | os.PathLike[str], device: str = "cpu", fallback: bool = True,
-                 max_in_flight: int = 4, jobs: int | None = None):
-        _check_arguments(path, device, max_in_flight, jobs)
+                 max_in_flight: int = 4, jobs: int | None = None, debug: bool = False):
+        _check_arguments(path, device, max_in_flight, jobs, debug)
         self.path = Path(path)
         t0 = time.perf_counter()
         self.device = _pick_device(device, fallback)
@@ -99,7 +101,7 @@ class Session:
             for g in self._gears:
                 g.acl = AclExecutor(self.path, g.graph, self._weights, _device_id(self.device), g.hosts)
         else:
-            self._library = self._load_kernels(jobs)
+            self._library = self._load_kernels(jobs, debug)
             for g in self._gears:
                 g.executor = Executor(g.graph, self._library, self._weights, g.hosts, str(self.path))
         self._lock = threading.Lock()
@@ -111,7 +113,7 @@ class Session:
 
     # --- loading -----------------------------------------------------------------------
 
-    def _load_kernels(self, jobs: int | None) -> KernelLibrary | None:
+    def _load_kernels(self, jobs: int | None, debug: bool) -> KernelLibrary | None:
         sources = self._sources  # checked against the signed manifest
         arities: dict[str, int] = {}
         for g in self._gears:
@@ -123,7 +125,8 @@ class Session:
         workdir = cache_dir() / "packages" / digest
         if not arities:  # every op on the host fallback
             return None
-        return KernelLibrary.build({k: sources[k] for k in arities}, arities, self.manifest["soc"], workdir, jobs)
+        return KernelLibrary.build({k: sources[k] for k in arities}, arities, self.manifest["soc"], workdir,
+                                   jobs, poison=debug)
 
     # --- running -----------------------------------------------------------------------
 
@@ -199,6 +202,11 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def debug(self) -> bool:
+        """Is the CPU layer in debug mode (fresh UB filled with NaN) for this session's kernels?"""
+        return self._library is not None and self._library.poisons
+
     def __repr__(self) -> str:
         ins = ", ".join(f"{t.name}{list(t.shape)}:{t.dtype}" for t in self.inputs)
         return f"<circ Session {self.path.name} on {self.device}: ({ins})>"
@@ -233,7 +241,7 @@ def as_input_array(t: TensorInfo, x: Any) -> np.ndarray:
     return converted
 
 
-def _check_arguments(path: Any, device: Any, max_in_flight: Any, jobs: Any) -> None:
+def _check_arguments(path: Any, device: Any, max_in_flight: Any, jobs: Any, debug: Any) -> None:
     """The Python API's own argument checks: a wrong type is a CircError, not a TypeError."""
     if not isinstance(path, str | os.PathLike) or not isinstance(os.fspath(path), str):
         raise CircError(f"load: the package must be a path (str or os.PathLike), got {type(path).__name__}")
@@ -244,6 +252,8 @@ def _check_arguments(path: Any, device: Any, max_in_flight: Any, jobs: Any) -> N
     for name, v in (("max_in_flight", max_in_flight), ("jobs", jobs)):
         if v is not None and (type(v) is not int or v < 1):
             raise CircError(f"load: {name} must be a positive integer, got {v!r}")
+    if not isinstance(debug, bool):
+        raise CircError(f"load: debug must be True or False, got {debug!r}")
 
 
 def _pick_device(device: str, fallback: bool) -> str:

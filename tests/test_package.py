@@ -152,6 +152,28 @@ def test_npu_device_without_acl(package):
         cir.load(package, device="gpu")
 
 
+def test_release_and_debug_modes(package):
+    """Sessions run the CPU layer in release mode (fresh UB not NaN-filled) unless debug=True;
+    $CIRC_ASCENDC_POISON overrides both (these tests run with it set to 1). Same numbers."""
+    code = (f"import sys, numpy as np, cir\n"
+            f"rng = np.random.default_rng(0)\n"
+            f"s = cir.load({str(package)!r}, debug=sys.argv[1] == 'debug')\n"
+            f"feeds = {{t.name: rng.standard_normal(t.shape).astype(t.np_dtype) for t in s.inputs}}\n"
+            f"print(s.debug, float(np.abs(s.run(feeds)['output_0']).sum()))\n")
+    env = {k: v for k, v in os.environ.items() if k != "CIRC_ASCENDC_POISON"}
+    runs = {}
+    for mode, extra in (("release", {}), ("debug", {}), ("release", {"CIRC_ASCENDC_POISON": "1"})):
+        proc = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True,
+                              env={**env, **extra}, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stderr
+        runs[mode, bool(extra)] = proc.stdout.split()
+    assert runs["release", False][0] == "False"
+    assert runs["debug", False][0] == "True" and runs["release", True][0] == "True"
+    assert len({r[1] for r in runs.values()}) == 1  # bit-identical outputs in every mode
+    with pytest.raises(CircError, match="debug must be True or False"):
+        cir.load(package, debug="yes")
+
+
 def test_tampered_and_corrupt_packages(package, tmp_path):
     import shutil
 

@@ -239,6 +239,8 @@ inline void SyncAll(const GlobalTensor<int32_t>& gmWorkspace, const LocalTensor<
 #define CIRC_C_API extern "C" inline __attribute__((used, visibility("default")))
 CIRC_C_API void circ_ascendc_cpu_set_exit_on_error(int on) { AscendC::cpu::SetExitOnError(on != 0); }
 CIRC_C_API void circ_ascendc_cpu_set_threads(int n) { AscendC::cpu::SetThreads(n); }
+CIRC_C_API void circ_ascendc_cpu_set_poison(int on) { AscendC::cpu::SetPoison(on != 0); }
+CIRC_C_API int circ_ascendc_cpu_poison() { return AscendC::cpu::Cfg().poison ? 1 : 0; }
 CIRC_C_API void circ_ascendc_cpu_set_ub_bytes(unsigned n) { AscendC::cpu::SetSocUbBytes(n); }
 CIRC_C_API void circ_ascendc_cpu_register_gm(void* p, size_t bytes) { AscendC::cpu::GmRegister(p, bytes); }
 CIRC_C_API void circ_ascendc_cpu_unregister_gm(void* p) { AscendC::cpu::GmUnregister(p); }
