@@ -15,6 +15,8 @@ FORMAT_VERSION = 3  # 2: every file listed with its sha256 in 'files'; signature
 # 3: launch-graph nodes may run on the host fallback ("engine": "host"); manifest "host_ops"
 READABLE_VERSIONS = (2, 3)
 MANIFEST = "manifest.json"
+# the layouts an input may declare (--input_format) -> the rank each needs (None: any)
+INPUT_FORMATS = {"NCHW": 4, "NHWC": 4, "NCDHW": 5, "NDHWC": 5, "ND": None}
 
 
 def sha256_file(path: Path) -> str:

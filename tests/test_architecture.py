@@ -132,3 +132,18 @@ def test_every_registered_dialect_resolves(name):
 def test_every_framework_callable_resolves(fw):
     for what in CALLABLES:
         assert callable(frameworks()[fw].load(what)), f"{fw}.{what}"
+
+
+def test_the_command_line_starts_without_the_compiler():
+    """`circ --help` and argument errors stay fast: parsing the command line imports no framework
+    and none of the compiler's layers (each command imports what it runs)."""
+    code = ("import sys\n"
+            "from cir.app.tools import circ\n"
+            "circ.build_parser()\n"
+            "heavy = ('torch', 'tensorflow', 'mindspore', 'onnx', 'cir.passes', 'cir.lowering',"
+            " 'cir.dialects')\n"
+            "print(' '.join(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == []

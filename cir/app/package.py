@@ -31,20 +31,33 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
 
+from cir import __version__
+from cir.app.frontend import detect_framework, import_model
+from cir.app.pipeline import apply_pipeline
 from cir.errors import CircError, HostFallbackWarning
+from cir.gears import describe, dynamic_shape
+from cir.io import to_text
+from cir.lowering.cmake import cmakelists
+from cir.lowering.cpp import kernel_sources
+from cir.lowering.graph import to_ge, to_launch_graph, to_onnx
+from cir.lowering.lower_to_ascendc import describe_host_ops, host_ops
 from cir.outputs import check_destination, make_parents
-from cir.package_format import FORMAT_VERSION, MANIFEST, sha256_file
-
-if TYPE_CHECKING:
-    from cir.passes.precision import Mode
+from cir.package_format import FORMAT_VERSION, INPUT_FORMATS, MANIFEST, sha256_file
+from cir.passes.fusion.aigc_fusion import resolve
+from cir.passes.precision import Mode, modes, resolve_mode
+from cir.passes.select_outputs import parse_nodes
+from cir.runtime.trust import sign
+from cir.signature import entry_function, input_names, output_names
+from cir.soc import soc as lookup_soc
+from cir.types import dtype_of, format_of
+from cir.weights import save_safetensors_aligned, weights_of
 
 PRECISIONS = ("fp32", "fp16")  # and every ATC precision mode (passes/tables/precision.toml)
-INPUT_FORMATS = {"NCHW": 4, "NHWC": 4, "NCDHW": 5, "NDHWC": 5, "ND": None}  # format -> rank
 
 
 @dataclass(frozen=True)
@@ -60,8 +73,6 @@ class Precision:
         return self._mode().reduce_to
 
     def _mode(self) -> Mode:
-        from cir.passes.precision import resolve_mode
-
         name = {"fp32": "must_keep_origin_dtype", "fp16": "force_fp16"}.get(self.mode, self.mode)
         try:
             return resolve_mode(name)
@@ -95,8 +106,6 @@ class Precision:
 
 
 def _mode_names() -> list[str]:
-    from cir.passes.precision import modes
-
     return modes()
 
 
@@ -116,8 +125,6 @@ def pipeline_for(soc: str, fusion: str, precision: str | Precision, host_fallbac
 
 
 def _io(module: ModuleOp) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    from cir.signature import entry_function, input_names, output_names
-    from cir.types import dtype_of, format_of
 
     f = entry_function(module)
 
@@ -133,9 +140,6 @@ def _io(module: ModuleOp) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 def _weights_to_save(module: ModuleOp) -> dict[str, np.ndarray]:
     """Every weight the graph or a kernel reads, in the dtype the IR gives it."""
-    from cir.signature import entry_function
-    from cir.types import dtype_of
-    from cir.weights import weights_of
 
     store = weights_of(module)
     out: dict[str, np.ndarray] = {}
@@ -163,13 +167,6 @@ def write_package(module: ModuleOp | Sequence[ModuleOp], output: str | os.PathLi
     each gear has its own launch graph (``graph/launch.json`` the first, ``graph/launch.gK.json``
     the others) and the manifest lists them under ``gears``. The ONNX / GE graphs, model.mlir
     and the report are the first gear's."""
-    from cir.io import to_text
-    from cir.lowering.cmake import cmakelists
-    from cir.lowering.cpp import kernel_sources
-    from cir.lowering.graph import to_ge, to_launch_graph, to_onnx
-    from cir.lowering.lower_to_ascendc import host_ops
-    from cir.weights import save_safetensors_aligned
-
     modules = [module] if isinstance(module, ModuleOp) else list(module)
     first = modules[0]
     out = _check_output(output)
@@ -182,17 +179,8 @@ def write_package(module: ModuleOp | Sequence[ModuleOp], output: str | os.PathLi
     try:
         t0 = time.perf_counter()
         (tmp / "graph").mkdir()
-        (tmp / "kernels").mkdir()
-        sources: dict[str, str] = {}
-        for m in modules:  # kernels are named by their C++: a name is one source in every gear
-            sources |= kernel_sources(m)
-        kernels = []
-        for name, text in sorted(sources.items()):
-            path = tmp / "kernels" / f"{name}.cpp"
-            path.write_text(text)
-            kernels.append({"name": name, "file": f"kernels/{name}.cpp", "sha256": sha256_file(path)})
         soc = options["soc"]
-        (tmp / "kernels" / "CMakeLists.txt").write_text(cmakelists(sorted(sources), soc))
+        kernels = _write_kernels(tmp / "kernels", modules, soc)
         weights = _weights_to_save(first)
         launches = []
         for k, m in enumerate(modules):
@@ -215,25 +203,7 @@ def write_package(module: ModuleOp | Sequence[ModuleOp], output: str | os.PathLi
         files = [{"file": rel, "sha256": sha256_file(tmp / rel)}
                  for rel in ("model.mlir", "model.onnx", *graph_files, "graph/model.ge.pb",
                              "kernels/CMakeLists.txt")]
-        ios = [_io(m) for m in modules]
-        ins, outs = ios[0]
-        gears = None
-        if len(modules) > 1:
-            from cir.gears import dynamic_shape
-
-            gears = [{"inputs": {t["name"]: t["shape"] for t in gi},
-                      "outputs": {t["name"]: t["shape"] for t in go},
-                      "launch": rel, "arena_bytes": launch["arena_bytes"]}
-                     for (gi, go), rel, launch in zip(ios, graph_files, launches, strict=True)]
-            ins, outs = ([{**t, "shape": dynamic_shape([io[side][j]["shape"] for io in ios])}
-                          for j, t in enumerate(tensors)] for side, tensors in enumerate(ios[0]))
-        fmt = options.get("input_format")
-        if fmt:
-            for t in ins:
-                if INPUT_FORMATS[fmt] in (None, len(t["shape"])):
-                    t["format"] = fmt
-        from cir import __version__
-
+        ins, outs, gears = _signature(modules, graph_files, launches, options.get("input_format"))
         manifest = {
             "format_version": FORMAT_VERSION,
             "circ_version": __version__,
@@ -259,8 +229,6 @@ def write_package(module: ModuleOp | Sequence[ModuleOp], output: str | os.PathLi
         }
         data = json.dumps(manifest, indent=1).encode()
         (tmp / MANIFEST).write_bytes(data)
-        from cir.runtime.trust import sign
-
         sign(tmp, data)
         _replace_dir(tmp, out)
     except OSError as e:  # disk full, permissions changed underneath: nothing is left behind
@@ -271,6 +239,42 @@ def write_package(module: ModuleOp | Sequence[ModuleOp], output: str | os.PathLi
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _write_kernels(folder: Path, modules: Sequence[ModuleOp], soc: str) -> list[dict[str, str]]:
+    """Every gear's kernels as ``folder/<name>.cpp`` (+ CMakeLists.txt); their manifest entries.
+    Kernels are named by their C++, so a name is one source in every gear."""
+    folder.mkdir()
+    sources: dict[str, str] = {}
+    for m in modules:
+        sources |= kernel_sources(m)
+    kernels = []
+    for name, text in sorted(sources.items()):
+        path = folder / f"{name}.cpp"
+        path.write_text(text)
+        kernels.append({"name": name, "file": f"kernels/{name}.cpp", "sha256": sha256_file(path)})
+    (folder / "CMakeLists.txt").write_text(cmakelists(sorted(sources), soc))
+    return kernels
+
+
+def _signature(modules: Sequence[ModuleOp], graph_files: Sequence[str], launches: Sequence[dict[str, Any]],
+               input_format: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """The manifest's inputs and outputs (-1 where gears differ) and its gears (None: one)."""
+    ios = [_io(m) for m in modules]
+    ins, outs = ios[0]
+    gears = None
+    if len(modules) > 1:
+        gears = [{"inputs": {t["name"]: t["shape"] for t in gi},
+                  "outputs": {t["name"]: t["shape"] for t in go},
+                  "launch": rel, "arena_bytes": launch["arena_bytes"]}
+                 for (gi, go), rel, launch in zip(ios, graph_files, launches, strict=True)]
+        ins, outs = ([{**t, "shape": dynamic_shape([io[side][j]["shape"] for io in ios])}
+                      for j, t in enumerate(tensors)] for side, tensors in enumerate(ios[0]))
+    if input_format:
+        for t in ins:
+            if INPUT_FORMATS[input_format] in (None, len(t["shape"])):
+                t["format"] = input_format
+    return ins, outs, gears
 
 
 def _share_weights(launch: dict[str, Any], mine: Mapping[str, np.ndarray], store: dict[str, np.ndarray],
@@ -395,10 +399,6 @@ def compile(
 
     >>> cir.compile(unet, "unet.circ", example_inputs=(sample, t, ctx), soc="Ascend310P3")
     """
-    from cir.app.frontend import detect_framework, import_model
-    from cir.app.pipeline import apply_pipeline
-    from cir.lowering.lower_to_ascendc import describe_host_ops, host_ops
-    from cir.soc import soc as lookup_soc
 
     lookup_soc(soc)  # a bad SoC or destination fails before the (slow) import
     _check_output(output)
@@ -408,14 +408,10 @@ def compile(
     if out_nodes:
         if '"' in out_nodes:
             raise CircError(f"--out_nodes: a node name with a double quote is not supported: {out_nodes}")
-        from cir.passes.select_outputs import parse_nodes
-
         parse_nodes(out_nodes)  # bad text fails before the import
         pipeline = f'select-outputs{{nodes="{out_nodes}"}},' + pipeline
     _check_input_format(input_format)
     if fusion != "none":
-        from cir.passes.fusion.aigc_fusion import resolve
-
         resolve(fusion)
     note = progress or (lambda phase: None)
     fw = framework or detect_framework(model)
@@ -455,8 +451,6 @@ def compile(
 def _check_gears(modules: Sequence[ModuleOp]) -> None:
     """Gears are one model at other shapes: the same inputs and outputs (names, ranks, dtypes),
     and no two gears with the same input shapes."""
-    from cir.gears import describe
-
     ios = [_io(m) for m in modules]
     sig0 = [[(t["name"], len(t["shape"]), t["dtype"]) for t in side] for side in ios[0]]
     seen: dict[str, int] = {}

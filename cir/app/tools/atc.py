@@ -14,8 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cir.app.package import INPUT_FORMATS
 from cir.errors import CircError, UsageError
+from cir.package_format import INPUT_FORMATS
 
 TABLE = Path(__file__).parent / "atc_flags.toml"
 LOG_LEVELS = ("debug", "info", "warning", "error", "null")
