@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
+import numpy as np
+
 from cir.errors import CircError
 
 
@@ -40,6 +42,38 @@ def _slice_bound(v: int | None, size: int, default: int) -> int:
 EXTRA_HELPERS: dict[str, Callable[[Mapping[str, Any]], Callable[..., Any]]] = {}
 
 
+def pair(v: Any) -> list[int]:
+    return [v, v] if isinstance(v, int) else list(v) * (2 if len(v) == 1 else 1)
+
+def chunk_sizes(size: int, chunks: int) -> list[int]:
+    each = -(-size // chunks)
+    out = []
+    while size > 0:
+        out.append(min(each, size))
+        size -= each
+    return out
+
+def split_sizes(size: int, split: int) -> list[int]:
+    return [min(split, size - i) for i in range(0, size, split)]
+
+def inv_sqrt(x: float) -> float:
+    return 1 / math.sqrt(x)
+
+def arange(start: float, end: float | None = None, step: float = 1) -> Any:
+    return np.arange(start, end, step) if end is not None else np.arange(start)
+
+def adaptive_avg_matrix(n_in: int, n_out: int, transpose: bool = False) -> Any:
+    """PyTorch's adaptive average pooling along one dim as an (n_out, n_in) f32 matrix:
+    row i averages [floor(i n_in / n_out), ceil((i + 1) n_in / n_out))."""
+    if not (0 < n_in <= 1 << 16 and 0 < n_out <= 1 << 16):
+        raise ExprError(f"adaptive pooling from {n_in} to {n_out}")
+    m = np.zeros((n_out, n_in), np.float32)
+    for i in range(n_out):
+        lo, hi = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m.T.copy() if transpose else m
+
+
 def make_helpers(env: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
     """Helpers that see the op (its input rank and shapes) through `env`."""
     rank = env.get("rank", 0)
@@ -62,9 +96,6 @@ def make_helpers(env: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
             p = [p[0], p[0]]
         return [p[0], p[1], p[0], p[1]]
 
-    def pair(v: Any) -> list[int]:
-        return [v, v] if isinstance(v, int) else list(v) * (2 if len(v) == 1 else 1)
-
     def swap(d0: int, d1: int) -> list[int]:
         perm = list(range(rank))
         a, b = _norm(d0, rank), _norm(d1, rank)
@@ -84,20 +115,6 @@ def make_helpers(env: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
         a = _norm(d, rank)
         return [step if i == a else 1 for i in range(rank)]
 
-    def chunk_sizes(size: int, chunks: int) -> list[int]:
-        each = -(-size // chunks)
-        out = []
-        while size > 0:
-            out.append(min(each, size))
-            size -= each
-        return out
-
-    def split_sizes(size: int, split: int) -> list[int]:
-        return [min(split, size - i) for i in range(0, size, split)]
-
-    def inv_sqrt(x: float) -> float:
-        return 1 / math.sqrt(x)
-
     def tpad(pad: Sequence[int], side: int) -> list[int]:
         """torch's F.pad list (last dim first, (lo, hi) pairs) -> per-dim lows or highs."""
         out = [0] * rank
@@ -105,15 +122,8 @@ def make_helpers(env: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
             out[rank - 1 - i] = pad[2 * i + side]
         return out
 
-    def arange(start: float, end: float | None = None, step: float = 1) -> Any:
-        import numpy as np
-
-        return np.arange(start, end, step) if end is not None else np.arange(start)
-
     def unfold_index(d: int, size: int, step: int) -> Any:
         """Tensor.unfold's windows along dim d as an index table: (n_windows, size), i64."""
-        import numpy as np
-
         n = (in_shape[_norm(d, rank)] - size) // step + 1
         if n < 1 or size < 1 or step < 1:
             raise ExprError(f"unfold of size {size}, step {step} does not fit dimension {d}")
@@ -121,8 +131,6 @@ def make_helpers(env: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
 
     def strided_index(size: Sequence[int], stride: Sequence[int], offset: int | None = 0) -> Any:
         """as_strided over a contiguous tensor: the flat position of every element, i64."""
-        import numpy as np
-
         if len(size) != len(stride) or min(size, default=1) < 0 or min(stride, default=0) < 0:
             raise ExprError(f"as_strided size {list(size)} and stride {list(stride)} do not match")
         pos = np.full(tuple(size), offset or 0, dtype=np.int64)
@@ -136,19 +144,6 @@ def make_helpers(env: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
         if pos.size and (pos.max() >= total):
             raise ExprError(f"as_strided reads past the end of a {total}-element tensor")
         return pos
-
-    def adaptive_avg_matrix(n_in: int, n_out: int, transpose: bool = False) -> Any:
-        """PyTorch's adaptive average pooling along one dim as an (n_out, n_in) f32 matrix:
-        row i averages [floor(i n_in / n_out), ceil((i + 1) n_in / n_out))."""
-        import numpy as np
-
-        if not (0 < n_in <= 1 << 16 and 0 < n_out <= 1 << 16):
-            raise ExprError(f"adaptive pooling from {n_in} to {n_out}")
-        m = np.zeros((n_out, n_in), np.float32)
-        for i in range(n_out):
-            lo, hi = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
-            m[i, lo:hi] = 1.0 / (hi - lo)
-        return m.T.copy() if transpose else m
 
     def norm_index(index: int, d: int) -> int:
         n = in_shape[_norm(d, rank)]
