@@ -96,6 +96,51 @@ def test_conv2d(tmp_path, monkeypatch, soc, dtype, tol, case):
     check(lambda *a: ops.Conv2dOp(*a, **props), *arrays, tmp=tmp_path, tol=tol)
 
 
+# Depthwise convs (groups == in == out channels): the vector-unit kernel of
+# lowering/kernels/depthwise.py on arch 220 (MobileNetV3 shapes, odd widths, asymmetric
+# "same" padding, a plane split into row tiles); arch 200 and a stride-2 conv of an odd width
+# stay on the implicit-GEMM path (checked by name below).
+DEPTHWISE = {
+    "3x3-s1-bias": ((1, 16, 56, 56), 3, True, {"pads": [1, 1, 1, 1]}),
+    "3x3-s2": ((1, 72, 28, 28), 3, False, {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    "5x5-s2-bias": ((1, 96, 14, 14), 5, True, {"strides": [2, 2], "pads": [2, 2, 2, 2]}),
+    "5x5-s1-odd-width": ((2, 5, 9, 13), 5, False, {"pads": [2, 2, 2, 2]}),
+    "3x3-s2-same-asym": ((1, 8, 16, 16), 3, True, {"strides": [2, 2], "pads": [0, 0, 1, 1]}),
+    "3x3-row-tiles": ((1, 2, 112, 112), 3, True, {"pads": [1, 1, 1, 1]}),
+    "3x3-s2-odd-width": ((1, 4, 11, 13), 3, True, {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+}
+DEPTHWISE_FALLBACK = {"3x3-s2-odd-width"}
+
+
+def _depthwise(case):
+    xs, k, bias, props = DEPTHWISE[case]
+    shapes = [xs, (xs[1], 1, k, k)] + [(xs[1],)] * bias
+    return shapes, (lambda *a: ops.Conv2dOp(*a, groups=xs[1], **props))
+
+
+@pytest.mark.parametrize("soc", SOCS)
+@pytest.mark.parametrize("dtype,tol", TOLS)
+@pytest.mark.parametrize("case", list(DEPTHWISE))
+def test_depthwise_conv2d(tmp_path, monkeypatch, soc, dtype, tol, case):
+    monkeypatch.setattr(tk, "SOC", soc)
+    shapes, make = _depthwise(case)
+    check(make, *[rand(*s, dtype=dtype) for s in shapes], tmp=tmp_path, tol=tol)
+
+
+@pytest.mark.parametrize("soc", SOCS)
+def test_depthwise_kernel_is_chosen(soc):
+    """The depthwise kernel takes the arch-220 cases it is meant for, fp32 and fp16."""
+    from cir.lowering.ascendc import KernelOp
+
+    for case in DEPTHWISE:
+        shapes, make = _depthwise(case)
+        for dtype in ("f32", "f16"):
+            module = _lower(make, *shapes, soc=soc, dtype=dtype)
+            names = [k.sym_name.data for k in module.ops if isinstance(k, KernelOp)]
+            depthwise = soc == "Ascend910B1" and case not in DEPTHWISE_FALLBACK
+            assert len(names) == 1 and names[0].startswith("conv2d_depthwise_") == depthwise, (case, names)
+
+
 def test_conv2d_arch200_edges(tmp_path, monkeypatch):
     """Arch 200 only: padding wider than a 32-byte block (pads are top, left, bottom, right),
     rows narrower than a block, stride 3 with dilation, fp16 rows of 16-element blocks."""

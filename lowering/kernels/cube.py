@@ -69,6 +69,7 @@ from cir.lowering.builder import (
     round_up,
     tensor_type,
 )
+from cir.lowering.kernels.depthwise import depthwise_launch, depthwise_plan
 from cir.lowering.kernels.elementwise import recipes
 from cir.lowering.kernels.norm import norm_launch
 from xdsl.dialects import arith
@@ -886,6 +887,9 @@ def _im2col_aligned(kb: KB, t: Fields, band_g: SSAValue, cols_g: SSAValue, que: 
 
 @kernel("cir.conv2d")
 def conv2d_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
+    dw = depthwise_plan(op, soc)  # depthwise convs it takes run on the vector unit instead
+    if dw is not None:
+        return depthwise_launch(name, op, soc, comment, dw)
     return conv_launch(name, op, soc, comment, has_bias=len(op.operands) > 2)
 
 
