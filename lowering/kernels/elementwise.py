@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -50,7 +50,7 @@ from cir.lowering.builder import (
 )
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import IntAttr, StringAttr, TensorType, f32
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from cir.soc import Soc
 from cir.types import dtype_of, is_bool, numel
@@ -128,29 +128,44 @@ def elementwise_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Laun
         nbytes = kb.name(kb.binop(arith.MuliOp, n, kb.c(elem_bytes)), "n_bytes")
         tail = kb.name(kb.binop(arith.RemSIOp, nbytes, block_bytes), "tail_bytes")
         aligned = kb.name(kb.add(arith.CmpiOp(tail, kb.c(0), "eq")), "aligned")
-        locals_: dict[str, SSAValue] = {}
-        for j, i in enumerate(tensors):  # CopyIn
+        for i in tensors:  # CopyIn
             t = kb.name(kb.call(A.AllocTensorOp, que_in[i], result=l_t), f"x{i}_in")
             src = kb.call(A.AtOp, globals_[i], off, result=g_t)
             copy_tile(kb, aligned, t, src, n, soc, elem_bytes)
             kb.call(A.EnQueOp, que_in[i], t)
-        for j, i in enumerate(tensors):  # Compute
-            locals_[f"x{i}"] = kb.name(kb.call(A.DeQueOp, que_in[i], result=l_t), f"x{i}_ub")
-        locals_["y"] = kb.name(kb.call(A.AllocTensorOp, que_out, result=l_t), "y_ub")
-        for t, b in bufs.items():
-            locals_[t] = kb.name(kb.call(A.BufGetOp, b, result=l_t), t)
-        for step in recipe:
-            emit_step(kb, step, locals_, scalars, n)
-        kb.call(A.EnQueOp, que_out, locals_["y"])
-        for i in tensors:
-            kb.call(A.FreeTensorOp, que_in[i], locals_[f"x{i}"])
-        y = kb.name(kb.call(A.DeQueOp, que_out, result=l_t), "y_out")  # CopyOut
-        dst = kb.call(A.AtOp, out_g, off, result=g_t)
-        copy_tile(kb, aligned, dst, y, n, soc, elem_bytes)
-        kb.call(A.FreeTensorOp, que_out, y)
+        compute_tile(kb, tensors, que_in, que_out, bufs, recipe, scalars, n, l_t)
+        copy_out_tile(kb, que_out, l_t, lambda kb: kb.call(A.AtOp, out_g, off, result=g_t),
+                      aligned, n, soc, elem_bytes)
 
     k.loop(zero, length, tile_v, tile_body)
     return Launch(kernel, block_dim, SliceTiling(total=total, per_block=per_block, tile=tile).values())
+
+
+def compute_tile(kb: KB, ins: Sequence[int], que_in: Mapping[int, SSAValue] | Sequence[SSAValue],
+                 que_out: SSAValue,
+                 bufs: Mapping[str, SSAValue], recipe: Sequence[Sequence[Any]],
+                 scalars: dict[str, SSAValue], n: SSAValue, l_t: Attribute) -> None:
+    """The Compute stage of a queued tile: take inputs `ins` from their queues, run the recipe
+    into a y tile (with the scratch `bufs`), queue y, free the inputs."""
+    locals_: dict[str, SSAValue] = {}
+    for i in ins:
+        locals_[f"x{i}"] = kb.name(kb.call(A.DeQueOp, que_in[i], result=l_t), f"x{i}_ub")
+    locals_["y"] = kb.name(kb.call(A.AllocTensorOp, que_out, result=l_t), "y_ub")
+    for t, b in bufs.items():
+        locals_[t] = kb.name(kb.call(A.BufGetOp, b, result=l_t), t)
+    for step in recipe:
+        emit_step(kb, step, locals_, scalars, n)
+    kb.call(A.EnQueOp, que_out, locals_["y"])
+    for i in ins:
+        kb.call(A.FreeTensorOp, que_in[i], locals_[f"x{i}"])
+
+
+def copy_out_tile(kb: KB, que_out: SSAValue, l_t: Attribute, dst: Callable[[KB], SSAValue],
+                  aligned: SSAValue, n: SSAValue, soc: Soc, elem_bytes: int) -> None:
+    """The CopyOut stage: take y from its queue and copy its `n` elements to `dst(kb)` in GM."""
+    y = kb.name(kb.call(A.DeQueOp, que_out, result=l_t), "y_out")
+    copy_tile(kb, aligned, dst(kb), y, n, soc, elem_bytes)
+    kb.call(A.FreeTensorOp, que_out, y)
 
 
 def check_recipe_types(recipe: Sequence[Sequence[Any]], ty: str, what: str) -> None:
@@ -299,7 +314,6 @@ def row_kernel(name: str, comment: str, soc: Soc, out_t: TensorType, recipe: lis
             nbytes = k2.binop(arith.MuliOp, n, k2.c(elem_bytes))
             aligned = k2.name(k2.add(arith.CmpiOp(k2.binop(arith.RemSIOp, nbytes, k2.c(ALIGN)), k2.c(0), "eq")),
                               "aligned")
-            locals_: dict[str, SSAValue] = {}
             for i, o in enumerate(operands):  # CopyIn
                 t = k2.name(k2.call(A.AllocTensorOp, que_in[i], result=l_t), f"x{i}_in")
                 if o.contiguous:
@@ -309,20 +323,10 @@ def row_kernel(name: str, comment: str, soc: Soc, out_t: TensorType, recipe: lis
                     v = k2.name(k2.call(A.GetValueOp, srcs[args[i]], bases[i], result=f32), f"x{i}_value")
                     k2.call(A.DuplicateOp, t, v, n)
                 k2.call(A.EnQueOp, que_in[i], t)
-            for i in range(len(operands)):  # Compute
-                locals_[f"x{i}"] = k2.name(k2.call(A.DeQueOp, que_in[i], result=l_t), f"x{i}_ub")
-            locals_["y"] = k2.name(k2.call(A.AllocTensorOp, que_out, result=l_t), "y_ub")
-            for t, b in bufs.items():
-                locals_[t] = k2.name(k2.call(A.BufGetOp, b, result=l_t), t)
-            for step in recipe:
-                emit_step(k2, step, locals_, scalars, n)
-            k2.call(A.EnQueOp, que_out, locals_["y"])
-            for i in range(len(operands)):
-                k2.call(A.FreeTensorOp, que_in[i], locals_[f"x{i}"])
-            y = k2.name(k2.call(A.DeQueOp, que_out, result=l_t), "y_out")  # CopyOut
-            dst = k2.call(A.AtOp, y_g, k2.binop(arith.AddiOp, out_base, off), result=g_t)
-            copy_tile(k2, aligned, dst, y, n, soc, elem_bytes)
-            k2.call(A.FreeTensorOp, que_out, y)
+            compute_tile(k2, range(len(operands)), que_in, que_out, bufs, recipe, scalars, n, l_t)
+            copy_out_tile(k2, que_out, l_t,
+                          lambda kb: kb.call(A.AtOp, y_g, kb.binop(arith.AddiOp, out_base, off), result=g_t),
+                          aligned, n, soc, elem_bytes)
 
         kb.loop(zero, f["inner"], f["tile"], tile_body)
 
