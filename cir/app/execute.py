@@ -89,11 +89,6 @@ def layout_shape(shape: tuple[int, ...], fmt: str, itemsize: int) -> tuple[int, 
     return tuple(shape) if fmt in ("ND", "NCHW") else tuple(physical_shape(shape, fmt, itemsize))
 
 
-def buffer_shape(t: TensorType) -> tuple[int, ...]:
-    """The shape of a tensor's buffer: its physical layout (C0 / fractal padding included)."""
-    return layout_shape(t.get_shape(), format_of(t), dtype_of(t).itemsize)
-
-
 def _launches(op: Operation) -> ArrayAttr | None:
     attr = op.attributes.get("cir.launches")
     return attr if isinstance(attr, ArrayAttr) else None
@@ -182,7 +177,7 @@ def poison(ex: Executor, ctx: Context) -> None:
 def run_lowered(module: ModuleOp, inputs: Mapping[str, np.ndarray], workdir: Path,
                 library: KernelLibrary | None = None) -> dict[str, np.ndarray]:
     """Execute a lowered module's ``@main`` through its kernels on the runtime's executor.
-    Outputs are in their buffers' layout (`buffer_shape`: physical for 5HD / fractal types)."""
+    Outputs are in their buffers' layout (`layout_shape`: physical for 5HD / fractal types)."""
     if not isinstance(module.attributes.get("cir.soc"), StringAttr):
         raise CircError("the module has no kernels: run lower-to-ascendc first")
     args = check_inputs(entry_function(module), inputs)
@@ -205,4 +200,4 @@ def run_lowered(module: ModuleOp, inputs: Mapping[str, np.ndarray], workdir: Pat
     return out
 
 
-__all__ = ["LaunchSpec", "buffer_shape", "build_module_library", "run_lowered", "unshared_launch_graph"]
+__all__ = ["LaunchSpec", "build_module_library", "run_lowered", "unshared_launch_graph"]
