@@ -72,11 +72,13 @@ def framework(name: str) -> Framework:
     return table[name]
 
 
+@cache
 def by_dialect() -> dict[str, Framework]:
     """Import-dialect prefix -> its framework (``torch`` -> pytorch)."""
     return {fw.dialect: fw for fw in frameworks().values()}
 
 
+@cache
 def by_atc_number() -> dict[str, Framework]:
     """ATC's ``--framework`` numbers (1 MindSpore, 3 TensorFlow, 5 ONNX) -> the framework."""
     return {fw.atc: fw for fw in frameworks().values() if fw.atc is not None}
