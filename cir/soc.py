@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -32,6 +32,18 @@ class Soc:
 def socs() -> dict[str, Soc]:
     data = tomllib.loads(TABLE.read_text())
     return {name: Soc(name=name, **fields) for name, fields in data.items()}
+
+
+# The cores a package's kernels are tiled for when they run on circ's AscendC CPU layer (each
+# simulated core a worker thread): the kernels are the SoC's, their tiling the one the SoC's
+# tiling functions give for this many cores (see lower_to_ascendc). Few cores mean few, large
+# tiles: one Matmul per core over many output pixels instead of 24 small ones.
+CPU_LAYER_CORES = 4
+
+
+def for_cpu_layer(chip: Soc, cores: int = CPU_LAYER_CORES) -> Soc:
+    """`chip` as circ's CPU layer runs it: the same memories and units, `cores` cores."""
+    return replace(chip, ai_cores=cores, vector_cores=cores)
 
 
 def soc(name: str) -> Soc:

@@ -259,6 +259,9 @@ class Launch:
     args: list[str] | None = None
     weights: dict[str, np.ndarray] | None = None  # compile-time tables the kernel reads
     workspace: int = 0  # GM scratch bytes the kernel needs (all blocks together)
+    # the same kernel tiled for the CPU layer's cores: (block_dim, tiling, workspace), or None when
+    # the CPU layer runs the SoC's tiling (see lower_to_ascendc.retile_for_cpu)
+    cpu: tuple[int, dict[str, int], int] | None = None
 
 
 def split_elements(total: int, elem_bytes: int, soc: Soc, min_per_block: int = 4096) -> tuple[int, int]:

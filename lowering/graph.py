@@ -737,9 +737,8 @@ def _launches(op: Operation) -> list[dict[str, Any]]:
             v = entry.get(key)
             return v.value.data if isinstance(v, IntegerAttr) else 0
 
-        tiling = entry.get("tiling")
-        fields = ([(k, v.value.data) for k, v in tiling.data.items() if isinstance(v, IntegerAttr)]
-                  if isinstance(tiling, DictionaryAttr) else [])
+        fields = _tiling_fields(entry.get("tiling"))
+        cpu = entry.get("cpu")
         args = entry.get("args")
         kernel = entry.get("kernel")
         engine, reason = entry.get("engine"), entry.get("reason")
@@ -751,8 +750,20 @@ def _launches(op: Operation) -> list[dict[str, Any]]:
             "tiling_fields": fields,
             "args": [a.data for a in args.data] if isinstance(args, ArrayAttr) else [],
             "workspace": ival("workspace"),
+            "cpu": ({"block_dim": ival("block_dim", cpu.data), "tiling_fields": _tiling_fields(cpu.data.get("tiling")),
+                     "workspace": ival("workspace", cpu.data)} if isinstance(cpu, DictionaryAttr) else None),
         })
     return out
+
+
+def _tiling_fields(tiling: Any) -> list[tuple[str, int]]:
+    return ([(k, v.value.data) for k, v in tiling.data.items() if isinstance(v, IntegerAttr)]
+            if isinstance(tiling, DictionaryAttr) else [])
+
+
+def _tiling_hex(fields: list[tuple[str, int]]) -> str:
+    vals = [v for _, v in fields]
+    return struct.pack(f"<{len(vals)}q", *vals).hex()
 
 
 def _mem(op: Operation) -> list[int]:
@@ -796,7 +807,9 @@ def to_launch_graph(module: ModuleOp) -> dict[str, Any]:
     struct's int64 values in field order, their names, and the struct's bytes as hex),
     ``args`` (each GM argument before ``workspace, tiling``: ``{"kind": "arena", "offset",
     "nbytes"}``, ``{"kind": "input"|"output"|"weight"|"constant", "name", "nbytes"}``),
-    ``workspace`` (bytes), the CIR ``op`` and its source ``loc``. A view (a reshape that
+    ``workspace`` (bytes), the CIR ``op`` and its source ``loc``, and ``cpu``
+    (``block_dim, tiling, tiling_hex, workspace``) where circ's CPU layer runs the kernel with the
+    tiling for its own cores (`cir.runtime.executor.for_cpu_layer`). A view (a reshape that
     launches nothing) is recorded in ``aliases``: same bytes under another shape.
     """
     g = graph_of(module)
@@ -856,13 +869,17 @@ def to_launch_graph(module: ModuleOp) -> dict[str, Any]:
                               "tiling_fields": [], "tiling_hex": "", "args": args, "workspace": 0,
                               "op": op.name, "loc": loc, "reason": ln["reason"], "ir": host_ir(op)})
                 continue
-            vals = [v for _, v in ln["tiling_fields"]]
-            nodes.append({
+            node = {
                 "kernel": ln["kernel"], "block_dim": ln["block_dim"],
-                "tiling": vals, "tiling_fields": [k for k, _ in ln["tiling_fields"]],
-                "tiling_hex": struct.pack(f"<{len(vals)}q", *vals).hex(),
+                "tiling": [v for _, v in ln["tiling_fields"]], "tiling_fields": [k for k, _ in ln["tiling_fields"]],
+                "tiling_hex": _tiling_hex(ln["tiling_fields"]),
                 "args": args, "workspace": ln["workspace"], "op": op.name, "loc": loc,
-            })
+            }
+            cpu = ln["cpu"]
+            if cpu is not None:  # the same kernel's tiling on circ's CPU layer
+                node["cpu"] = {"block_dim": cpu["block_dim"], "tiling": [v for _, v in cpu["tiling_fields"]],
+                               "tiling_hex": _tiling_hex(cpu["tiling_fields"]), "workspace": cpu["workspace"]}
+            nodes.append(node)
     inputs = [{**desc(a, t.name), "kind": "input"} for a, t in zip(g.f.body.block.args, g.inputs, strict=True)]
     outputs = [{**desc(v, t.name), **{k: x for k, x in where[v].items() if k != "name"},
                 "source": where[v].get("name", g.names[v])}

@@ -4,7 +4,10 @@ Each CIR op in ``@main`` gets the kernels it launches at module level (``ascendc
 an attribute ``cir.launches``: one dictionary per launch, in order, with ``kernel`` (its name),
 ``block_dim``, ``tiling`` (the tiling struct's values, in field order), ``args`` (what each GM
 argument before ``workspace, tiling`` is: ``operand:i``, ``result:i`` or ``weight:NAME``) and
-``workspace`` (GM scratch bytes). The launch graph and the runtime read only that. Views
+``workspace`` (GM scratch bytes), and ``cpu`` where circ's CPU layer runs the same kernel with
+another tiling: ``{block_dim, tiling, workspace}`` of the kernel generated for ``cpu_cores``
+cores (default `cir.soc.CPU_LAYER_CORES`) -- the tiling a host tiling function gives for the
+platform it runs on; the NPU runs the SoC's. The launch graph and the runtime read only that. Views
 (``cir.reshape`` of an ND tensor) launch nothing. Ops whose kernels print the same C++ up to
 the kernel's name share one kernel, named after the op and a hash of its C++
 (``silu_3fa9c2e1``): the same kernel gets the same name, and object file, in every model.
@@ -27,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from cir.lowering import ascendc as A
 from cir.lowering.builder import Launch, ascii_text
 from cir.lowering.cpp import print_kernel
@@ -49,6 +53,7 @@ from xdsl.passes import ModulePass
 from cir import ops as cir_ops
 from cir.errors import CircError, describe_location, describe_op
 from cir.interpreter import KERNELS as REFERENCE_KERNELS
+from cir.soc import CPU_LAYER_CORES, for_cpu_layer
 from cir.soc import soc as lookup_soc
 from cir.types import format_of
 from cir.weights import WeightStore, attach, weights_of
@@ -75,14 +80,41 @@ def launches_attr(launches: Sequence[Launch], op: Operation) -> ArrayAttr:
     for ln in launches:
         binding = ln.args or ([f"operand:{j}" for j in range(len(op.operands))]
                               + [f"result:{j}" for j in range(len(op.results))])
-        out.append(DictionaryAttr({
+        entry = {
             "kernel": StringAttr(ln.kernel.sym_name.data),
             "block_dim": IntegerAttr(ln.block_dim, i64),
-            "tiling": DictionaryAttr({k: IntegerAttr(v, i64) for k, v in ln.tiling.items()}),
+            "tiling": _tiling_attr(ln.tiling),
             "args": ArrayAttr([StringAttr(a) for a in binding]),
             "workspace": IntegerAttr(ln.workspace, i64),
-        }))
+        }
+        if ln.cpu is not None:
+            block_dim, tiling, workspace = ln.cpu
+            entry["cpu"] = DictionaryAttr({"block_dim": IntegerAttr(block_dim, i64), "tiling": _tiling_attr(tiling),
+                                           "workspace": IntegerAttr(workspace, i64)})
+        out.append(DictionaryAttr(entry))
     return ArrayAttr(out)
+
+
+def _tiling_attr(tiling: dict[str, int]) -> DictionaryAttr:
+    return DictionaryAttr({k: IntegerAttr(v, i64) for k, v in tiling.items()})
+
+
+def retile_for_cpu(launches: Sequence[Launch], made: Launch | list[Launch]) -> None:
+    """Give each of `launches` the tiling of `made` (the same op's kernels generated for the CPU
+    layer's cores) as its ``cpu`` tiling, where the kernel is the same: the same C++ (up to name
+    and comment), arguments, tiling fields and compile-time tables. A kernel whose code depends on
+    the core count keeps the SoC's tiling on the CPU layer too."""
+    alt = made if isinstance(made, list) else [made]
+    if len(alt) != len(launches):
+        return
+    for ln, a in zip(launches, alt, strict=True):
+        if a.args != ln.args or list(a.tiling) != list(ln.tiling) or _body_key(a.kernel) != _body_key(ln.kernel):
+            continue
+        if set(a.weights or {}) != set(ln.weights or {}) or not all(
+                np.array_equal(w, (a.weights or {})[k]) for k, w in (ln.weights or {}).items()):
+            continue
+        if (a.block_dim, a.tiling, a.workspace) != (ln.block_dim, ln.tiling, ln.workspace):
+            ln.cpu = (a.block_dim, dict(a.tiling), a.workspace)
 
 
 def _check_static_shapes(f: func.FuncOp) -> None:
@@ -112,9 +144,14 @@ class LowerToAscendCPass(ModulePass):
     soc: str = "Ascend910B1"
     partial: bool = False
     host_fallback: bool = True
+    # the cores of circ's CPU layer each launch is also tiled for (``cpu`` in cir.launches); 0: none
+    cpu_cores: int = CPU_LAYER_CORES
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         chip = lookup_soc(self.soc)
+        if self.cpu_cores < 0:
+            raise CircError(f"lower-to-ascendc: cpu_cores={self.cpu_cores} (0 turns the CPU tiling off)")
+        cpu_chip = for_cpu_layer(chip, self.cpu_cores) if self.cpu_cores else None
         try:
             store = weights_of(op)
             attach(op, store)
@@ -153,6 +190,11 @@ class LowerToAscendCPass(ModulePass):
                     missing.setdefault(str(e), []).append(cop)
                     continue
                 launches = made if isinstance(made, list) else [made]
+                if cpu_chip is not None:
+                    try:
+                        retile_for_cpu(launches, gen(name, cop, cpu_chip, ""))
+                    except NotImplementedError:  # not tileable for those cores: the SoC's tiling
+                        pass
                 if not any(ln.weights for ln in launches):
                     made_for[alike] = launches
                 for ln in launches:

@@ -45,6 +45,14 @@ def tiling_bytes(node: Arg) -> bytes:
     return bytes.fromhex(node["tiling_hex"]) or b"\0" * 8
 
 
+def for_cpu_layer(graph: Mapping[str, Any]) -> dict[str, Any]:
+    """`graph` as circ's CPU layer runs it: each kernel node that carries a ``cpu`` tiling (the
+    same kernel tiled for the CPU layer's cores, see lower_to_ascendc) takes its blockDim, tiling
+    and workspace; the NPU (ACL) runs the SoC's."""
+    nodes = [{**n, **n["cpu"]} if n.get("cpu") else n for n in graph["nodes"]]
+    return {**graph, "nodes": nodes}
+
+
 def workspace_bytes(graph: Mapping[str, Any]) -> int:
     """The workspace every launch of `graph` shares: the largest any node asks for."""
     return max([int(n["workspace"]) for n in graph["nodes"]] + [0])
@@ -234,6 +242,7 @@ __all__ = [
     "Step",
     "aligned_copy",
     "constants_of",
+    "for_cpu_layer",
     "kernel_arities",
     "np_dtype",
     "steps",

@@ -329,6 +329,13 @@ class GraphChecker:
                     arg.value.get("format", "ND") == "ND":
                 raise arg.fail(f"shape {list(shape)} of {dtype} needs more than its {nbytes} bytes")
 
+    @staticmethod
+    def _tiling(node: Fields) -> str:
+        hexdata = node.get("tiling_hex").str(re.compile(r"(?:[0-9a-fA-F]{2})*"), "hex bytes")
+        if len(hexdata) // 2 > MAX_TILING_BYTES:
+            raise node.fail(f"tiling of {len(hexdata) // 2} bytes (at most {MAX_TILING_BYTES})")
+        return hexdata
+
     def _node(self, node: Fields, arities: dict[str, int]) -> None:
         engine = node.get("engine", "aicore").str()
         if engine == "host":  # the op itself is parsed and checked by HostNode
@@ -344,9 +351,14 @@ class GraphChecker:
             raise node.fail(f"kernel '{kernel}' is not in the package")
         node.get("block_dim").int(1, self.max_blocks)
         node.get("workspace").int(0, self.memory)
-        hexdata = node.get("tiling_hex").str(re.compile(r"(?:[0-9a-fA-F]{2})*"), "hex bytes")
-        if len(hexdata) // 2 > MAX_TILING_BYTES:
-            raise node.fail(f"tiling of {len(hexdata) // 2} bytes (at most {MAX_TILING_BYTES})")
+        hexdata = self._tiling(node)
+        if "cpu" in node.value:  # the same kernel tiled for the CPU layer: the same struct
+            cpu = node.get("cpu")
+            cpu.get("block_dim").int(1, self.max_blocks)
+            cpu.get("workspace").int(0, self.memory)
+            if len(self._tiling(cpu)) != len(hexdata):
+                raise cpu.get("tiling_hex").fail(f"a tiling of {len(self._tiling(cpu)) // 2} bytes for a kernel "
+                                                 f"whose tiling has {len(hexdata) // 2}")
         args = node.get("args").items()
         if arities.setdefault(kernel, len(args)) != len(args):
             raise node.fail(f"kernel '{kernel}' launched with {len(args)} arguments here and "

@@ -39,7 +39,7 @@ import numpy as np
 from cir.runtime import acl
 from cir.runtime.acl import AclExecutor
 from cir.runtime.ascendc_cpu import cache_dir
-from cir.runtime.executor import Context, Executor, kernel_arities
+from cir.runtime.executor import Context, Executor, for_cpu_layer, kernel_arities
 from cir.runtime.host import HostNode
 from cir.runtime.kernels import KernelLibrary
 from cir.runtime.package_check import open_package
@@ -103,6 +103,7 @@ class Session:
         else:
             self._library = self._load_kernels(jobs, debug)
             for g in self._gears:
+                g.graph = for_cpu_layer(g.graph)  # the kernels' tilings for the CPU layer's cores
                 g.executor = Executor(g.graph, self._library, self._weights, g.hosts, str(self.path))
         self._lock = threading.Lock()
         self._contexts = 0

@@ -80,6 +80,9 @@ CONVS = {
     "1x1-groups": ((1, 8, 5, 5), (6, 4, 1, 1), False, {"groups": 2}),
     "1x1-stride2": ((1, 8, 9, 9), (6, 8, 1, 1), True, {"strides": [2, 2]}),
     "7x7-pad3": ((1, 3, 20, 20), (8, 3, 7, 7), True, {"strides": [2, 2], "pads": [3, 3, 3, 3]}),
+    # units of (row tile, channel tile) with a last, smaller channel tile
+    "channel-tiles": ((1, 8, 3, 7), (200, 8, 3, 3), True, {"pads": [1, 1, 1, 1]}),
+    "1x1-channel-tiles": ((1, 16, 4, 8), (100, 16, 1, 1), True, {}),
 }
 
 
@@ -173,6 +176,7 @@ CONV_TRANSPOSES = {
                           {"strides": [2, 3], "pads": [1, 0, 0, 2], "output_padding": [1, 2]}),
     "groups-dilation": ((1, 6, 4, 5), (6, 2, 3, 2), True, {"groups": 3, "dilations": [2, 1], "pads": [1, 0, 2, 1]}),
     "k2-s2": ((1, 8, 6, 6), (8, 4, 2, 2), False, {"strides": [2, 2]}),
+    "channel-tiles": ((1, 8, 4, 64), (8, 96, 2, 2), True, {"strides": [2, 2]}),
 }
 
 

@@ -129,6 +129,28 @@ def test_session_matches_torch(package):
     sess.close()
 
 
+def test_cpu_layer_runs_its_own_tiling(tmp_path):
+    """Conv kernels carry a second tiling for the CPU layer's cores (few, large tiles); the
+    Session runs it, the SoC's stays the one the NPU (and the kernel tests) run."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(16, 96, 3, padding=1), nn.ReLU(), nn.Conv2d(96, 64, 1),
+                          nn.Conv2d(64, 64, 3, stride=2, padding=1)).eval()
+    x = torch.randn(1, 16, 14, 14)
+    pkg = cir.compile(model, tmp_path / "convs.circ", example_inputs=(x,), soc=SOC)
+    graph = json.loads((pkg / "graph" / "launch.json").read_text())
+    convs = [n for n in graph["nodes"] if n["op"] == "cir.conv2d"]
+    assert len(convs) == 3 and all("cpu" in n for n in convs)
+    for n in convs:
+        cpu = n["cpu"]
+        assert cpu["block_dim"] <= 4 < n["block_dim"]
+        assert len(cpu["tiling_hex"]) == len(n["tiling_hex"]) and cpu["tiling_hex"] != n["tiling_hex"]
+        assert cpu["tiling"][n["tiling_fields"].index("units")] <= 4
+    with torch.no_grad():
+        want = model(x).numpy()
+    got = cir.load(pkg).run({"input": x.numpy()})["output_0"]
+    close(got, want)
+
+
 def test_session_rejects_bad_inputs(package):
     sess = cir.load(package)
     x, t = np.zeros((2, 16, 5, 7), np.float32), np.zeros((2, 16), np.float32)

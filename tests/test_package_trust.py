@@ -184,6 +184,13 @@ def _first_arena_arg(g):
     (lambda g: g["nodes"][0]["args"][1].update(kind="weight", name="gn.weight", nbytes=4096), "overrun the weight buffer"),
     (lambda g: g["nodes"][0]["args"][1].update(kind="weight", name="nope"), "weight 'nope' is not in the weights file"),
     (lambda g: g["nodes"][0].__setitem__("tiling_hex", "zz"), "expected hex bytes"),
+    # the CPU layer's tiling of a kernel: checked like the SoC's, the same struct size
+    (lambda g: g["nodes"][0].__setitem__("cpu", {"block_dim": 0, "workspace": 0,
+                                                 "tiling_hex": g["nodes"][0]["tiling_hex"]}),
+     r"nodes\[0\]\.cpu\.block_dim: 0 is out of range"),
+    (lambda g: g["nodes"][0].__setitem__("cpu", {"block_dim": 1, "workspace": 0, "tiling_hex": "00"}),
+     r"cpu\.tiling_hex: a tiling of 1 bytes for a kernel whose tiling has \d+"),
+    (lambda g: g["nodes"][0].__setitem__("cpu", {"block_dim": 1}), r"cpu: missing 'workspace'"),
     (lambda g: g["constants"][0].__setitem__("hex", "00"), "1 bytes of data for shape"),
     (lambda g: g["outputs"][0].update(offset=g["arena_bytes"]), "overrun the arena buffer"),
     (lambda g: g["outputs"][0].__setitem__("shape", [2, 16, 5, 8]), "differs from the manifest"),

@@ -81,6 +81,7 @@ from cir.types import dtype_of, numel
 
 DTYPES = ("float", "half")
 MIN_TILE = 64
+MOVE_COST = 25  # a conv's staging moves, per element, in multiply-adds (see _conv_tiles)
 MAX_BATCH_DIMS = 4
 # Matmul base block (L0 tile) sizes: hardware choices, the same for every shape
 BASE_M, BASE_N, BASE_K = 128, 128, 64
@@ -398,9 +399,6 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
     wp = w + pl + pr
     blk = ALIGN // es  # elements per 32-byte block
     stage = soc.ub_bytes // 5 // ALIGN * ALIGN  # staging queue x2, bias queue x2, zero rows
-    rows_for_cores = math.ceil(oh / max(1, math.ceil(soc.ai_cores / n)))
-    tile_rows = max(1, rows_for_cores)
-
     def band_rows(r: int) -> int:
         return (r - 1) * sh + (kh - 1) * dh + 1
 
@@ -414,12 +412,14 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
             gather = round_up(((ow - 1) * sw + 1) * es, ALIGN)  # the span of one gathered row
         return max(pix, gather, round_up(wp * es, ALIGN), round_up(w * es, ALIGN)) <= stage
 
-    while tile_rows > 1 and not fits(tile_rows):
-        tile_rows -= 1
+    cpg = cout // groups
+    tile_rows, cout_tile = _conv_tiles(n, oh, ow, cpg, groups, soc.ai_cores, fits)
     if not fits(tile_rows):
         raise NotImplementedError(f"{op.name} with output rows of {ow} elements (too wide for UB)")
     kg = cg * kh * kw
     tile_pix = tile_rows * ow
+    row_tiles = math.ceil(oh / tile_rows)
+    cout_tiles = math.ceil(cpg / cout_tile)
     chan_chunk = max(1, min(cg, 4095, stage // round_up(wp * es, ALIGN)))
     if pad_copy and not transposed:
         # The staging / bias / zero-row buffers need only what one move of this conv holds (a
@@ -434,15 +434,15 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
     # arch 200 writes whole 32-byte blocks: 64 elements of slack after the band and the tile
     slack = 0 if pad_copy else 64 + round_up(max(pl, pr), 64)
     ws_block = 0 if direct else round_up(band, 64) + slack + round_up(kg * tile_pix, 64) + slack
-    row_tiles = math.ceil(oh / tile_rows)
-    units = n * row_tiles
+    units = n * row_tiles * cout_tiles
     block_dim = min(soc.ai_cores, units)
     tiling = {"cin": cin, "h": h, "w": w, "cout": cout, "oh": oh, "ow": ow, "kh": kh, "kw": kw,
               "stride_h": sh, "stride_w": sw, "pad_top": pt, "pad_left": pl, "pad_right": pr,
               "dilation_h": dh, "dilation_w": dw, "groups": groups, "cin_per_group": cg,
-              "cout_per_group": cout // groups, "k": kg, "padded_w": wp,
+              "cout_per_group": cpg, "k": kg, "padded_w": wp,
               "band_rows": band_rows(tile_rows), "tile_rows": tile_rows, "tile_pix": tile_pix,
-              "row_tiles": row_tiles, "units": units, "batch": n, "ws_block": ws_block,
+              "row_tiles": row_tiles, "cout_tile": cout_tile, "cout_tiles": cout_tiles,
+              "units": units, "batch": n, "ws_block": ws_block,
               "stage_bytes": stage, "chan_chunk": chan_chunk,
               "flip": int(transposed), "taps": kh * kw}
     if transposed:
@@ -454,6 +454,37 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
     return {"ty": ty, "es": es, "direct": direct, "pad_copy": pad_copy, "transposed": transposed,
             "tiling": tiling, "block_dim": block_dim,
             "workspace": block_dim * ws_block * es}
+
+
+def _conv_tiles(n: int, oh: int, ow: int, cpg: int, groups: int, cores: int,
+                fits: Callable[[int], bool]) -> tuple[int, int]:
+    """(output rows, output channels) of a conv's unit of work: the split of each image over its
+    share of the cores (cores / n units) that the cost model below finishes first.
+
+    A unit stages the im2col tile of its rows (K x pixels, moved twice: band, then columns) and
+    multiplies a channel tile of the weight (m x K, read once per unit) with it; per element of
+    K, a unit costs 2 * m * pixels for the product plus MOVE_COST * (2 * pixels + m) for the
+    moves. Row tiles repeat the weight reads, channel tiles the staging; thin tiles waste both.
+    Grouped convs keep whole groups."""
+    per_image = max(1, math.ceil(cores / n))
+    best: tuple[int, int, int, int] | None = None  # (time, units, rows, channels)
+    for r in range(1, min(oh, per_image) + 1):
+        rows = math.ceil(oh / r)
+        if not fits(rows):
+            continue
+        for c in range(1, (1 if groups > 1 else min(per_image // r, max(1, cpg // 16))) + 1):
+            m = min(cpg, round_up(math.ceil(cpg / c), 16))
+            units = math.ceil(oh / rows) * math.ceil(cpg / m)
+            pix = rows * ow
+            rounds = math.ceil(units * n / cores)  # units a core runs, one after another
+            option = (rounds * (2 * m * pix + MOVE_COST * (2 * pix + m)), units, rows, m)
+            best = option if best is None else min(best, option)
+    if best is None:  # no tile fits the UB by rows of the cores' share: the largest one that does
+        rows = oh
+        while rows > 1 and not fits(rows):
+            rows -= 1
+        return rows, cpg
+    return best[2], best[3]
 
 
 def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool) -> Launch:
@@ -506,15 +537,19 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
     ld_b = ohw if direct else t["tile_pix"]
     mk = t["taps"] if transposed else t["k"]  # the K of one Matmul
     cube_shape = {"M": t["cout_per_group"], "N": ld_b, "Ka": mk, "Kb": mk,
-                  "singleCoreM": t["cout_per_group"], "singleCoreN": t["tile_pix"], "singleCoreK": mk,
+                  "singleCoreM": t["cout_tile"], "singleCoreN": t["tile_pix"], "singleCoreK": mk,
                   "isBias": zero}
     mm = _matmul_object(k, ty, pipe, blocks, cube_shape, trans_b=False)
     k.call(A.MatmulOrgShapeOp, [mm, t["cout_per_group"], ld_b, mk, mk, ohw])
 
     def unit(kb: KB, u: SSAValue) -> None:
         q = _ops(kb)
-        img = q.div(u, t["row_tiles"], "image")
-        oh0 = q.mul(q.rem(u, t["row_tiles"]), t["tile_rows"], "oh0")
+        ct = q.rem(u, t["cout_tiles"], "cout_tile_index")
+        rt = q.div(u, t["cout_tiles"], "row_tile_index")
+        img = q.div(rt, t["row_tiles"], "image")
+        oh0 = q.mul(q.rem(rt, t["row_tiles"]), t["tile_rows"], "oh0")
+        oc_in = q.mul(ct, t["cout_tile"], "oc_in")  # the channel tile, within the group
+        m = q.min(t["cout_tile"], q.sub(t["cout_per_group"], oc_in), "m")
         rows = q.min(t["tile_rows"], q.sub(t["oh"], oh0), "rows")
         npix = q.mul(rows, t["ow"], "npix")
         p0 = q.mul(oh0, t["ow"], "p0")
@@ -523,7 +558,7 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
         def group(k2: KB, g: SSAValue) -> None:
             p = _ops(k2)
             ch0 = p.mul(g, t["cin_per_group"], "ch0")
-            oc0 = p.mul(g, t["cout_per_group"], "oc0")
+            oc0 = p.add(p.mul(g, t["cout_per_group"]), oc_in, "oc0")
             y_tile = _at(k2, y_g, p.add(p.mul(p.add(p.mul(img, t["cout"]), oc0), ohw), p0, "y_off"))
             if direct:
                 b_tile = _at(k2, x_g, p.add(p.mul(p.add(p.mul(img, t["cin"]), ch0), hw), p0, "x_off"))
@@ -533,18 +568,19 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
                             transposed, pad_copy)
                 b_tile = cols_g
             if bias_q is not None:  # C = bias (or 0), then C += W cols
-                _fill_bias(k2, t, b_g, bias_q, l_t, y_tile, oc0, npix, ohw, pad_copy, es, zero, one)
+                _fill_bias(k2, t, b_g, bias_q, l_t, y_tile, oc0, m, npix, ohw, pad_copy, es, zero, one)
             if transposed:  # y += Wt[c] (out x kh*kw) @ cols rows of c, for each input channel c
                 def per_channel(k3: KB, c: SSAValue) -> None:
                     r = _ops(k3)
-                    a = _at(k3, w_g, r.mul(r.mul(r.add(ch0, c), t["cout_per_group"]), t["taps"], "weight_off"))
+                    a = _at(k3, w_g, r.mul(r.add(r.mul(r.add(ch0, c), t["cout_per_group"]), oc_in), t["taps"],
+                                           "weight_off"))
                     b = _at(k3, cols_g, r.mul(r.mul(c, t["taps"]), t["tile_pix"], "cols_row"))
-                    k3.call(A.MatmulOp, [mm, a, b, y_tile, t["cout_per_group"], npix, t["taps"]],
+                    k3.call(A.MatmulOp, [mm, a, b, y_tile, m, npix, t["taps"]],
                             trans_a=0, trans_b=0, has_bias=0, atomic=1)
 
                 k2.loop(zero, t["cin_per_group"], one, per_channel, iv_name="c")
                 return
-            k2.call(A.MatmulOp, [mm, _at(k2, w_g, p.mul(oc0, t["k"], "weight_off")), b_tile, y_tile, t["cout_per_group"],
+            k2.call(A.MatmulOp, [mm, _at(k2, w_g, p.mul(oc0, t["k"], "weight_off")), b_tile, y_tile, m,
                                  npix, t["k"]], trans_a=0, trans_b=0, has_bias=0, atomic=int(has_bias))
 
         kb.loop(zero, t["groups"], one, group, iv_name="g")
@@ -556,9 +592,9 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
 
 
 def _fill_bias(k2: KB, t: Fields, b_g: SSAValue | None, bias_q: SSAValue, l_t: Any, y_tile: SSAValue,
-               oc0: SSAValue, npix: SSAValue, ohw: SSAValue, pad_copy: bool, es: int, zero: SSAValue,
+               oc0: SSAValue, m: SSAValue, npix: SSAValue, ohw: SSAValue, pad_copy: bool, es: int, zero: SSAValue,
                one: SSAValue) -> None:
-    """Every output channel's rows of the tile := its bias (or 0), before the Matmul adds to them."""
+    """The rows of the tile's `m` output channels := their bias (or 0), before the Matmul adds to them."""
     def fill(k3: KB, oc: SSAValue) -> None:
         r = _ops(k3)
         if b_g is not None:
@@ -580,7 +616,7 @@ def _fill_bias(k2: KB, t: Fields, b_g: SSAValue | None, bias_q: SSAValue, l_t: A
             k3.loop(body, npix, one, lambda k4, j: k4.call(A.SetValueOp, dst, j, value), iv_name="j")
         k3.call(A.FreeTensorOp, bias_q, out)
 
-    k2.loop(zero, t["cout_per_group"], one, fill, iv_name="oc")
+    k2.loop(zero, m, one, fill, iv_name="oc")
     k2.call(A.PipeBarrierOp, pipe="PIPE_ALL")
 
 

@@ -1,10 +1,15 @@
 // lower-to-ascendc: the cube kernels (lowering/cube.py), printed as AscendC C++ (-t ascendc-cpp).
 // RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend910B1}' -t ascendc-cpp | filecheck %s
 // RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend910B1}' | filecheck %s --check-prefix=IR
+// RUN: circ-opt %s -p 'lower-to-ascendc{soc=Ascend910B1 cpu_cores=0}' | filecheck %s --check-prefix=IR0
 
 // conv_gn_silu: two launches, the conv writes result 1, the GroupNorm+SiLU reads it, writes result 0
 // IR: cir.conv_gn_silu {{.*}}cir.launches = [{kernel = "conv_gn_silu_{{[0-9a-f]+}}", block_dim = 6 : i64, tiling = {cin = 4 : i64, h = 6 : i64, w = 6 : i64, cout = 8 : i64, oh = 6 : i64, ow = 6 : i64
-// IR-SAME: args = ["operand:0", "operand:1", "operand:2", "result:1"], workspace = {{[1-9][0-9]*}} : i64}, {kernel = "conv_gn_silu_gn_{{[0-9a-f]+}}", {{.*}} args = ["result:1", "operand:3", "operand:4", "result:0"], workspace = 0 : i64}]
+// IR-SAME: args = ["operand:0", "operand:1", "operand:2", "result:1"], workspace = {{[1-9][0-9]*}} : i64,
+// the same kernel tiled for the CPU layer's 4 cores (the conv: 3 units of 2 rows x 8 channels)
+// IR-SAME: cpu = {block_dim = 3 : i64, tiling = {cin = 4 : i64{{.*}}tile_rows = 2 : i64{{.*}}cout_tile = 8 : i64
+// IR-SAME: {kernel = "conv_gn_silu_gn_{{[0-9a-f]+}}", {{.*}} args = ["result:1", "operand:3", "operand:4", "result:0"], workspace = 0 : i64
+// IR0-NOT: cpu = {
 // IR: cir.linear_act {{.*}}kernel = "linear_act_{{[0-9a-f]+}}"{{.*}}args = ["operand:0", "operand:1", "operand:2", "result:0"]
 // IR: cir.matmul {{.*}}tiling = {m = 7 : i64, n = 5 : i64, k = 9 : i64{{.*}}batch3 = 2 : i64, a_stride0 = 0 : i64, a_stride1 = 0 : i64, a_stride2 = 0 : i64, a_stride3 = 63 : i64, b_stride0 = 0 : i64, b_stride1 = 0 : i64, b_stride2 = 0 : i64, b_stride3 = 0 : i64
 
@@ -21,6 +26,8 @@
 // CHECK-NEXT: REGIST_MATMUL_OBJ(&pipe, AscendC::GetSysWorkSpacePtr(), mm, &cube_tiling);
 // CHECK-NEXT: mm.SetOrgShape(t.cout_per_group, t.tile_pix, t.k, t.k, out_plane);
 // CHECK: for (int64_t unit = block; unit < t.units; unit += blocks) {
+// a unit is a tile of output rows and of output channels (m of them: the last tile is smaller)
+// CHECK: const int64_t m = t.cout_tile < {{.*}} ? t.cout_tile : {{.*}};
 // CHECK: for (int64_t g = 0; g < t.groups; g += 1) {
 // the zero-padded input band: a strided move per band row and chunk of channels
 // CHECK: AscendC::DataCopyPad(band, x_gm[x_off], AscendC::DataCopyExtParams{static_cast<uint16_t>(n_channels), static_cast<uint32_t>(t.w * sizeof(float)), static_cast<uint32_t>(channel_gap_bytes), static_cast<uint32_t>(0), 0}, AscendC::DataCopyPadExtParams<float>{true, static_cast<uint8_t>(t.pad_left), static_cast<uint8_t>(t.pad_right), 0});
@@ -34,7 +41,7 @@
 // CHECK: AscendC::Duplicate(bias_row, static_cast<float>(bias_value), npix);
 // CHECK: mm.SetTensorA(weight_gm[weight_off]);
 // CHECK-NEXT: mm.SetTensorB(cols_gm);
-// CHECK-NEXT: mm.SetTail(t.cout_per_group, npix, t.k);
+// CHECK-NEXT: mm.SetTail(m, npix, t.k);
 // CHECK-NEXT: mm.IterateAll(y_gm[y_off], 1);
 // CHECK-NEXT: mm.End();
 

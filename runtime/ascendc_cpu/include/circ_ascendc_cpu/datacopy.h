@@ -310,6 +310,17 @@ inline void PadIn(const LocalTensor<T>& dst, const GlobalTensor<T>& src, uint32_
     uint64_t srcSpan = (blockCount - 1) * (blockLen + srcGap) + blockLen;
     uint8_t* d = MoveLocal(dst, dstSpan, "dst", loc, api);
     uint8_t* s = MoveGlobal(src, srcSpan, loc, api);
+    if (blockLen == sizeof(T) && left == 0 && right == 0) {  // one element a block (a strided gather)
+        constexpr uint32_t per = 32 / sizeof(T);
+        const uint64_t step = blockLen + srcGap, rowStep = 32 + dstGapBlocks * 32;
+        for (uint32_t i = 0; i < blockCount; ++i) {
+            T v;
+            std::memcpy(&v, s + i * step, sizeof(T));
+            T* row = reinterpret_cast<T*>(d + i * rowStep);
+            for (uint32_t k = 0; k < per; ++k) row[k] = v;  // the dummy lanes repeat the element
+        }
+        return;
+    }
     for (uint32_t i = 0; i < blockCount; ++i) {
         uint8_t* rowD = d + i * (rowUb + dstGapBlocks * 32);
         const uint8_t* rowS = s + i * (blockLen + srcGap);
@@ -329,10 +340,13 @@ inline void PadIn(const LocalTensor<T>& dst, const GlobalTensor<T>& src, uint32_
         // block's first element; with padding they are paddingValue (isPad) or undefined.
         uint8_t* dummy = rowD + row;
         uint64_t nd = rowUb - row;
-        for (uint64_t k = 0; k + sizeof(T) <= nd; k += sizeof(T)) {
-            if (left == 0 && right == 0) std::memcpy(dummy + k, rowS, sizeof(T));
-            else if (isPad) std::memcpy(dummy + k, &value, sizeof(T));
-            else std::memset(dummy + k, 0xFF, sizeof(T));
+        if (nd == 0) continue;
+        if ((left == 0 && right == 0) || isPad) {
+            T fill;
+            std::memcpy(&fill, left == 0 && right == 0 ? static_cast<const void*>(rowS) : &value, sizeof(T));
+            for (uint64_t k = 0; k + sizeof(T) <= nd; k += sizeof(T)) std::memcpy(dummy + k, &fill, sizeof(T));
+        } else {
+            std::memset(dummy, 0xFF, nd);
         }
     }
 }
@@ -357,6 +371,11 @@ inline void PadOut(const GlobalTensor<T>& dst, const LocalTensor<T>& src, uint32
     uint64_t dstSpan = (blockCount - 1) * (blockLen + dstGap) + blockLen;
     uint8_t* s = MoveLocal(src, srcSpan, "src", loc, api);
     uint8_t* d = MoveGlobal(dst, dstSpan, loc, api);
+    if (blockLen == sizeof(T) && Block().atomicOp == 0) {  // one element a block (a strided scatter)
+        const uint64_t step = blockLen + dstGap, rowStep = rowUb + srcGapBlocks * 32;
+        for (uint32_t i = 0; i < blockCount; ++i) std::memcpy(d + i * step, s + i * rowStep, sizeof(T));
+        return;
+    }
     for (uint32_t i = 0; i < blockCount; ++i)
         StoreGm<T>(d + i * (blockLen + dstGap), s + i * (rowUb + srcGapBlocks * 32), blockLen, loc, api);
 }
