@@ -500,6 +500,19 @@ def attr_list(fields: list[tuple[str, str]]) -> ArrayAttr:
     return ArrayAttr([ArrayAttr([StringAttr(a), StringAttr(b)]) for a, b in fields])
 
 
+@irdl_op_definition
+class GatherMaskOp(IRDLOperation):
+    """GatherMask(dst, src, pattern, false, 0, {1, repeats, 8, 0}, rsvdCnt): the lanes a built-in
+    pattern keeps (1: even, 2: odd, 3-6: lane % 4 == 0..3) of `repeats` contiguous 256-byte
+    repeats of src, packed at the start of dst; operands dst, src, pattern, repeats"""
+
+    name = "ascendc.gather_mask"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    a3 = operand_def()
+
+
 ASCENDC = Dialect(
     "ascendc",
     [
@@ -508,6 +521,7 @@ ASCENDC = Dialect(
         DataCopyPadOp, VecBinaryOp, VecScalarOp, VecUnaryOp, DuplicateOp, CastOp, ReduceOp,
         PipeBarrierOp, GetValueOp, SetValueOp, ReinterpretOp, ReduceIndexOp, MatmulOp, ReturnOp,
         CubeTilingOp, MatmulObjOp, MatmulOrgShapeOp, DataCopyPad2dOp, CompareOp, CompareScalarOp, SelectOp,
+        GatherMaskOp,
     ],
     [GlobalType, LocalType, GmPtrType, QueType, BufType, PipeType, MatmulType, CubeTilingType],
 )

@@ -388,6 +388,16 @@ def _duplicate(p: KernelPrinter, op: A.DuplicateOp) -> None:
     p.line(f"{p.calls['duplicate']}({p.expr(dst)}, static_cast<{p.elem(dst)}>({p.expr(sc)}), {p.expr(n)});")
 
 
+@renders(A.GatherMaskOp)
+def _gather_mask(p: KernelPrinter, op: A.GatherMaskOp) -> None:
+    dst, src, pattern, repeats = (p.expr(v) for v in op.operands)
+    p.line("{")
+    p.line(f"    uint64_t kept = 0;  // {p.calls['gather_mask']} reports how many it kept")
+    p.line(f"    {p.calls['gather_mask']}({dst}, {src}, static_cast<uint8_t>({pattern}), false, 0, "
+           f"{p.calls['gather_mask_params']}{{1, static_cast<uint16_t>({repeats}), 8, 0}}, kept);")
+    p.line("}")
+
+
 @renders(A.CastOp)
 def _cast(p: KernelPrinter, op: A.CastOp) -> None:
     dst, src, n = op.operands

@@ -80,6 +80,10 @@ CONVS = {
     "1x1-groups": ((1, 8, 5, 5), (6, 4, 1, 1), False, {"groups": 2}),
     "1x1-stride2": ((1, 8, 9, 9), (6, 8, 1, 1), True, {"strides": [2, 2]}),
     "7x7-pad3": ((1, 3, 20, 20), (8, 3, 7, 7), True, {"strides": [2, 2], "pads": [3, 3, 3, 3]}),
+    # stride_w 2 / 4: the band as column phases (GatherMask); stride 3 above gathers elements
+    "patch4-stride4": ((1, 3, 16, 20), (8, 3, 4, 4), True, {"strides": [4, 4]}),
+    "stride2-dilation2": ((1, 4, 15, 15), (6, 4, 3, 3), False,
+                          {"strides": [2, 2], "dilations": [2, 2], "pads": [2, 2, 2, 2]}),
     # units of (row tile, channel tile) with a last, smaller channel tile
     "channel-tiles": ((1, 8, 3, 7), (200, 8, 3, 3), True, {"pads": [1, 1, 1, 1]}),
     "1x1-channel-tiles": ((1, 16, 4, 8), (100, 16, 1, 1), True, {}),
@@ -206,18 +210,22 @@ def test_unsupported_configurations_are_listed():
 
 
 def test_shape_numbers_live_in_the_tiling(tmp_path):
-    """Convs of different shapes share one kernel; matmuls too."""
+    """Convs of different shapes share one kernel (one for stride_w 1, one for the column-phase
+    band of stride_w 2); matmuls too."""
     from cir.lowering.ascendc import KernelOp
 
-    def body(b, x, w1, w2, y, v):
+    def body(b, x, w1, w2, w3, w4, y, v):
         c1 = b.add(ops.Conv2dOp(x, w1, pads=[1, 1, 1, 1]))
-        c2 = b.add(ops.Conv2dOp(c1, w2, strides=[2, 2], pads=[1, 1, 1, 1]))
+        c2 = b.add(ops.Conv2dOp(c1, w2, pads=[0, 0, 0, 0]))
+        c3 = b.add(ops.Conv2dOp(c2, w3, strides=[2, 2], pads=[1, 1, 1, 1]))
+        c4 = b.add(ops.Conv2dOp(c3, w4, strides=[2, 2], pads=[1, 1, 1, 1]))
         m1 = b.add(ops.MatmulOp(y, v))
         m2 = b.add(ops.MatmulOp(v, y))
-        return [c2, m1, m2]
+        return [c4, m1, m2]
 
-    types = {"x": tensor((1, 4, 9, 9), "f32"), "w1": tensor((6, 4, 3, 3), "f32"),
-             "w2": tensor((5, 6, 3, 3), "f32"), "y": tensor((7, 3), "f32"), "v": tensor((3, 7), "f32")}
+    types = {"x": tensor((1, 4, 19, 19), "f32"), "w1": tensor((6, 4, 3, 3), "f32"),
+             "w2": tensor((5, 6, 3, 3), "f32"), "w3": tensor((7, 5, 3, 3), "f32"), "w4": tensor((3, 7, 3, 3), "f32"),
+             "y": tensor((7, 3), "f32"), "v": tensor((3, 7), "f32")}
     module = build_module("main", types, body)
     cir.apply_pipeline(module, "lower-to-ascendc{soc=Ascend910B1}")
-    assert len([k for k in module.ops if isinstance(k, KernelOp)]) == 2
+    assert len([k for k in module.ops if isinstance(k, KernelOp)]) == 3

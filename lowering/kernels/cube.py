@@ -81,6 +81,9 @@ from cir.types import dtype_of, numel
 
 DTYPES = ("float", "half")
 MIN_TILE = 64
+# GatherMask's built-in patterns: stride_w -> the pattern of phase 0 (phase p: + p)
+PHASE_PATTERNS = {2: 1, 4: 3}
+REPEAT = 256  # bytes of one vector repeat
 MOVE_COST = 25  # a conv's staging moves, per element, in multiply-adds (see _conv_tiles)
 MAX_BATCH_DIMS = 4
 # Matmul base block (L0 tile) sizes: hardware choices, the same for every shape
@@ -398,7 +401,12 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
         raise NotImplementedError(f"{op.name} with padding wider than {ALIGN // es} elements")
     wp = w + pl + pr
     blk = ALIGN // es  # elements per 32-byte block
-    stage = soc.ub_bytes // 5 // ALIGN * ALIGN  # staging queue x2, bias queue x2, zero rows
+    # stride_w 2 or 4 (arch 220): the band keeps each row as its column phases (GatherMask's
+    # built-in patterns), rows `wrow` apart, so every im2col tap reads contiguous runs
+    phased = pad_copy and not transposed and not direct and sw in PHASE_PATTERNS
+    wrow = round_up(wp, sw * blk) if phased else wp
+    # staging queue x2, bias queue x2, zero rows (and the phase queue)
+    stage = soc.ub_bytes // (6 if phased else 5) // ALIGN * ALIGN
     def band_rows(r: int) -> int:
         return (r - 1) * sh + (kh - 1) * dh + 1
 
@@ -406,6 +414,8 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
         pix = round_up(r * ow * es, ALIGN)
         if direct:
             return pix <= stage
+        if phased:  # a padded row, in whole 256-byte repeats of GatherMask
+            return max(pix, round_up(wrow * es, REPEAT), round_up(w * es, ALIGN)) <= stage
         if pad_copy:
             gather = ow * ALIGN if sw > 1 else 0  # stride > 1: one element per 32-byte block
         else:
@@ -420,17 +430,21 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
     tile_pix = tile_rows * ow
     row_tiles = math.ceil(oh / tile_rows)
     cout_tiles = math.ceil(cpg / cout_tile)
-    chan_chunk = max(1, min(cg, 4095, stage // round_up(wp * es, ALIGN)))
+    chan_chunk = max(1, min(cg, 4095, (stage // REPEAT * REPEAT) // (wrow * es) if phased
+                            else stage // round_up(wp * es, ALIGN)))
     if pad_copy and not transposed:
         # The staging / bias / zero-row buffers need only what one move of this conv holds (a
         # tile of bias values, a gathered row, chan_chunk padded rows), not a fifth of the UB:
         # the same moves, but a depthwise conv's many small ones no longer each take (and, on
         # the CPU layer, poison) a buffer of tens of KiB. chan_chunk stays as above.
         pix = round_up(tile_pix * es, ALIGN)
-        need = pix if direct else max(pix, ow * ALIGN if sw > 1 else 0, chan_chunk * round_up(wp * es, ALIGN),
-                                      round_up(w * es, ALIGN))
+        if phased:
+            need = max(pix, round_up(chan_chunk * wrow * es, REPEAT), round_up(w * es, ALIGN))
+        else:
+            need = pix if direct else max(pix, ow * ALIGN if sw > 1 else 0, chan_chunk * round_up(wp * es, ALIGN),
+                                          round_up(w * es, ALIGN))
         stage = min(stage, need)
-    band = cg * band_rows(tile_rows) * wp
+    band = cg * band_rows(tile_rows) * wrow
     # arch 200 writes whole 32-byte blocks: 64 elements of slack after the band and the tile
     slack = 0 if pad_copy else 64 + round_up(max(pl, pr), 64)
     ws_block = 0 if direct else round_up(band, 64) + slack + round_up(kg * tile_pix, 64) + slack
@@ -439,7 +453,7 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
     tiling = {"cin": cin, "h": h, "w": w, "cout": cout, "oh": oh, "ow": ow, "kh": kh, "kw": kw,
               "stride_h": sh, "stride_w": sw, "pad_top": pt, "pad_left": pl, "pad_right": pr,
               "dilation_h": dh, "dilation_w": dw, "groups": groups, "cin_per_group": cg,
-              "cout_per_group": cpg, "k": kg, "padded_w": wp,
+              "cout_per_group": cpg, "k": kg, "padded_w": wrow,
               "band_rows": band_rows(tile_rows), "tile_rows": tile_rows, "tile_pix": tile_pix,
               "row_tiles": row_tiles, "cout_tile": cout_tile, "cout_tiles": cout_tiles,
               "units": units, "batch": n, "ws_block": ws_block,
@@ -447,11 +461,15 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
               "flip": int(transposed), "taps": kh * kw}
     if transposed:
         tiling |= {"in_h": in_h, "in_w": in_w, "up_h": up_h, "up_w": up_w}
+    if phased:  # phases gathered (those the taps read), their width, the UB row gap in blocks
+        tiling |= {"phase_w": wrow // sw, "phases": min(sw, (kw - 1) * dw + 1),
+                   "ub_row_gap": (wrow * es - round_up(wp * es, ALIGN)) // ALIGN,
+                   "pattern_base": PHASE_PATTERNS[sw]}
     if not pad_copy:  # aligned counts of the arch-200 moves
         tiling |= {"in_size": n * cin * h * w, "w_aligned": round_up(w, blk), "padded_w_aligned": round_up(wp, blk),
                    "pad_zeros": round_up(max(pl, pr, 1), blk), "ow_aligned": round_up(ow, blk),
                    "gather_span": round_up((ow - 1) * sw + 1, blk)}
-    return {"ty": ty, "es": es, "direct": direct, "pad_copy": pad_copy, "transposed": transposed,
+    return {"ty": ty, "es": es, "direct": direct, "pad_copy": pad_copy, "transposed": transposed, "phased": phased,
             "tiling": tiling, "block_dim": block_dim,
             "workspace": block_dim * ws_block * es}
 
@@ -489,7 +507,7 @@ def _conv_tiles(n: int, oh: int, ow: int, cpg: int, groups: int, cores: int,
 
 def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool) -> Launch:
     plan = _conv_plan(op, soc)
-    ty, es, direct, pad_copy = plan["ty"], plan["es"], plan["direct"], plan["pad_copy"]
+    ty, es, direct, pad_copy, phased = plan["ty"], plan["es"], plan["direct"], plan["pad_copy"], plan["phased"]
     transposed = plan["transposed"]
     fields = list(plan["tiling"])
     args = ["x", "weight"] + ["bias"] * has_bias + ["y", "workspace", "tiling"]
@@ -528,6 +546,7 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
     pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
     stage_q = _que(k, pipe, "VECIN", t["stage_bytes"], "stage_que") if not direct else None
     bias_q = _que(k, pipe, "VECOUT", t["stage_bytes"], "bias_que") if has_bias or transposed else None
+    phase_q = _que(k, pipe, "VECOUT", t["stage_bytes"], "phase_que", depth=1) if phased else None
     if not direct:
         zero_buf = k.name(k.call(A.BufOp, result=A.BufType()), "zero_buf")
         k.call(A.InitBufferOp, pipe, zero_buf, t["stage_bytes"], num=1)
@@ -565,7 +584,7 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
             else:
                 assert stage_q is not None and ih0 is not None
                 _stage_cols(k2, t, x_g, band_g, cols_g, zero_row, stage_q, l_t, img, ch0, ih0, hw, rows, es,
-                            transposed, pad_copy)
+                            transposed, pad_copy, phase_q)
                 b_tile = cols_g
             if bias_q is not None:  # C = bias (or 0), then C += W cols
                 _fill_bias(k2, t, b_g, bias_q, l_t, y_tile, oc0, m, npix, ohw, pad_copy, es, zero, one)
@@ -622,7 +641,7 @@ def _fill_bias(k2: KB, t: Fields, b_g: SSAValue | None, bias_q: SSAValue, l_t: A
 
 def _stage_cols(k2: KB, t: Fields, x_g: SSAValue, band_g: SSAValue, cols_g: SSAValue, zero_row: SSAValue,
                 stage_q: SSAValue, l_t: Any, img: SSAValue, ch0: SSAValue, ih0: SSAValue, hw: SSAValue,
-                rows: SSAValue, es: int, transposed: bool, pad_copy: bool) -> None:
+                rows: SSAValue, es: int, transposed: bool, pad_copy: bool, phase_q: SSAValue | None) -> None:
     """The group's input band into the workspace, then its im2col tile (cols_g)."""
     if transposed:
         _band_stuffed(k2, t, x_g, band_g, stage_q, l_t, img, ch0, ih0, hw, pad_copy)
@@ -631,6 +650,10 @@ def _stage_cols(k2: KB, t: Fields, x_g: SSAValue, band_g: SSAValue, cols_g: SSAV
             _im2col(k2, t, band_g, cols_g, stage_q, l_t, rows, es)
         else:
             _im2col_aligned(k2, t, band_g, cols_g, stage_q, l_t, rows)
+    elif phase_q is not None:
+        _band_phased(k2, t, x_g, band_g, zero_row, stage_q, phase_q, l_t, img, ch0, ih0, hw, es)
+        k2.call(A.PipeBarrierOp, pipe="PIPE_ALL")
+        _im2col(k2, t, band_g, cols_g, stage_q, l_t, rows, es, phased=True)
     elif pad_copy:
         _band(k2, t, x_g, band_g, zero_row, stage_q, l_t, img, ch0, ih0, hw, es)
         k2.call(A.PipeBarrierOp, pipe="PIPE_ALL")
@@ -677,18 +700,73 @@ def _band(kb: KB, t: Fields, x_g: SSAValue, band_g: SSAValue, zero_rows: SSAValu
     kb.loop(zero, t["band_rows"], kb.c(1), row, iv_name="j")
 
 
+def _band_phased(kb: KB, t: Fields, x_g: SSAValue, band_g: SSAValue, zero_rows: SSAValue, que: SSAValue,
+                 phase_q: SSAValue, l_t: Any, img: SSAValue, ch0: SSAValue, ih0: SSAValue, hw: SSAValue,
+                 es: int) -> None:
+    """`_band` for stride_w 2 or 4: each band row (padded_w apart) holds its column phases, phase p
+    the columns p, p + stride_w, ... (phase_w of them). A chunk of channel rows comes into the UB
+    zero-padded, rows padded_w apart; per phase, GatherMask keeps its lanes and one strided move
+    writes them out."""
+    q = _ops(kb)
+    zero, one, es_v = kb.c(0), kb.c(1), kb.c(es)
+    lanes = kb.c(REPEAT // es)
+    band_plane = q.mul(t["band_rows"], t["padded_w"], "band_plane")
+    src_gap = q.mul(q.sub(hw, t["w"]), es_v, "channel_gap_bytes")
+    dst_gap = q.mul(q.sub(band_plane, t["padded_w"]), es_v, "band_gap_bytes")
+    phase_gap = q.mul(q.sub(band_plane, t["phase_w"]), es_v, "phase_gap_bytes")
+
+    def row(k2: KB, j: SSAValue) -> None:
+        p = _ops(k2)
+        ih = p.add(ih0, j, "ih")
+        inside = k2.name(k2.add(arith.CmpiOp(p.min(ih, p.sub(p.sub(t["h"], k2.c(1)), ih)), zero, "sge")), "inside")
+
+        def chunk(k3: KB, c0: SSAValue) -> None:
+            r = _ops(k3)
+            n = r.min(t["chan_chunk"], r.sub(t["cin_per_group"], c0), "n_channels")
+            dst = r.add(r.mul(c0, band_plane), r.mul(j, t["padded_w"]), "band_off")
+
+            def copy(k4: KB) -> None:
+                s_ = _ops(k4)
+                src = s_.add(s_.mul(s_.add(s_.mul(img, t["cin"]), s_.add(ch0, c0)), hw), s_.mul(ih, t["w"]), "x_off")
+                ub = k4.name(k4.call(A.AllocTensorOp, que, result=l_t), "band")
+                _pad2d(k4, ub, _at(k4, x_g, src), n, t["w"], src_gap, t["ub_row_gap"], t["pad_left"], t["pad_right"])
+                k4.call(A.EnQueOp, que, ub)
+                rows_ub = k4.name(k4.call(A.DeQueOp, que, result=l_t), "band_ub")
+                repeats = s_.div(s_.add(s_.mul(n, t["padded_w"]), s_.sub(lanes, one)), lanes, "repeats")
+
+                def phase(k5: KB, ph: SSAValue) -> None:
+                    v = _ops(k5)
+                    kept = k5.name(k5.call(A.AllocTensorOp, phase_q, result=l_t), "phase")
+                    k5.call(A.GatherMaskOp, kept, rows_ub, v.add(t["pattern_base"], ph, "pattern"), repeats)
+                    k5.call(A.EnQueOp, phase_q, kept)
+                    out = k5.name(k5.call(A.DeQueOp, phase_q, result=l_t), "phase_ub")
+                    _pad2d(k5, _at(k5, band_g, v.add(dst, v.mul(ph, t["phase_w"]), "phase_off")), out, n, t["phase_w"],
+                           zero, phase_gap)
+                    k5.call(A.FreeTensorOp, phase_q, out)
+
+                k4.loop(zero, t["phases"], one, phase, iv_name="ph")
+                k4.call(A.FreeTensorOp, que, rows_ub)
+
+            k3.when(inside, copy, lambda k4: _pad2d(k4, _at(k4, band_g, dst), zero_rows, n, t["padded_w"], zero,
+                                                    dst_gap))
+
+        k2.loop(zero, t["cin_per_group"], t["chan_chunk"], chunk, iv_name="c0")
+
+    kb.loop(zero, t["band_rows"], kb.c(1), row, iv_name="j")
+
+
 def _im2col(kb: KB, t: Fields, band_g: SSAValue, cols_g: SSAValue, que: SSAValue, l_t: Any,
-            rows: SSAValue, es: int) -> None:
+            rows: SSAValue, es: int, phased: bool = False) -> None:
     """cols[(c, ki, kj), r * ow + j] = band[c, r * stride_h + ki * dilation_h, j * stride_w + kj * dilation_w].
 
-    Stride 1: for each tap (ki, kj) and output row r, one strided move per chunk of channels;
-    stride > 1: for each (c, ki, kj) and row, a gather of one element per block."""
+    Stride 1, or a band of column phases (`phased`: column x of a row is element x % stride_w *
+    phase_w + x / stride_w): for each tap (ki, kj) and output row r, one strided move per chunk
+    of channels; other strides: for each (c, ki, kj) and row, a gather of one element per block."""
     q = _ops(kb)
     zero, one, es_v = kb.c(0), kb.c(1), kb.c(es)
     row_step = q.mul(t["stride_h"], t["padded_w"], "row_step")
     band_plane = q.mul(t["band_rows"], t["padded_w"], "band_plane")
     taps = q.mul(t["kh"], t["kw"], "taps")
-    unit_stride = kb.name(kb.add(arith.CmpiOp(t["stride_w"], one, "eq")), "unit_stride")
 
     def by_channel_chunks(k2: KB) -> None:
         p = _ops(k2)
@@ -698,7 +776,10 @@ def _im2col(kb: KB, t: Fields, band_g: SSAValue, cols_g: SSAValue, que: SSAValue
         def tap(k3: KB, kk: SSAValue) -> None:
             r_ = _ops(k3)
             ki, kj = _flipped(r_, t, r_.div(kk, t["kw"]), r_.rem(kk, t["kw"]))
-            tap_src = r_.add(r_.mul(r_.mul(ki, t["dilation_h"]), t["padded_w"]), r_.mul(kj, t["dilation_w"]), "tap_src")
+            col = r_.mul(kj, t["dilation_w"], "tap_col")
+            if phased:  # the tap's first column: in phase col % stride_w, at col / stride_w
+                col = r_.add(r_.mul(r_.rem(col, t["stride_w"]), t["phase_w"]), r_.div(col, t["stride_w"]), "tap_col")
+            tap_src = r_.add(r_.mul(r_.mul(ki, t["dilation_h"]), t["padded_w"]), col, "tap_src")
 
             def row(k4: KB, r: SSAValue) -> None:
 
@@ -736,7 +817,10 @@ def _im2col(kb: KB, t: Fields, band_g: SSAValue, cols_g: SSAValue, que: SSAValue
 
         k2.loop(zero, t["k"], one, tap, iv_name="kk")
 
-    kb.when(unit_stride, by_channel_chunks, by_element)
+    if phased:
+        by_channel_chunks(kb)
+    else:
+        kb.when(kb.name(kb.add(arith.CmpiOp(t["stride_w"], one, "eq")), "unit_stride"), by_channel_chunks, by_element)
 
 
 def _tap_offsets(p: _Ops, t: Fields, kk: SSAValue, taps: SSAValue) -> tuple[SSAValue, SSAValue]:

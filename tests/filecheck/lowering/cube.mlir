@@ -65,9 +65,28 @@
 // CHECK-NEXT: mm.SetTensorB(b_gm[b_off]);
 // CHECK-NOT: SetBias
 // CHECK: mm.IterateAll(c_gm[c_off]);
-func.func @main(%x: tensor<1x4x6x6xf32>, %w: tensor<8x4x3x3xf32>, %b: tensor<8xf32>, %g: tensor<8xf32>, %be: tensor<8xf32>, %h: tensor<3x12xf32>, %lw: tensor<5x12xf32>, %lb: tensor<5xf32>, %a: tensor<2x7x9xf16>, %m: tensor<9x5xf16>) -> (tensor<1x8x6x6xf32>, tensor<3x5xf32>, tensor<2x7x5xf16>) {
+
+// stride_w 2: the band holds each row as its two column phases (GatherMask patterns 1 and 2),
+// so every tap of the im2col is one strided move of contiguous runs; no per-element gather
+// CHECK-LABEL: // ----- kernel conv2d_{{[0-9a-f]+}} -----
+// CHECK: AscendC::TQue<AscendC::TPosition::VECOUT, 1> phase_que;
+// CHECK: AscendC::DataCopyPad(band, x_gm[x_off], {{.*}} static_cast<uint32_t>(t.ub_row_gap), 0}
+// CHECK: for (int64_t ph = 0; ph < t.phases; ph += 1) {
+// CHECK: const int64_t pattern = t.pattern_base + ph;
+// CHECK: AscendC::GatherMask(phase, band_ub, static_cast<uint8_t>(pattern), false, 0, AscendC::GatherMaskParams{1, static_cast<uint16_t>(repeats), 8, 0}, kept);
+// CHECK: AscendC::DataCopyPad(ws_gm[phase_off], phase_ub,
+// a tap's first column x is in phase x % stride_w, at x / stride_w
+// CHECK: const int64_t tap_col = kj * t.dilation_w;
+// CHECK-NEXT: const int64_t [[P:v[0-9]+]] = tap_col % t.stride_w;
+// CHECK-NEXT: const int64_t [[PW:v[0-9]+]] = [[P]] * t.phase_w;
+// CHECK-NEXT: const int64_t [[Q:v[0-9]+]] = tap_col / t.stride_w;
+// CHECK-NEXT: const int64_t tap_col1 = [[PW]] + [[Q]];
+// CHECK-NOT: col_gap_bytes
+// CHECK: mm.IterateAll(y_gm[y_off], 1);
+func.func @main(%x: tensor<1x4x6x6xf32>, %w: tensor<8x4x3x3xf32>, %b: tensor<8xf32>, %g: tensor<8xf32>, %be: tensor<8xf32>, %h: tensor<3x12xf32>, %lw: tensor<5x12xf32>, %lb: tensor<5xf32>, %a: tensor<2x7x9xf16>, %m: tensor<9x5xf16>) -> (tensor<1x8x6x6xf32>, tensor<3x5xf32>, tensor<2x7x5xf16>, tensor<1x8x3x3xf32>) {
   %0, %1 = cir.conv_gn_silu %x, %w, %b, %g, %be {pads = [1, 1, 1, 1], num_groups = 2} : (tensor<1x4x6x6xf32>, tensor<8x4x3x3xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) -> (tensor<1x8x6x6xf32>, tensor<1x8x6x6xf32>)
   %2 = cir.linear_act %h, %lw, %lb {activation = "gelu_tanh"} : (tensor<3x12xf32>, tensor<5x12xf32>, tensor<5xf32>) -> tensor<3x5xf32>
   %3 = cir.matmul %a, %m : (tensor<2x7x9xf16>, tensor<9x5xf16>) -> tensor<2x7x5xf16>
-  func.return %0, %2, %3 : tensor<1x8x6x6xf32>, tensor<3x5xf32>, tensor<2x7x5xf16>
+  %4 = cir.conv2d %x, %w, %b {strides = [2, 2], pads = [1, 1, 1, 1]} : (tensor<1x4x6x6xf32>, tensor<8x4x3x3xf32>, tensor<8xf32>) -> tensor<1x8x3x3xf32>
+  func.return %0, %2, %3, %4 : tensor<1x8x6x6xf32>, tensor<3x5xf32>, tensor<2x7x5xf16>, tensor<1x8x3x3xf32>
 }

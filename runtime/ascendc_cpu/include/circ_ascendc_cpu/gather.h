@@ -113,9 +113,12 @@ struct GatherMaskParams {
 };
 
 namespace cpu {
+// `every` > 0: the selection is lanes e % every == first of every repeat (a built-in pattern),
+// which over contiguous repeats is a strided copy.
 template <typename T, class Selects>
 inline void GatherMaskRun(const LocalTensor<T>& dst, const LocalTensor<T>& src0, bool reduceMode,
-                          const GatherMaskParams& p, uint64_t& rsvdCnt, const Loc& loc, Selects selects) {
+                          const GatherMaskParams& p, uint64_t& rsvdCnt, const Loc& loc, Selects selects,
+                          int every = 0, int first = 0) {
     const char* api = "GatherMask";
     static_assert(OneOf<T, int16_t, uint16_t, half, bfloat16_t, int32_t, uint32_t, float>::value,
                   "GatherMask: T must be a 16- or 32-bit type");
@@ -131,7 +134,17 @@ inline void GatherMaskRun(const LocalTensor<T>& dst, const LocalTensor<T>& src0,
     if (p.repeatTimes > 255) Fail(loc, api, "repeatTimes %u is out of range [0, 255]", p.repeatTimes);
     Stride ss{p.src0BlockStride, p.src0RepeatStride};
     T* ps = RepOperand(src0, ss, ln, "src0", loc, api);
+    if (every > 0 && p.src0BlockStride == 1 && p.src0RepeatStride == 8) {  // contiguous repeats
+        int64_t count = ln.repeats * L / every;
+        T* pd = VecOperand(dst, count, "dst", loc, api);
+        if (pd + count <= ps || ps + ln.repeats * L <= pd) {  // disjoint: copy straight
+            for (int64_t k = 0; k < count; ++k) pd[k] = ps[first + k * every];
+            rsvdCnt = static_cast<uint64_t>(count);
+            return;
+        }
+    }
     std::vector<T> kept;
+    kept.reserve(static_cast<size_t>(ln.repeats * L));
     for (int64_t r = 0; r < ln.repeats; ++r)
         for (int e = 0; e < L; ++e)
             if (selects(r, e)) kept.push_back(LaneAt(ps, ss, r, e));
@@ -149,14 +162,11 @@ inline void GatherMask(const LocalTensor<T>& dst, const LocalTensor<T>& src0, co
     if (src1Pattern < 1 || src1Pattern > 7) {
         cpu::Fail(circLoc, "GatherMask", "built-in pattern %u is out of range [1, 7]", src1Pattern);
     }
-    cpu::GatherMaskRun(dst, src0, reduceMode, gatherMaskParams, rsvdCnt, circLoc, [src1Pattern](int64_t, int e) {
-        switch (src1Pattern) {
-            case 1: return e % 2 == 0;
-            case 2: return e % 2 == 1;
-            case 7: return true;
-            default: return e % 4 == src1Pattern - 3;
-        }
-    });
+    int every = src1Pattern <= 2 ? 2 : (src1Pattern == 7 ? 1 : 4);
+    int first = src1Pattern <= 2 ? src1Pattern - 1 : (src1Pattern == 7 ? 0 : src1Pattern - 3);
+    cpu::GatherMaskRun(
+        dst, src0, reduceMode, gatherMaskParams, rsvdCnt, circLoc,
+        [every, first](int64_t, int e) { return e % every == first; }, every, first);
 }
 
 template <typename T, typename U, GatherMaskMode mode = defaultGatherMaskMode>
