@@ -338,3 +338,44 @@ def test_int32_arithmetic_kernels(tmp_path, monkeypatch):
     for cls in (ops.AddOp, ops.SubOp, ops.MulOp, ops.MaximumOp, ops.MinimumOp):
         check(cls, a, b, tmp=tmp_path, tol=0)
     check(ops.AddOp, a, np.array([7], np.int32), tmp=tmp_path, tol=0)
+
+
+@pytest.mark.parametrize("soc", ["Ascend910B1", "Ascend310P3"])
+def test_every_kernel_has_a_cpu_layer_tiling(soc):
+    """A kernel's C++ must not depend on the core count (only its tiling may), or the CPU layer
+    runs the SoC's many small tiles: every launch of these ops (model-sized shapes) that uses
+    more blocks than the CPU layer's cores carries a `cpu` tiling with at most that many."""
+    from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr
+
+    from cir.soc import CPU_LAYER_CORES
+
+    def body(b, x, w, s2w, lw, lb, q, k, v, h, g):
+        c = b.add(ops.Conv2dOp(x, w, pads=[1, 1, 1, 1]))
+        outs = [c, b.add(ops.ReluOp(c)), b.add(ops.AddOp(c, c)),
+                b.add(ops.Conv2dOp(c, s2w, strides=[2, 2], pads=[1, 1, 1, 1])),
+                b.add(ops.MaxPool2dOp(c, kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+                b.add(ops.GroupNormOp(c, g, g, num_groups=8)),
+                b.add(ops.ReduceMeanOp(c, axes=[2, 3], keepdims=True)),
+                b.add(ops.LinearOp(h, lw, lb)), b.add(ops.LinearActOp(h, lw, lb, activation="gelu")),
+                b.add(ops.SoftmaxOp(b.add(ops.MatmulOp(q, b.add(ops.TransposeOp(k, perm=[0, 1, 3, 2])))))),
+                b.add(ops.FlashAttentionOp(q, k, v, head_num=4, scale=0.125))]
+        return outs
+
+    types = {"x": tensor((1, 32, 28, 28), "f32"), "w": tensor((64, 32, 3, 3), "f32"),
+             "s2w": tensor((64, 64, 3, 3), "f32"), "lw": tensor((512, 256), "f32"), "lb": tensor((512,), "f32"),
+             "q": tensor((1, 4, 128, 64), "f32"), "k": tensor((1, 4, 128, 64), "f32"), "v": tensor((1, 4, 128, 64), "f32"),
+             "h": tensor((128, 256), "f32"), "g": tensor((64,), "f32")}
+    module = cir.apply_pipeline(build_module("main", types, body), f"lower-to-ascendc{{soc={soc}}}")
+    checked = set()
+    for op in module.walk():
+        launches = op.attributes.get("cir.launches")
+        if not isinstance(launches, ArrayAttr):
+            continue
+        for d in launches.data:
+            assert isinstance(d, DictionaryAttr)
+            if d.data.get("engine") is not None or d.data["block_dim"].value.data <= CPU_LAYER_CORES:
+                continue
+            checked.add(op.name)
+            assert "cpu" in d.data, f"{op.name} ({d.data['kernel']}) has no CPU-layer tiling"
+            assert d.data["cpu"].data["block_dim"].value.data <= CPU_LAYER_CORES
+    assert len(checked) >= 8 and "cir.linear_act" in checked, checked

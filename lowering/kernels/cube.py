@@ -253,8 +253,9 @@ def gemm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     recipe = recipes()["cir.gelu.tanh" if act == "gelu_tanh" else f"cir.{act}"] if epilogue else []
     temps = sorted({a for step in recipe for a in step[1:] if isinstance(a, str) and a.startswith("t")})
     epi_rows = max(1, min(tile_m, (soc.ub_bytes // (4 + len(temps))) // row_ub)) if epilogue else 1
+    epi = {"epi_rows": epi_rows, "epi_bytes": epi_rows * row_ub} if epilogue else {}
     tiling = GemmTiling(m=m, n=n, k=k_, tile_m=tile_m, tile_n=tile_n, m_tiles=m_tiles, n_tiles=n_tiles, units=units,
-                        extra=batch_fields | ({"epi_rows": epi_rows} if epilogue else {}))
+                        extra=batch_fields | epi)
 
     args = ["a", "b"] + ["bias"] * has_bias + ["c", "workspace", "tiling"]
     what = {"cir.matmul": "batched A @ B", "cir.linear": "x @ W^T + bias",
@@ -282,7 +283,7 @@ def gemm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     que_in = que_out = None
     bufs: dict[str, SSAValue] = {}
     if epilogue:
-        epi_bytes = o.mul(t["epi_rows"], k.c(row_ub), "epi_bytes")
+        epi_bytes = t["epi_bytes"]  # a tiling field: the tile width depends on the core count
         que_in = _que(k, pipe, "VECIN", epi_bytes, "in_que")
         que_out = _que(k, pipe, "VECOUT", epi_bytes, "out_que")
         for tmp in temps:

@@ -38,19 +38,36 @@ func.func @skip_add_group_norm(%a: tensor<1x32x4x4xf32>, %b: tensor<1x32x4x4xf32
 
 // CHECK-LABEL: func.func @attention
 // TRF-LABEL: func.func @attention
-func.func @attention(%q: tensor<2x8x16x40xf32>, %k: tensor<2x8x77x40xf32>, %v: tensor<2x8x77x40xf32>) -> (tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>) {
+func.func @attention(%q: tensor<2x8x16x40xf32>, %k: tensor<2x8x77x40xf32>, %v: tensor<2x8x77x40xf32>, %mask: tensor<2x1x16x77xf32>, %kmask: tensor<2x1x16x1xf32>) -> (tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>) {
   // CHECK-NEXT: %o = cir.flash_attention %q, %k, %v {head_num = 8, scale = 0.15811388300841897}
   // TRF-NEXT: cir.flash_attention
   %o = cir.attention %q, %k, %v : (tensor<2x8x16x40xf32>, tensor<2x8x77x40xf32>, tensor<2x8x77x40xf32>) -> tensor<2x8x16x40xf32>
   // matmul -> scale -> softmax -> matmul, the form TF and ONNX give
-  // CHECK-NEXT: %o2 = cir.flash_attention %q, %k, %v {head_num = 8, scale = 0.125}
+  // CHECK: %o2 = cir.flash_attention %q, %k, %v {head_num = 8, scale = 0.125}
   %kt = cir.transpose %k {perm = [0, 1, 3, 2]} : tensor<2x8x77x40xf32> -> tensor<2x8x40x77xf32>
   %sc = cir.matmul %q, %kt : (tensor<2x8x16x40xf32>, tensor<2x8x40x77xf32>) -> tensor<2x8x16x77xf32>
   %f = cir.constant dense<0.125> : tensor<f32>
   %ss = cir.mul %sc, %f : (tensor<2x8x16x77xf32>, tensor<f32>) -> tensor<2x8x16x77xf32>
   %p = cir.softmax %ss : tensor<2x8x16x77xf32>
   %o2 = cir.matmul %p, %v : (tensor<2x8x16x77xf32>, tensor<2x8x77x40xf32>) -> tensor<2x8x16x40xf32>
-  func.return %o, %o2 : tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>
+  // with an additive mask (BERT's extended attention mask, broadcast over the heads)
+  // CHECK-NEXT: %o3 = cir.flash_attention %q, %k, %v, %mask {head_num = 8, scale = 0.125}
+  // TRF: %o3 = cir.flash_attention %q, %k, %v, %mask
+  %kt3 = cir.transpose %k {perm = [0, 1, 3, 2]} : tensor<2x8x77x40xf32> -> tensor<2x8x40x77xf32>
+  %sc3 = cir.matmul %q, %kt3 : (tensor<2x8x16x40xf32>, tensor<2x8x40x77xf32>) -> tensor<2x8x16x77xf32>
+  %ss3 = cir.mul %sc3, %f : (tensor<2x8x16x77xf32>, tensor<f32>) -> tensor<2x8x16x77xf32>
+  %sm3 = cir.add %ss3, %mask : (tensor<2x8x16x77xf32>, tensor<2x1x16x77xf32>) -> tensor<2x8x16x77xf32>
+  %p3 = cir.softmax %sm3 : tensor<2x8x16x77xf32>
+  %o3 = cir.matmul %p3, %v : (tensor<2x8x16x77xf32>, tensor<2x8x77x40xf32>) -> tensor<2x8x16x40xf32>
+  // a mask broadcast along the keys is left alone (the kernel reads one mask row per key block)
+  // CHECK: cir.add %{{.*}}, %kmask
+  %kt4 = cir.transpose %k {perm = [0, 1, 3, 2]} : tensor<2x8x77x40xf32> -> tensor<2x8x40x77xf32>
+  %sc4 = cir.matmul %q, %kt4 : (tensor<2x8x16x40xf32>, tensor<2x8x40x77xf32>) -> tensor<2x8x16x77xf32>
+  %ss4 = cir.mul %sc4, %f : (tensor<2x8x16x77xf32>, tensor<f32>) -> tensor<2x8x16x77xf32>
+  %sm4 = cir.add %ss4, %kmask : (tensor<2x8x16x77xf32>, tensor<2x1x16x1xf32>) -> tensor<2x8x16x77xf32>
+  %p4 = cir.softmax %sm4 : tensor<2x8x16x77xf32>
+  %o4 = cir.matmul %p4, %v : (tensor<2x8x16x77xf32>, tensor<2x8x77x40xf32>) -> tensor<2x8x16x40xf32>
+  func.return %o, %o2, %o3, %o4 : tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>
 }
 
 // -----
