@@ -48,7 +48,7 @@ def lowered_launch(make, arrays: list[np.ndarray], out_shapes: list[tuple[int, .
     op = next(o for o in main_fn.body.block.ops if o.name.startswith("cir."))
     outs = [np.empty(s, np.float32) for s in out_shapes]
     calls = []
-    for spec in LaunchSpec.of(op):
+    for spec in LaunchSpec.of(op, cpu_layer=True):  # the tiling a Session runs on the CPU
         bufs = []
         for binding in spec.args:
             kind, _, what = binding.partition(":")

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 from cir.runtime.host import HostNode, host_nodes
-from cir.runtime.kernels import KernelLibrary
+from cir.runtime.kernels import KernelLibrary, LaunchBatch
 from cir.runtime.package_check import ALIGN, aligned_empty
 
 from cir.errors import CircError
@@ -140,6 +140,20 @@ class Context:
             ptrs = [self.placement.address(a) for a in s.node["args"]]
             ptrs += [self.workspace.ctypes.data, tiling.ctypes.data]
             self.calls.append((s.node["kernel"], (ctypes.c_void_p * len(ptrs))(*ptrs), int(s.node["block_dim"])))
+        # what `run` walks: host thunks and, between them, runs of kernel launches as one C loop
+        self.segments: list[Any] = []
+        if ex.library is not None:
+            run: list[tuple[str, Any, int]] = []
+            for kernel, ptrs, block_dim in self.calls:
+                if kernel is not None:
+                    run.append((kernel, ptrs, block_dim))
+                    continue
+                if run:
+                    self.segments.append(ex.library.batch(run))
+                    run = []
+                self.segments.append(ptrs)
+            if run:
+                self.segments.append(ex.library.batch(run))
 
     def buffer(self, arg: Arg) -> np.ndarray:
         """An argument's bytes (a view, not a copy)."""
@@ -192,11 +206,16 @@ class Executor:
         node; `capture` every arena value a node writes (value name -> array)."""
         launch = self.library.launch_ptrs if self.library is not None else _no_library
         if profile is None and capture is None:
-            for kernel, ptrs, block_dim in ctx.calls:
-                if kernel is None:
-                    ptrs()  # a host-fallback node
+            if self.library is None:  # every node on the host
+                for _, thunk, _ in ctx.calls:
+                    thunk()
+                return
+            run_batch = self.library.run_batch
+            for seg in ctx.segments:
+                if isinstance(seg, LaunchBatch):
+                    run_batch(seg)  # consecutive kernels: one call, the loop in C
                 else:
-                    launch(kernel, ptrs, block_dim)
+                    seg()  # a host-fallback node
             return
         clock = time.perf_counter_ns
         nodes = self.graph["nodes"]

@@ -14,6 +14,7 @@ import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,18 @@ from cir.runtime import ascendc_cpu
 from cir.runtime.launcher import launcher_text
 
 from cir.errors import CircError
+
+
+@dataclass(frozen=True)
+class LaunchBatch:
+    """Consecutive kernel launches prepared for `KernelLibrary.run_batch`: their launchers,
+    argument arrays and blockDims as C arrays (`keep` holds the argument arrays alive)."""
+
+    names: list[str]
+    fns: Any
+    args: Any
+    dims: Any
+    keep: list[Any]
 
 
 class KernelLibrary:
@@ -34,6 +47,9 @@ class KernelLibrary:
         # (the tests set it to 1). The mode belongs to the library: sessions sharing one share it.
         if "CIRC_ASCENDC_POISON" not in os.environ:
             self._lib.circ_ascendc_cpu_set_poison(int(poison))
+        self._run = self._lib.circ_ascendc_cpu_run_launches
+        self._run.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        self._run.restype = ctypes.c_int
         self._fns = {}
         for n in names:
             fn = getattr(self._lib, f"circ_launch_{n}")
@@ -72,6 +88,19 @@ class KernelLibrary:
 
     def launch(self, name: str, buffers: Sequence[int], block_dim: int) -> None:
         self.launch_ptrs(name, (ctypes.c_void_p * len(buffers))(*buffers), block_dim)
+
+    def batch(self, calls: Sequence[tuple[str, Any, int]]) -> LaunchBatch:
+        """`calls` ((kernel, prepared argument array, blockDim) each) as one C-side loop."""
+        fns = (ctypes.c_void_p * len(calls))(*(ctypes.cast(self._fns[k], ctypes.c_void_p).value for k, _, _ in calls))
+        args = (ctypes.c_void_p * len(calls))(*(ctypes.addressof(p) for _, p, _ in calls))
+        dims = (ctypes.c_uint32 * len(calls))(*(d for _, _, d in calls))
+        return LaunchBatch([k for k, _, _ in calls], fns, args, dims, [p for _, p, _ in calls])
+
+    def run_batch(self, b: LaunchBatch) -> None:
+        """The batch's launches in order, without returning to Python between them."""
+        failed = self._run(len(b.names), b.fns, b.args, b.dims)
+        if failed:
+            raise CircError(f"kernel {b.names[failed - 1]} stopped (the AscendC CPU layer's message is above)")
 
     def launch_ptrs(self, name: str, ptrs: Any, block_dim: int) -> None:
         """Launch with a prepared ``(c_void_p * n)`` argument array."""

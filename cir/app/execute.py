@@ -57,7 +57,9 @@ class LaunchSpec:
     workspace: int
 
     @staticmethod
-    def of(op: Operation) -> list[LaunchSpec]:
+    def of(op: Operation, cpu_layer: bool = False) -> list[LaunchSpec]:
+        """The op's launches; `cpu_layer`: with the tiling for the CPU layer's cores where the
+        launch has one (what a Session runs on the CPU), else the SoC's."""
         attr = op.attributes.get("cir.launches")
         if not isinstance(attr, ArrayAttr):
             raise CircError(f"{op.name} has no kernels: run lower-to-ascendc first")
@@ -65,6 +67,8 @@ class LaunchSpec:
         for d in attr.data:
             assert isinstance(d, DictionaryAttr)
             f: dict[str, Any] = dict(d.data)
+            if cpu_layer and isinstance(f.get("cpu"), DictionaryAttr):
+                f |= dict(f["cpu"].data)
             out.append(LaunchSpec(
                 kernel=f["kernel"].data,
                 block_dim=f["block_dim"].value.data,

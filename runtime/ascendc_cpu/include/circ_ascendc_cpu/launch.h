@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <thread>
@@ -67,15 +68,40 @@ inline int WorkerCount(int64_t blockDim) {
 
 // Helper threads, started on demand and kept (the pool is never destroyed: a thread may still
 // be waking up when the process exits). A forked child starts with a fresh pool.
+// Launches come back to back (a runtime runs a model's launch graph in one loop), so a helper
+// that finished a job, and the caller waiting for the helpers, spin for a moment before they
+// sleep on the condition variable: a wake-up through the kernel costs more than a small kernel.
 struct Pool {
     std::mutex mu;
     std::condition_variable wake, idle;
     std::function<void(BlockState&)>* job = nullptr;
-    uint64_t epoch = 0;
-    int wanted = 0;   // helpers taking part in the current job
-    int running = 0;  // helpers still busy with it
-    int size = 0;     // helpers started
+    std::atomic<uint64_t> epoch{0};
+    int wanted = 0;                // helpers taking part in the current job
+    std::atomic<int> running{0};  // helpers still busy with it
+    int size = 0;                  // helpers started
 };
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+// Spin (pause instructions) while done() is false, for at most ~30 us; true if done() came true.
+template <class Done>
+inline bool SpinUntil(Done done) {
+    constexpr auto kSpin = std::chrono::microseconds(30);
+    auto until = std::chrono::steady_clock::now() + kSpin;
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (done()) return true;
+            CpuRelax();
+        }
+        if (std::chrono::steady_clock::now() > until) return done();
+    }
+}
 
 CIRC_HIDDEN inline Pool*& PoolPtr() {
     static Pool* p = [] {
@@ -88,17 +114,20 @@ CIRC_HIDDEN inline Pool*& PoolPtr() {
 inline void Helper(Pool* p, int index, uint64_t seen) {
     BlockState st;  // this thread's core: its arenas live as long as the thread
     for (;;) {
+        SpinUntil([&] { return p->epoch.load(std::memory_order_acquire) != seen; });
         std::function<void(BlockState&)>* job;
         {
             std::unique_lock<std::mutex> lk(p->mu);
-            p->wake.wait(lk, [&] { return p->epoch != seen; });
-            seen = p->epoch;
+            p->wake.wait(lk, [&] { return p->epoch.load() != seen; });
+            seen = p->epoch.load();
             if (index >= p->wanted) continue;
             job = p->job;
         }
         (*job)(st);
-        std::lock_guard<std::mutex> g(p->mu);
-        if (--p->running == 0) p->idle.notify_all();
+        if (p->running.fetch_sub(1) == 1) {
+            std::lock_guard<std::mutex> g(p->mu);
+            p->idle.notify_all();
+        }
     }
 }
 
@@ -108,21 +137,22 @@ CIRC_HIDDEN inline void RunOnPool(int helpers, std::function<void(BlockState&)>&
     {
         std::lock_guard<std::mutex> g(p->mu);
         while (p->size < helpers) {
-            std::thread(Helper, p, p->size, p->epoch).detach();
+            std::thread(Helper, p, p->size, p->epoch.load()).detach();
             ++p->size;
         }
         p->job = &job;
         p->wanted = helpers;
-        p->running = helpers;
-        ++p->epoch;
+        p->running.store(helpers);
+        p->epoch.fetch_add(1, std::memory_order_release);
     }
     p->wake.notify_all();
     static thread_local BlockState callerState;
     BlockState* before = tlsBlock;
     job(callerState);
     tlsBlock = before;
+    if (SpinUntil([&] { return p->running.load(std::memory_order_acquire) == 0; })) return;
     std::unique_lock<std::mutex> lk(p->mu);
-    p->idle.wait(lk, [&] { return p->running == 0; });
+    p->idle.wait(lk, [&] { return p->running.load() == 0; });
 }
 
 template <typename Fn>
@@ -243,6 +273,16 @@ CIRC_C_API void circ_ascendc_cpu_set_poison(int on) { AscendC::cpu::SetPoison(on
 CIRC_C_API int circ_ascendc_cpu_poison() { return AscendC::cpu::Cfg().poison ? 1 : 0; }
 CIRC_C_API void circ_ascendc_cpu_set_ub_bytes(unsigned n) { AscendC::cpu::SetSocUbBytes(n); }
 CIRC_C_API void circ_ascendc_cpu_register_gm(void* p, size_t bytes) { AscendC::cpu::GmRegister(p, bytes); }
+// Run n launches in order (a runtime's launch graph without a host call per launch): launch i
+// calls fns[i](args[i], dims[i]), a kernel library's circ_launch_<name>. Returns 0, or i + 1
+// for the first launch that failed (the later ones do not run).
+typedef int (*circ_launch_fn)(uint8_t** args, uint32_t block_dim);
+CIRC_C_API int circ_ascendc_cpu_run_launches(int n, const circ_launch_fn* fns, uint8_t** const* args,
+                                             const uint32_t* dims) {
+    for (int i = 0; i < n; ++i)
+        if (fns[i](args[i], dims[i]) != 0) return i + 1;
+    return 0;
+}
 CIRC_C_API void circ_ascendc_cpu_unregister_gm(void* p) { AscendC::cpu::GmUnregister(p); }
 namespace AscendC {
 namespace cpu {
