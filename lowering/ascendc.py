@@ -483,7 +483,7 @@ class MatmulOrgShapeOp(IRDLOperation):
 
 @irdl_op_definition
 class DataCopyPad2dOp(IRDLOperation):
-    """DataCopyPad(dst, src, {blockCount, blockLen * sizeof(T), srcStride, dstStride, 0}[, {true, leftPad, rightPad, 0}]): operands dst, src, blockCount, blockLen (elements), srcStride, dstStride (API units: bytes on the GM side, 32-byte blocks on the UB side), leftPad, rightPad"""
+    """DataCopyPad(dst, src, {blockCount, blockLen * sizeof(T), srcStride, dstStride, 0}[, {true, leftPad, rightPad, 0}]): operands dst, src, blockCount, blockLen (elements), srcStride, dstStride (API units: bytes on the GM side, 32-byte blocks on the UB side), leftPad, rightPad; `value` (a float, optional): the paddingValue of GM -> UB moves (0 without it)"""
 
     name = "ascendc.data_copy_pad_2d"
     a0 = operand_def()
@@ -494,6 +494,7 @@ class DataCopyPad2dOp(IRDLOperation):
     a5 = operand_def()
     a6 = operand_def()
     a7 = operand_def()
+    value = opt_prop_def(Attribute)
 
 
 def attr_list(fields: list[tuple[str, str]]) -> ArrayAttr:

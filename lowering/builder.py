@@ -56,6 +56,10 @@ from cir.types import dtype_of
 
 ALIGN = 32  # bytes: DataCopy moves whole 32-byte blocks; UB buffers start 32-byte aligned
 FLT_MAX = 3.4028234663852886e38
+REPEAT = 256  # bytes: one vector repeat (GatherMask and the repeat-form APIs work in whole ones)
+# stride -> GatherMask's built-in pattern keeping column phase 0 of a row (phase p: pattern + p);
+# 1: no split (the whole row is phase 0)
+PHASE_PATTERNS = {1: 0, 2: 1, 4: 3}
 
 
 def ctype(t: TensorType) -> str:

@@ -504,9 +504,11 @@ def _data_copy_pad_2d(p: KernelPrinter, op: A.DataCopyPad2dOp) -> None:
               f"static_cast<uint32_t>({length} * sizeof({ty})), static_cast<uint32_t>({sstride}), "
               f"static_cast<uint32_t>({dstride}), 0}}")
     call = p.calls["data_copy_pad"]
+    value = op.properties.get("value")
+    pad = f"static_cast<{ty}>({float(str(np.float32(value.value.data)))!r}f)" if isinstance(value, FloatAttr) else "0"
     if isinstance(op.operands[0].type, A.LocalType):
         p.line(f"{call}({dst}, {src}, {params}, AscendC::DataCopyPadExtParams<{ty}>{{true, "
-               f"static_cast<uint8_t>({left}), static_cast<uint8_t>({right}), 0}});")
+               f"static_cast<uint8_t>({left}), static_cast<uint8_t>({right}), {pad}}});")
     else:
         p.line(f"{call}({dst}, {src}, {params});")
 

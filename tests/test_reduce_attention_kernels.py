@@ -1,5 +1,5 @@
-"""Softmax, reduction, argmax, pooling and attention kernels (lowering/reduce.py,
-lowering/attention.py) against the reference interpreter, on both SoC archs.
+"""Softmax, reduction, argmax, pooling and attention kernels (lowering/kernels/reduce.py,
+pool.py, attention.py) against the reference interpreter, on both SoC archs.
 
 Tolerances, relative to max|ref|: fp32 1e-5 (the same fp32 formulas, summed in another order:
 per-256-byte tree sums, tile by tile). fp16 inputs are widened to fp32 in UB, so the error is
@@ -97,6 +97,69 @@ def test_pools(tmp_path, soc, dtype, tol):
               tol=tol, soc=soc)
     check(lambda v: ops.MaxPool2dOp(v, kernel=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1], dilations=[2, 1]),
           x, tmp=tmp_path, tol=tol, soc=soc)
+
+
+def pool_path(make, x: np.ndarray, soc: str) -> str:
+    """Which pooling kernel lower-to-ascendc picks: "vector" or "scalar" (from its comment)."""
+    from cir.lowering import ascendc as A
+
+    module = build_module("main", {"a0": tensor(x.shape, dtype_from_numpy(x.dtype))}, lambda b, v: [b.add(make(v))])
+    cir.apply_pipeline(module, f"lower-to-ascendc{{soc={soc} host_fallback=false}}")
+    comments = [op.comment.data for op in module.walk() if isinstance(op, A.KernelOp)]
+    assert len(comments) == 1
+    return "vector" if "on the vector unit" in comments[0] else "scalar"
+
+
+def _pool(cls, **kw):
+    return lambda v: cls(v, **kw)
+
+
+F32, F16 = [(np.float32, 1e-5)], FP
+# (input shape, op, dtypes): the vector path (arch 220) on strides 1 / 2 / 4, kernels 1-7,
+# padding, dilation, ceil_mode, odd widths, several planes a tile (and a last, partial group), row
+# tiles, fp16
+VECTOR_POOLS = {
+    "s1-k3-max": ((2, 3, 11, 13), _pool(ops.MaxPool2dOp, kernel=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1]), F16),
+    "s1-k5-avg-incl": ((1, 2, 9, 14), _pool(ops.AvgPool2dOp, kernel=[5, 5], strides=[1, 1], pads=[2, 2, 2, 2]), F16),
+    "s1-dil21-max": ((2, 3, 11, 13), _pool(ops.MaxPool2dOp, kernel=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1],
+                                          dilations=[2, 1]), F32),
+    "s2-k3-max-odd": ((1, 3, 15, 17), _pool(ops.MaxPool2dOp, kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), F16),
+    "s2-k7-avg-excl-ceil": ((1, 2, 23, 21), _pool(ops.AvgPool2dOp, kernel=[7, 7], strides=[2, 2], pads=[3, 3, 3, 3],
+                                                  count_include_pad=False, ceil_mode=True), F16),
+    "s2-dil22-max": ((1, 3, 13, 15), _pool(ops.MaxPool2dOp, kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                                          dilations=[2, 2]), F32),
+    "s21-k23-avg-ceil": ((2, 3, 11, 13), _pool(ops.AvgPool2dOp, kernel=[2, 3], strides=[2, 1], pads=[0, 1, 1, 0],
+                                               ceil_mode=True), F32),
+    "s4-k5-max": ((1, 2, 19, 23), _pool(ops.MaxPool2dOp, kernel=[5, 5], strides=[4, 4], pads=[2, 2, 2, 2]), F16),
+    "s4-k4-avg-ceil": ((1, 2, 17, 18), _pool(ops.AvgPool2dOp, kernel=[4, 4], strides=[4, 4], ceil_mode=True,
+                                             count_include_pad=False), F16),
+    "s2-k1-avg": ((1, 2, 9, 9), _pool(ops.AvgPool2dOp, kernel=[1, 1], strides=[2, 2]), F32),  # a row phase unused
+    "planes-max": ((3, 7, 8, 9), _pool(ops.MaxPool2dOp, kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), F16),
+    "planes-avg": ((2, 8, 7, 7), _pool(ops.AvgPool2dOp, kernel=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1],
+                                      count_include_pad=False), F32),
+    "row-tiles-avg": ((1, 1, 300, 301), _pool(ops.AvgPool2dOp, kernel=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1]),
+                      F32),
+    "resnet50-stem": ((1, 64, 112, 112), _pool(ops.MaxPool2dOp, kernel=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+                      F32),
+}
+
+
+@pytest.mark.parametrize("case", VECTOR_POOLS)
+def test_pool_vector_path(tmp_path, case):
+    shape, make, dtypes = VECTOR_POOLS[case]
+    for dtype, tol in dtypes:
+        x = RNG.standard_normal(shape).astype(dtype)
+        assert pool_path(make, x, "Ascend910B1") == "vector"
+        check(make, x, tmp=tmp_path, tol=tol)
+
+
+def test_pool_scalar_fallback(tmp_path):
+    """Stride_w 3 (no GatherMask pattern) and arch 200 (no DataCopyPad) take the scalar kernel."""
+    x = RNG.standard_normal((1, 2, 10, 11)).astype(np.float32)
+    make = _pool(ops.MaxPool2dOp, kernel=[3, 3], strides=[3, 3], pads=[1, 1, 1, 1])
+    assert pool_path(make, x, "Ascend910B1") == "scalar"
+    assert pool_path(make, x, "Ascend310P3") == "scalar"
+    check(make, x, tmp=tmp_path, tol=1e-5)
 
 
 ATT = [(np.float32, 1e-5), (np.float16, 5e-3)]

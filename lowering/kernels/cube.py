@@ -58,6 +58,8 @@ from cir.lowering import ascendc as A
 from cir.lowering.builder import (
     ALIGN,
     KB,
+    PHASE_PATTERNS,
+    REPEAT,
     Fields,
     Launch,
     Tiling,
@@ -81,9 +83,6 @@ from cir.types import dtype_of, numel
 
 DTYPES = ("float", "half")
 MIN_TILE = 64
-# GatherMask's built-in patterns: stride_w -> the pattern of phase 0 (phase p: + p)
-PHASE_PATTERNS = {2: 1, 4: 3}
-REPEAT = 256  # bytes of one vector repeat
 MOVE_COST = 25  # a conv's staging moves, per element, in multiply-adds (see _conv_tiles)
 MAX_BATCH_DIMS = 4
 # Matmul base block (L0 tile) sizes: hardware choices, the same for every shape
@@ -404,7 +403,7 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
     blk = ALIGN // es  # elements per 32-byte block
     # stride_w 2 or 4 (arch 220): the band keeps each row as its column phases (GatherMask's
     # built-in patterns), rows `wrow` apart, so every im2col tap reads contiguous runs
-    phased = pad_copy and not transposed and not direct and sw in PHASE_PATTERNS
+    phased = pad_copy and not transposed and not direct and sw in PHASE_PATTERNS and sw > 1
     wrow = round_up(wp, sw * blk) if phased else wp
     # staging queue x2, bias queue x2, zero rows (and the phase queue)
     stage = soc.ub_bytes // (6 if phased else 5) // ALIGN * ALIGN

@@ -1,4 +1,5 @@
-"""Kernel families over an axis: softmax / log_softmax, the reductions, argmax and 2-D pooling.
+"""Kernel families over an axis: softmax / log_softmax, the reductions and argmax (2-D pooling:
+``pool.py``).
 
 Shapes are first *merged*: size-1 dims dropped and neighbouring dims that are both reduced
 (or both kept) fused, so ``reduce_sum(x[2, 3, 5, 7], axes=[1, 2])`` is a reduction of
@@ -59,7 +60,6 @@ from cir.types import numel
 
 SOFTMAX_OPS = ("cir.softmax", "cir.log_softmax")
 REDUCE_OPS = ("cir.reduce_sum", "cir.reduce_mean", "cir.reduce_max", "cir.reduce_min", "cir.argmax")
-POOL_OPS = ("cir.max_pool2d", "cir.avg_pool2d")
 # per reduction: ReduceX API for a tile, the vector op combining tiles, the scalar combine
 _KIND = {
     "sum": ("ReduceSum", "Add", arith.AddfOp),
@@ -560,135 +560,3 @@ def _reduce_columns(name: str, kind: str, ty: str, out_ty: str, kept: list[tuple
     return Launch(kernel, block_dim, ReduceColumnsTiling(items=items, items_per_block=per, chunks=chunks, width=width,
                                                          red_rows=red_rows, tile=tile, total=total,
                                                          extra=k_vals | r_vals).values())
-
-
-# --- pooling ----------------------------------------------------------------------------
-
-
-@dataclass
-class PoolTiling(Tiling):
-    rows: int
-    rows_per_block: int
-    in_h: int
-    in_w: int
-    out_h: int
-    out_w: int
-    row_pitch: int  # fp32 elements per staged input row (32-byte aligned)
-    kernel_h: int
-    kernel_w: int
-    stride_h: int
-    stride_w: int
-    pad_top: int
-    pad_left: int
-    pad_bottom: int
-    pad_right: int
-    dilation_h: int
-    dilation_w: int
-    io_tile: int
-
-
-@kernel(*POOL_OPS)
-def pool_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
-    """Pooling over NCHW: a core owns output rows (n, c, oh); the window's input rows are
-    staged in UB as fp32 (one DataCopy each, out-of-range rows skipped) and every output
-    element is reduced on the scalar unit from UB, then the output row is stored in one copy.
-    (Vector pooling wants the channel-blocked NC1HWC0 layout, where a window step is a
-    16-channel vector.)"""
-    x_t, y_t = op.operands[0].type, op.results[0].type
-    assert isinstance(x_t, TensorType) and isinstance(y_t, TensorType)
-    ty = ctype(x_t)
-    if ty not in ("float", "half"):
-        raise NotImplementedError(f"{op.name} with {ty}")
-    p = props(op)
-    is_max = op.name == "cir.max_pool2d"
-    n_, c_, h, w = x_t.get_shape()
-    oh, ow = y_t.get_shape()[2:]
-    (kh, kw), (sh, sw), (pt, pl, pb, pr) = p["kernel"], p["strides"], p["pads"]
-    dh, dw = p["dilations"] if is_max else (1, 1)
-    eb = A.ctype_bytes(ty)
-    w_pad = math.ceil(w / 8) * 8  # fp32 row pitch in UB: 32-byte aligned rows
-    ow_pad = math.ceil(ow / 16) * 16
-    need = 4 * max(w_pad, ow_pad) * eb + kh * w_pad * 4 + ow_pad * 4 + 2 * ow_pad * eb + 8 * ALIGN
-    if need > soc.ub_bytes:
-        raise NotImplementedError(f"{op.name} with rows of {w} elements and a {kh}-row window (UB)")
-    rows = n_ * c_ * oh
-    block_dim, per = split_rows(rows, soc)
-    kind = "max" if is_max else ("avg (count_include_pad)" if p["count_include_pad"] else "avg")
-    kernel_op, gm, k = new_kernel(name, ["x0", "y", "workspace", "tiling"], PoolTiling,
-                               comment + f"\n({kind} pooling: window rows staged in UB, scalar windows)")
-    f = k.fields(PoolTiling)
-    g_t = A.GlobalType(StringAttr(ty))
-    planes = k.name(k.binop(arith.DivSIOp, f.rows, f.out_h), "planes")
-    x_g = k.name(k.call(A.GlobalTensorOp, gm["x0"], k.c(0), k.binop(arith.MuliOp, planes, k.binop(
-        arith.MuliOp, f.in_h, f.in_w)), result=g_t), "x_gm")
-    y_g = k.name(k.call(A.GlobalTensorOp, gm["y"], k.c(0), k.binop(arith.MuliOp, f.rows, f.out_w), result=g_t), "y_gm")
-    s = Stream(k, soc, ty, ty, f.io_tile, [])
-    win_buf = k.name(k.call(A.BufOp, result=A.BufType()), "window_buf")
-    k.call(A.InitBufferOp, s.pipe, win_buf, k.binop(arith.MuliOp, k.binop(arith.MuliOp, f.kernel_h, f.row_pitch), k.c(4)), num=1)
-    out_buf = k.name(k.call(A.BufOp, result=A.BufType()), "out_buf")
-    k.call(A.InitBufferOp, s.pipe, out_buf, k.binop(arith.MuliOp, k.binop(
-        arith.AddiOp, f.out_w, k.c(16)), k.c(4)), num=1)
-    first, last = block_rows(k, f.rows, f.rows_per_block)
-    fill = -FLT_MAX if is_max else 0.0
-    with_pad = bool(p["count_include_pad"]) if not is_max else False
-
-    def row(kb: KB, r: SSAValue) -> None:
-        plane = kb.name(kb.binop(arith.DivSIOp, r, f.out_h), "plane")
-        oy = kb.name(kb.binop(arith.RemSIOp, r, f.out_h), "oy")
-        y0 = kb.name(kb.binop(arith.SubiOp, kb.binop(arith.MuliOp, oy, f.stride_h), f.pad_top), "y0")
-        win = kb.name(kb.call(A.BufGetOp, win_buf, result=s.f32_t), "window")
-        out = kb.name(kb.call(A.BufGetOp, out_buf, result=s.f32_t), "out")
-
-        def stage(k2: KB, i: SSAValue) -> None:
-            iy = k2.name(k2.binop(arith.AddiOp, y0, k2.binop(arith.MuliOp, i, f.dilation_h)), "iy")
-            inside = k2.add(arith.AndIOp(k2.add(arith.CmpiOp(iy, k2.c(0), "sge")),
-                                         k2.add(arith.CmpiOp(iy, f.in_h, "slt"))))
-            src = k2.binop(arith.MuliOp, k2.binop(arith.AddiOp, k2.binop(arith.MuliOp, plane, f.in_h), iy), f.in_w)
-            dst = k2.call(A.AtOp, win, k2.binop(arith.MuliOp, i, f.row_pitch), result=s.f32_t)
-            k2.when(inside, lambda k3: s.load(k3, x_g, src, f.in_w, dst))
-
-        kb.loop(kb.c(0), f.kernel_h, kb.c(1), stage)
-
-        def column(k2: KB, ox: SSAValue) -> None:
-            x0 = k2.name(k2.binop(arith.SubiOp, k2.binop(arith.MuliOp, ox, f.stride_w), f.pad_left), "x0")
-
-            def wrow(k3: KB, i: SSAValue, acc: SSAValue) -> SSAValue:
-                iy = k3.binop(arith.AddiOp, y0, k3.binop(arith.MuliOp, i, f.dilation_h))
-                row_ok = k3.add(arith.AndIOp(k3.add(arith.CmpiOp(iy, k3.c(0), "sge")),
-                                             k3.add(arith.CmpiOp(iy, f.in_h, "slt"))))
-
-                def wcol(k4: KB, j: SSAValue, acc4: SSAValue) -> SSAValue:
-                    ix = k4.binop(arith.AddiOp, x0, k4.binop(arith.MuliOp, j, f.dilation_w))
-                    ok = k4.name(k4.add(arith.AndIOp(row_ok, k4.add(arith.AndIOp(
-                        k4.add(arith.CmpiOp(ix, k4.c(0), "sge")), k4.add(arith.CmpiOp(ix, f.in_w, "slt")))))), "inside")
-                    at = k4.add(arith.SelectOp(ok, k4.binop(arith.AddiOp, k4.binop(arith.MuliOp, i, f.row_pitch), ix),
-                                               k4.c(0)))
-                    v = k4.name(k4.call(A.GetValueOp, win, at, result=f32), "cell")
-                    v = k4.add(arith.SelectOp(ok, v, k4.f(fill)))
-                    return k4.add(arith.MaximumfOp(acc4, v) if is_max else arith.AddfOp(acc4, v))
-
-                return fold(k3, k3.c(0), f.kernel_w, k3.c(1), acc, wcol)
-
-            value = fold(k2, k2.c(0), f.kernel_h, k2.c(1), k2.f(fill), wrow)
-            if not is_max:  # divisor: window cells inside the (explicitly padded) input
-                cells = k2.name(k2.binop(arith.MuliOp, _window_extent(k2, y0, f.in_h, f.kernel_h, f.pad_bottom, with_pad),
-                                         _window_extent(k2, x0, f.in_w, f.kernel_w, f.pad_right, with_pad)), "cells")
-                value = k2.add(arith.DivfOp(value, k2.add(arith.SIToFPOp(cells, f32))))
-            k2.call(A.SetValueOp, out, ox, value)
-
-        kb.loop(kb.c(0), f.out_w, kb.c(1), column)
-        s.store(kb, out, y_g, kb.binop(arith.MuliOp, r, f.out_w), f.out_w)
-
-    k.loop(first, last, k.c(1), row)
-    tiling = PoolTiling(rows=rows, rows_per_block=per, in_h=h, in_w=w, out_h=oh, out_w=ow, row_pitch=w_pad,
-                        kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw, pad_top=pt, pad_left=pl, pad_bottom=pb,
-                        pad_right=pr, dilation_h=dh, dilation_w=dw, io_tile=max(w_pad, ow_pad))
-    return Launch(kernel_op, block_dim, tiling.values())
-
-
-def _window_extent(k: KB, lo: SSAValue, size: SSAValue, kern: SSAValue, pad_hi: SSAValue, with_pad: bool) -> SSAValue:
-    """The window's cells along one dim inside the input (padding counted when `with_pad`)."""
-    hi = k.add(arith.MinSIOp(k.binop(arith.AddiOp, lo, kern), k.binop(arith.AddiOp, size, pad_hi)))
-    if with_pad:
-        return k.binop(arith.SubiOp, hi, lo)
-    return k.binop(arith.SubiOp, k.add(arith.MinSIOp(hi, size)), k.add(arith.MaxSIOp(lo, k.c(0))))
