@@ -151,7 +151,8 @@ inline void ReduceExtreme(const LocalTensor<T>& dst, const LocalTensor<T>& src, 
     float bv = AsF(ps[0]);
     // first round: per-repeat (value, index) pairs, as the hardware leaves them in the work space
     int64_t reps = DivCeil(count, perRepeat);
-    std::vector<std::pair<float, int64_t>> round1(reps);
+    static thread_local std::vector<std::pair<float, int64_t>> round1;  // reused: no allocation a call
+    round1.resize(static_cast<size_t>(reps));
     for (int64_t r = 0; r < reps; ++r) {
         int64_t lo = r * perRepeat, hi = std::min(count, lo + perRepeat);
         int64_t bi = lo;
