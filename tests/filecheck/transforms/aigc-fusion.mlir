@@ -72,6 +72,35 @@ func.func @attention(%q: tensor<2x8x16x40xf32>, %k: tensor<2x8x77x40xf32>, %v: t
 
 // -----
 
+// CHECK-LABEL: func.func @attention_bsh
+// TRF-LABEL: func.func @attention_bsh
+// heads split from (B, S, H) and merged back around the attention: flash attention reads BSH
+func.func @attention_bsh(%x: tensor<1x64x32xf32>, %c: tensor<1x7x32xf32>) -> (tensor<1x64x32xf32>, tensor<1x8x64x4xf32>) {
+  // CHECK-NEXT: %y = cir.flash_attention %x, %c, %c {head_num = 8, input_layout = "BSH", scale = 0.5}
+  // TRF-NEXT: %y = cir.flash_attention %x, %c, %c {head_num = 8, input_layout = "BSH"
+  %q4 = cir.reshape %x {shape = [1, 64, 8, 4]} : (tensor<1x64x32xf32>) -> tensor<1x64x8x4xf32>
+  %q = cir.transpose %q4 {perm = [0, 2, 1, 3]} : tensor<1x64x8x4xf32> -> tensor<1x8x64x4xf32>
+  %k4 = cir.reshape %c {shape = [1, 7, 8, 4]} : (tensor<1x7x32xf32>) -> tensor<1x7x8x4xf32>
+  %k = cir.transpose %k4 {perm = [0, 2, 1, 3]} : tensor<1x7x8x4xf32> -> tensor<1x8x7x4xf32>
+  %v4 = cir.reshape %c {shape = [1, 7, 8, 4]} : (tensor<1x7x32xf32>) -> tensor<1x7x8x4xf32>
+  %v = cir.transpose %v4 {perm = [0, 2, 1, 3]} : tensor<1x7x8x4xf32> -> tensor<1x8x7x4xf32>
+  %o = cir.flash_attention %q, %k, %v {head_num = 8, scale = 0.5} : (tensor<1x8x64x4xf32>, tensor<1x8x7x4xf32>, tensor<1x8x7x4xf32>) -> tensor<1x8x64x4xf32>
+  %ot = cir.transpose %o {perm = [0, 2, 1, 3]} : tensor<1x8x64x4xf32> -> tensor<1x64x8x4xf32>
+  %y = cir.reshape %ot {shape = [1, 64, 32]} : (tensor<1x64x8x4xf32>) -> tensor<1x64x32xf32>
+  // the BNSD output is also used as it is: it stays
+  // CHECK: %o2 = cir.flash_attention %q2, %q2, %q2 {head_num = 8, scale = 0.5}
+  // CHECK: cir.transpose
+  %q24 = cir.reshape %x {shape = [1, 64, 8, 4]} : (tensor<1x64x32xf32>) -> tensor<1x64x8x4xf32>
+  %q2 = cir.transpose %q24 {perm = [0, 2, 1, 3]} : tensor<1x64x8x4xf32> -> tensor<1x8x64x4xf32>
+  %o2 = cir.flash_attention %q2, %q2, %q2 {head_num = 8, scale = 0.5} : (tensor<1x8x64x4xf32>, tensor<1x8x64x4xf32>, tensor<1x8x64x4xf32>) -> tensor<1x8x64x4xf32>
+  %o2t = cir.transpose %o2 {perm = [0, 2, 1, 3]} : tensor<1x8x64x4xf32> -> tensor<1x64x8x4xf32>
+  %y2 = cir.reshape %o2t {shape = [1, 64, 32]} : (tensor<1x64x8x4xf32>) -> tensor<1x64x32xf32>
+  %sum = cir.add %y, %y2 : (tensor<1x64x32xf32>, tensor<1x64x32xf32>) -> tensor<1x64x32xf32>
+  func.return %sum, %o2 : tensor<1x64x32xf32>, tensor<1x8x64x4xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @feed_forward
 // TRF-LABEL: func.func @feed_forward
 func.func @feed_forward(%x: tensor<2x16x32xf32>, %w: tensor<128x32xf32>, %b: tensor<128xf32>, %w2: tensor<32x32xf32>) -> (tensor<2x16x64xf32>, tensor<2x16x32xf32>) {
