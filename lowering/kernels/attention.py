@@ -326,7 +326,10 @@ class FlashAttention:
         k2.call(A.EnQueOp, self.score_q, s_in)
         s_ub = k2.name(k2.call(A.DeQueOp, self.score_q, result=f32_t), "scores")
         p_ub = k2.name(k2.call(A.AllocTensorOp, self.prob_q, result=self.l_t), "probs")
-        k2.loop(self.zero, nq, self.one, lambda k3, i: self.softmax_row(k3, i, k0, nk, s_ub, p_ub))
+        if self.plan.causal:  # rows see different key counts: row by row
+            k2.loop(self.zero, nq, self.one, lambda k3, i: self.softmax_row(k3, i, k0, nk, s_ub, p_ub))
+        else:
+            self.softmax_block(k2, k0, nk, s_ub, p_ub)
         k2.barrier()
         k2.call(A.FreeTensorOp, self.score_q, s_ub)
         self.update_state(k2, p_ub)
@@ -352,6 +355,49 @@ class FlashAttention:
         k2.loop(self.zero, nq, self.one, rescale)
         k2.barrier()
         k2.call(A.FreeTensorOp, self.oblk_q, ob)
+
+    def softmax_block(self, k2: KB, k0: SSAValue, nk: SSAValue, s_ub: SSAValue, p_ub: SSAValue) -> None:
+        """Every row sees the block's nk keys: scale, exp and the narrowing to P over the whole
+        block at once; per row only the mask, the block max (S - m_new) and the sum. Columns
+        from nk to block_k hold stale values the P V product (K = nk) never reads."""
+        bk, f32_t = self.t.block_k, self.f32_t
+        row_max, _, new_max, block_sum, _ = self.state
+        elems = k2.name(k2.binop(arith.MuliOp, self.nq, bk), "block_elems")
+        k2.call(A.VecScalarOp, s_ub, s_ub, self.scale_v, elems, fn="Muls")
+        k2.barrier()
+
+        def s_row_at(k3: KB, i: SSAValue) -> SSAValue:
+            return k3.name(k3.call(A.AtOp, s_ub, k3.binop(arith.MuliOp, i, bk), result=f32_t), "s_row")
+
+        def shift(k3: KB, i: SSAValue) -> None:  # S - m_new, m_new = max(m, the row's block max)
+            s_row = s_row_at(k3, i)
+            if self.plan.has_mask:
+                self.add_mask(k3, self.base["m"], k3.binop(arith.AddiOp, self.q0, i), k0, nk, s_row)
+            work = k3.name(k3.call(A.BufGetOp, self.work_buf, result=f32_t), "work")
+            k3.call(A.ReduceOp, work, s_row, work, nk, fn="ReduceMax")
+            k3.barrier()
+            top = k3.name(k3.call(A.GetValueOp, work, k3.c(0), result=f32), "block_max")
+            m_old = k3.name(k3.call(A.GetValueOp, row_max, i, result=f32), "m_old")
+            m_new = k3.name(k3.add(arith.MaximumfOp(m_old, top)), "m_new")
+            k3.call(A.VecScalarOp, s_row, s_row, k3.name(k3.add(arith.SubfOp(k3.f(0.0), m_new)), "neg_max"),
+                    nk, fn="Adds")
+            k3.call(A.SetValueOp, new_max, i, m_new)
+
+        def total(k3: KB, i: SSAValue) -> None:
+            work = k3.name(k3.call(A.BufGetOp, self.work_buf, result=f32_t), "work")
+            k3.call(A.ReduceOp, work, s_row_at(k3, i), work, nk, fn="ReduceSum")
+            k3.barrier()
+            k3.call(A.SetValueOp, block_sum, i, k3.name(k3.call(A.GetValueOp, work, k3.c(0), result=f32), "s"))
+
+        k2.loop(self.zero, self.nq, self.one, shift)
+        k2.barrier()
+        k2.call(A.VecUnaryOp, s_ub, s_ub, elems, fn="Exp")
+        k2.barrier()
+        k2.loop(self.zero, self.nq, self.one, total)
+        if self.plan.ty == "float":
+            k2.call(A.VecScalarOp, p_ub, s_ub, k2.f(0.0), elems, fn="Adds")
+        else:
+            k2.call(A.CastOp, p_ub, s_ub, elems, round="rint")
 
     def softmax_row(self, k3: KB, i: SSAValue, k0: SSAValue, nk: SSAValue, s_ub: SSAValue, p_ub: SSAValue) -> None:
         """Row i of the block: scale, mask, block max, P = exp(S - m_new) and its sum."""

@@ -155,14 +155,28 @@ inline void ReduceExtreme(const LocalTensor<T>& dst, const LocalTensor<T>& src, 
     round1.resize(static_cast<size_t>(reps));
     for (int64_t r = 0; r < reps; ++r) {
         int64_t lo = r * perRepeat, hi = std::min(count, lo + perRepeat);
-        int64_t bi = lo;
+        // the repeat's extreme (the first element wins over NaNs and ties, as below), then its
+        // first position: two branch-free passes instead of one that tracks the index
         float v = AsF(ps[lo]);
-        for (int64_t i = lo + 1; i < hi; ++i) {
-            float x = AsF(ps[i]);
-            if (kMax ? (x > v) : (x < v)) {
-                v = x;
-                bi = i;
+        if (v == v) {
+            float acc[4] = {v, v, v, v};
+            int64_t i = lo + 1;
+            for (; i + 4 <= hi; i += 4)
+                for (int j = 0; j < 4; ++j) {
+                    float x = AsF(ps[i + j]);
+                    acc[j] = (kMax ? (x > acc[j]) : (x < acc[j])) ? x : acc[j];
+                }
+            for (; i < hi; ++i) {
+                float x = AsF(ps[i]);
+                acc[0] = (kMax ? (x > acc[0]) : (x < acc[0])) ? x : acc[0];
             }
+            v = acc[0];
+            for (int j = 1; j < 4; ++j) v = (kMax ? (acc[j] > v) : (acc[j] < v)) ? acc[j] : v;
+        }
+        int64_t bi = lo;
+        if (v == v) {
+            while (AsF(ps[bi]) != v) ++bi;
+            v = AsF(ps[bi]);  // the first of the equal values (+0 / -0)
         }
         round1[r] = {v, bi};
         if (r == 0 || (kMax ? (v > bv) : (v < bv))) {
