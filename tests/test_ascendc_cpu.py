@@ -269,6 +269,15 @@ def test_misuse_is_reported(build, tmp_path: Path, case: str) -> None:
     assert not (tmp_path / "y.bin").exists()
 
 
+def test_release_mode_skips_buffer_state_checks(build, tmp_path: Path) -> None:
+    """Release mode (CIRC_ASCENDC_POISON=0, what a runtime's tested kernels run in) leaves out
+    the pipeline-protocol checks of LocalTensor use; memory checks stay."""
+    stale = run(build("misuse"), "use_after_free", tmp_path, env={"CIRC_ASCENDC_POISON": "0"})
+    assert stale.returncode == 0 and "stale" not in stale.stderr, stale.stderr
+    oob = run(build("misuse"), "view_past_end", tmp_path, env={"CIRC_ASCENDC_POISON": "0"})
+    assert oob.returncode == 1 and "past the end of a LocalTensor" in oob.stderr, oob.stderr
+
+
 def test_uninitialised_ub_reads_nan(build, tmp_path: Path) -> None:
     proc = run(build("misuse"), "uninit_read", tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -283,7 +283,8 @@ struct Config {
                                 CIRC_SOC_L0B_BYTES, CIRC_SOC_L0C_BYTES, 1024, 0};
     int arch = CIRC_SOC_ARCH;
     bool lenient = false;     // CIRC_ASCENDC_LENIENT=1: round DataCopy down like the hardware
-    bool poison = true;       // fill fresh UB with 0xFF bytes (NaN for float types)
+    bool poison = true;       // debug mode: fill fresh UB with 0xFF bytes (NaN for float types) and check
+                              // every LocalTensor's buffer state (freed, queued) on use
     bool exitOnError = true;  // ICPU_RUN_KF exits(1) after a kernel error; else it returns 1
     int threads = 0;          // worker threads; 0 = CIRC_ASCENDC_THREADS or the core count
     KernelMode mode = KernelMode::MIX_MODE;
