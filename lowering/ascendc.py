@@ -514,6 +514,20 @@ class GatherMaskOp(IRDLOperation):
     a3 = operand_def()
 
 
+@irdl_op_definition
+class GatherOp(IRDLOperation):
+    """Gather(dst, src, srcOffset, srcBaseAddr, count): dst[i] = the element of src at byte
+    srcBaseAddr + srcOffset[i] (srcOffset: a uint32_t tensor of byte offsets from src's start);
+    operands dst, src, srcOffset, srcBaseAddr, count"""
+
+    name = "ascendc.gather"
+    a0 = operand_def()
+    a1 = operand_def()
+    a2 = operand_def()
+    a3 = operand_def()
+    a4 = operand_def()
+
+
 ASCENDC = Dialect(
     "ascendc",
     [
@@ -522,7 +536,7 @@ ASCENDC = Dialect(
         DataCopyPadOp, VecBinaryOp, VecScalarOp, VecUnaryOp, DuplicateOp, CastOp, ReduceOp,
         PipeBarrierOp, GetValueOp, SetValueOp, ReinterpretOp, ReduceIndexOp, MatmulOp, ReturnOp,
         CubeTilingOp, MatmulObjOp, MatmulOrgShapeOp, DataCopyPad2dOp, CompareOp, CompareScalarOp, SelectOp,
-        GatherMaskOp,
+        GatherMaskOp, GatherOp,
     ],
     [GlobalType, LocalType, GmPtrType, QueType, BufType, PipeType, MatmulType, CubeTilingType],
 )

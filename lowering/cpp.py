@@ -398,6 +398,13 @@ def _gather_mask(p: KernelPrinter, op: A.GatherMaskOp) -> None:
     p.line("}")
 
 
+@renders(A.GatherOp)
+def _gather(p: KernelPrinter, op: A.GatherOp) -> None:
+    dst, src, offsets, base, n = (p.expr(v) for v in op.operands)
+    p.line(f"{p.calls['gather']}({dst}, {src}, {offsets}, static_cast<uint32_t>({base}), "
+           f"static_cast<uint32_t>({n}));")
+
+
 @renders(A.CastOp)
 def _cast(p: KernelPrinter, op: A.CastOp) -> None:
     dst, src, n = op.operands

@@ -115,6 +115,14 @@ DEPTHWISE = {
     "3x3-s2-same-asym": ((1, 8, 16, 16), 3, True, {"strides": [2, 2], "pads": [0, 0, 1, 1]}),
     "3x3-row-tiles": ((1, 2, 112, 112), 3, True, {"pads": [1, 1, 1, 1]}),
     "3x3-s2-odd-width": ((1, 4, 11, 13), 3, True, {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    # many small planes a tile: a tap's weights broadcast by one Gather (7x7), an Axpy a plane
+    # (14x14); batch 2 with an odd channel count, so tiles run into the next image and the last
+    # tile of a core is partial
+    "5x5-s1-576x7x7": ((1, 576, 7, 7), 5, True, {"pads": [2, 2, 2, 2]}),
+    "5x5-s1-240x14x14": ((1, 240, 14, 14), 5, True, {"pads": [2, 2, 2, 2]}),
+    "3x3-s1-batch2-odd-channels": ((2, 37, 7, 7), 3, True, {"pads": [1, 1, 1, 1]}),
+    "5x5-s2-batch2-odd-channels": ((2, 45, 14, 14), 5, False, {"strides": [2, 2], "pads": [2, 2, 2, 2]}),
+    "3x3-s1-batch2-tiles-axpy": ((2, 51, 14, 13), 3, True, {"pads": [1, 1, 1, 1]}),
 }
 DEPTHWISE_FALLBACK = {"3x3-s2-odd-width"}
 
@@ -132,6 +140,30 @@ def test_depthwise_conv2d(tmp_path, monkeypatch, dtype, tol, case):
     depthwise convs the conv tests above cover)."""
     monkeypatch.setattr(tk, "SOC", "Ascend910B1")
     shapes, make = _depthwise(case)
+    check(make, *[rand(*s, dtype=dtype) for s in shapes], tmp=tmp_path, tol=tol)
+
+
+@pytest.mark.parametrize("dtype,tol", TOLS)
+@pytest.mark.parametrize("case", ["3x3-s2", "5x5-s2-bias", "5x5-s1-576x7x7", "3x3-s1-batch2-odd-channels",
+                                  "5x5-s2-batch2-odd-channels", "3x3-s1-batch2-tiles-axpy", "3x3-row-tiles"])
+def test_depthwise_conv2d_cpu_layer_tiling(tmp_path, monkeypatch, dtype, tol, case):
+    """The same kernels with the tiling a Session runs on the CPU layer (4 cores: more planes a
+    tile than the SoC's 48); the conv must have one (its C++ may not depend on the core count)."""
+    from cir.runtime.executor import for_cpu_layer
+    from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr
+
+    from cir.app import execute
+
+    shapes, make = _depthwise(case)
+    module = _lower(make, *shapes, dtype="f16" if dtype == np.float16 else "f32")
+    conv = next(o for o in module.walk() if o.name == "cir.conv2d")
+    launches = conv.attributes["cir.launches"]
+    assert isinstance(launches, ArrayAttr)
+    for d in launches.data:
+        assert isinstance(d, DictionaryAttr)
+        assert d.data["block_dim"].value.data <= 4 or "cpu" in d.data, (case, d.data["kernel"])
+    unshared = execute.unshared_launch_graph
+    monkeypatch.setattr(execute, "unshared_launch_graph", lambda m: for_cpu_layer(unshared(m)))
     check(make, *[rand(*s, dtype=dtype) for s in shapes], tmp=tmp_path, tol=tol)
 
 

@@ -358,7 +358,10 @@ def test_every_kernel_has_a_cpu_layer_tiling(soc):
                 b.add(ops.ReduceMeanOp(c, axes=[2, 3], keepdims=True)),
                 b.add(ops.LinearOp(h, lw, lb)), b.add(ops.LinearActOp(h, lw, lb, activation="gelu")),
                 b.add(ops.SoftmaxOp(b.add(ops.MatmulOp(q, b.add(ops.TransposeOp(k, perm=[0, 1, 3, 2])))))),
-                b.add(ops.FlashAttentionOp(q, k, v, head_num=4, scale=0.125))]
+                b.add(ops.FlashAttentionOp(q, k, v, head_num=4, scale=0.125)),
+                # a depthwise conv (its vector kernel on arch 220), the weight sliced from w
+                b.add(ops.Conv2dOp(x, b.add(ops.SliceOp(w, starts=[0, 0, 0, 0], ends=[32, 1, 3, 3],
+                                                        steps=[1, 1, 1, 1])), pads=[1, 1, 1, 1], groups=32))]
         return outs
 
     types = {"x": tensor((1, 32, 28, 28), "f32"), "w": tensor((64, 32, 3, 3), "f32"),

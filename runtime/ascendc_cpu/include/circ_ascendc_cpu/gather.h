@@ -4,6 +4,10 @@
 
 #include "vector.h"
 
+#if defined(__x86_64__) && !defined(CIRC_ASCENDC_NO_AVX2)
+#include <immintrin.h>
+#endif
+
 namespace AscendC {
 namespace cpu {
 
@@ -23,6 +27,71 @@ inline T GatherOne(const LocalTensor<T>& src, const T* ps, uint32_t base, uint32
     std::memcpy(&v, reinterpret_cast<const uint8_t*>(ps) + byte, sizeof(T));
     return v;
 }
+
+// Gather's count form, 8 elements at a time: where the 8 offsets are all equal (a broadcast,
+// e.g. a per-row scalar spread over the row), the element is checked and read once (again only
+// when the offset changes) and stored 8 times; other chunks and the tail go element by element.
+// Each element of dst is the one GatherOne gives, and the first offset out of range or misaligned
+// fails at its index, as element by element.
+#define CIRC_GATHER_BODY(SAME8, SAME32)                                                          \
+    uint32_t i = 0, off = 0;                                                                    \
+    bool have = false;                                                                          \
+    T pat[8];                                                                                   \
+    while (i + 8 <= count) {                                                                    \
+        const uint32_t o = po[i];                                                               \
+        if (!SAME8(po + i, o)) {                                                                \
+            for (uint32_t k = i; k < i + 8; ++k) pd[k] = GatherOne(src, ps, base, po[k], k, loc, api); \
+            i += 8;                                                                             \
+            continue;                                                                           \
+        }                                                                                       \
+        if (!have || o != off) {                                                                \
+            const T v = GatherOne(src, ps, base, o, i, loc, api);                               \
+            for (int k = 0; k < 8; ++k) pat[k] = v;                                             \
+            off = o;                                                                            \
+            have = true;                                                                        \
+        }                                                                                       \
+        std::memcpy(pd + i, pat, sizeof(pat));                                                  \
+        i += 8;                                                                                 \
+        for (; i + 32 <= count && SAME32(po + i, o); i += 32) /* the run goes on */             \
+            for (int k = 0; k < 32; k += 8) std::memcpy(pd + i + k, pat, sizeof(pat));          \
+    }                                                                                           \
+    for (; i < count; ++i) pd[i] = GatherOne(src, ps, base, po[i], i, loc, api);
+
+template <int N>
+inline bool SameN(const uint32_t* p, uint32_t o) {
+    uint32_t d = 0;
+    for (int k = 0; k < N; ++k) d |= p[k] ^ o;
+    return d == 0;
+}
+
+template <typename T>
+inline void GatherCount(T* pd, const LocalTensor<T>& src, const T* ps, const uint32_t* po, uint32_t base,
+                        uint32_t count, const Loc& loc, const char* api) {
+    CIRC_GATHER_BODY(SameN<8>, SameN<32>)
+}
+
+#if defined(__x86_64__) && !defined(CIRC_ASCENDC_NO_AVX2)
+__attribute__((target("avx2"), always_inline)) inline bool Same8Avx2(const uint32_t* p, uint32_t o) {
+    const __m256i x = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), _mm256_set1_epi32(o));
+    return _mm256_testz_si256(x, x) != 0;
+}
+
+__attribute__((target("avx2"), always_inline)) inline bool Same32Avx2(const uint32_t* p, uint32_t o) {
+    const __m256i v = _mm256_set1_epi32(o);
+    const __m256i* q = reinterpret_cast<const __m256i*>(p);
+    const __m256i x = _mm256_or_si256(
+        _mm256_or_si256(_mm256_xor_si256(_mm256_loadu_si256(q), v), _mm256_xor_si256(_mm256_loadu_si256(q + 1), v)),
+        _mm256_or_si256(_mm256_xor_si256(_mm256_loadu_si256(q + 2), v), _mm256_xor_si256(_mm256_loadu_si256(q + 3), v)));
+    return _mm256_testz_si256(x, x) != 0;
+}
+
+template <typename T>
+__attribute__((target("avx2"))) void GatherCountAvx2(T* pd, const LocalTensor<T>& src, const T* ps, const uint32_t* po,
+                                                     uint32_t base, uint32_t count, const Loc& loc, const char* api) {
+    CIRC_GATHER_BODY(Same8Avx2, Same32Avx2)
+}
+#endif
+#undef CIRC_GATHER_BODY
 
 #define CIRC_TYPES_GATHER(T_)                                                                                       \
     static_assert(::AscendC::cpu::OneOf<T_, int16_t, uint16_t, int32_t, uint32_t, half, bfloat16_t, float>::value,                \
@@ -72,7 +141,10 @@ inline void Gather(const LocalTensor<T>& dst, const LocalTensor<T>& src, const L
         reinterpret_cast<const uint8_t*>(ps) < reinterpret_cast<const uint8_t*>(pd + count)) {
         cpu::Fail(circLoc, api, "dst and src overlap: Gather needs disjoint operands");
     }
-    for (uint32_t i = 0; i < count; ++i) pd[i] = cpu::GatherOne(src, ps, srcBaseAddr, po[i], i, circLoc, api);
+#if defined(__x86_64__) && !defined(CIRC_ASCENDC_NO_AVX2)
+    if (cpu::HasAvx2()) return cpu::GatherCountAvx2(pd, src, ps, po, srcBaseAddr, count, circLoc, api);
+#endif
+    cpu::GatherCount(pd, src, ps, po, srcBaseAddr, count, circLoc, api);
 }
 
 template <typename T, bool isSetMask = true>
