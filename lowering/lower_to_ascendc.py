@@ -150,7 +150,8 @@ class LowerToAscendCPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         chip = lookup_soc(self.soc)
         if self.cpu_cores < 0:
-            raise CircError(f"lower-to-ascendc: cpu_cores={self.cpu_cores} (0 turns the CPU tiling off)")
+            raise CircError(f"lower-to-ascendc: cpu_cores must be 0 (no CPU-layer tiling) or more, "
+                            f"got {self.cpu_cores}")
         cpu_chip = for_cpu_layer(chip, self.cpu_cores) if self.cpu_cores else None
         try:
             store = weights_of(op)
