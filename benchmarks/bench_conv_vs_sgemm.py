@@ -24,13 +24,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_kernels import lowered_launch  # noqa: E402
-from cir.runtime import ascendc_cpu as acpu  # noqa: E402
+from bench_kernels import interpreted, lowered_launch
+from cir.runtime import ascendc_cpu as acpu
 
-import cir  # noqa: E402
-from cir import ops  # noqa: E402
-from cir.build import build_module  # noqa: E402
-from cir.types import tensor  # noqa: E402
+from cir import ops
 
 # (cin, h, w, cout, k, stride, pad, groups): the distinct convs of each model
 SETS = {
@@ -86,10 +83,7 @@ def main() -> None:
             launch, (y,) = lowered_launch(lambda *v, pr=props: ops.Conv2dOp(*v, **pr), [x, wt, b],
                                           [(1, cout, oh, ow)], work / f"{name}{n_case}")
             t_circ = best_of(launch, a.rounds)
-            types = {"x": tensor(x.shape, "f32"), "w": tensor(wt.shape, "f32"), "b": tensor(b.shape, "f32")}
-            ref = cir.interpret(build_module("main", types, lambda bb, *v, pr=props: [bb.add(ops.Conv2dOp(*v, **pr))]),
-                                {"x": x, "w": wt, "b": b})
-            want = next(iter(ref.values()))
+            want = interpreted(lambda *v, pr=props: ops.Conv2dOp(*v, **pr), [x, wt, b])
             err = float(np.abs(y - want).max() / np.abs(want).max())
             # the equivalent GEMM(s): one per group
             m, n_, kk = cout // g, oh * ow, cin // g * k * k

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_kernels import lowered_launch
+from bench_kernels import interpreted, lowered_launch
 
 import cir
 from cir import ops
@@ -76,9 +76,7 @@ def main() -> None:
                                       [(1, c, oh, ow)], work / f"dw{i}")
         t = best_of(launch, a.rounds)
         types = {"x": tensor(x.shape, "f32"), "w": tensor(wt.shape, "f32"), "b": tensor(b.shape, "f32")}
-        ref = cir.interpret(build_module("main", types, lambda bb, *v, pr=props: [bb.add(ops.Conv2dOp(*v, **pr))]),
-                            {"x": x, "w": wt, "b": b})
-        want = next(iter(ref.values()))
+        want = interpreted(lambda *v, pr=props: ops.Conv2dOp(*v, **pr), [x, wt, b])
         err = float(np.abs(y - want).max() / np.abs(want).max())
         total += t
         print(f"| {c}x{h}x{w}, k{k}, s{s} | {t * 1e3:.3f} | {err:.1e} | {kernel_name(props, types)} |", flush=True)

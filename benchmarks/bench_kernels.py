@@ -38,15 +38,18 @@ def timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def lowered_launch(make, arrays: list[np.ndarray], out_shapes: list[tuple[int, ...]], workdir: Path):
-    """The op's kernels built and its buffers prepared once; returns (launch(), outputs)."""
+def lowered_launch(make, arrays: list[np.ndarray], out_shapes: list[tuple[int, ...]] | None, workdir: Path,
+                   soc: str = "Ascend910B1"):
+    """The op's kernels built and its buffers prepared once (outputs in `out_shapes`, or the op's
+    result shapes when None); returns (launch(), outputs)."""
     types = {f"a{i}": tensor(a.shape, "f32") for i, a in enumerate(arrays)}
     module = build_module("main", types, lambda b, *v: [b.add(make(*v))])
-    cir.apply_pipeline(module, "lower-to-ascendc{soc=Ascend910B1}")
+    cir.apply_pipeline(module, f"lower-to-ascendc{{soc={soc}}}")
     lib = build_module_library(module, workdir)
     main_fn = next(iter(module.body.block.ops))
     op = next(o for o in main_fn.body.block.ops if o.name.startswith("cir."))
-    outs = [np.empty(s, np.float32) for s in out_shapes]
+    shapes = out_shapes or [tuple(r.type.get_shape()) for r in op.results]
+    outs = [np.empty(s, np.float32) for s in shapes]
     calls = []
     for spec in LaunchSpec.of(op, cpu_layer=True):  # the tiling a Session runs on the CPU
         bufs = []
@@ -62,6 +65,14 @@ def lowered_launch(make, arrays: list[np.ndarray], out_shapes: list[tuple[int, .
             lib.launch(name, [b.ctypes.data for b in bufs], dim)
 
     return launch, outs
+
+
+def interpreted(make, arrays: list[np.ndarray]) -> np.ndarray:
+    """The op's output on `arrays` by the reference interpreter (what a timed kernel is checked
+    against)."""
+    types = {f"a{i}": tensor(a.shape, "f32") for i, a in enumerate(arrays)}
+    module = build_module("main", types, lambda b, *v: [b.add(make(*v))])
+    return next(iter(cir.interpret(module, {f"a{i}": a for i, a in enumerate(arrays)}).values()))
 
 
 def main() -> None:
@@ -119,11 +130,8 @@ def main() -> None:
     conv()
 
     # correctness of what was timed
-    from cir.interpreter import _conv2d  # noqa: F401  (the reference is the interpreter)
-    ref_types = {"x": tensor(xc.shape, "f32"), "w": tensor(wc.shape, "f32"), "b": tensor(bc.shape, "f32")}
-    ref = cir.interpret(build_module("main", ref_types, lambda bb, *v: [bb.add(ops.Conv2dOp(*v, pads=[1, 1, 1, 1]))]),
-                        {"x": xc, "w": wc, "b": bc})
-    conv_err = float(np.abs(yc - next(iter(ref.values()))).max() / np.abs(yc).max())
+    ref = interpreted(lambda *v: ops.Conv2dOp(*v, pads=[1, 1, 1, 1]), [xc, wc, bc])
+    conv_err = float(np.abs(yc - ref).max() / np.abs(yc).max())
 
     flop = 2.0 * M * N * K
     conv_gf, blas_gf = flop / best["conv"] / 1e9, flop / best["sgemm"] / 1e9

@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-import cir
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_kernels import interpreted, lowered_launch
+
 from cir import ops
-from cir.app.execute import LaunchSpec, build_module_library
-from cir.build import build_module
-from cir.types import tensor
 
 CASES = [
     ("resnet50 stem max 1x64x112x112 k3 s2 p1", (1, 64, 112, 112),
@@ -38,29 +38,6 @@ CASES = [
     ("max 1x64x56x56 k2 s2", (1, 64, 56, 56),
      lambda v: ops.MaxPool2dOp(v, kernel=[2, 2], strides=[2, 2])),
 ]
-
-
-def lowered_launch(make, x: np.ndarray, workdir: Path, soc: str):
-    """The op's kernels built and its buffers prepared once; returns (launch(), output, kernel comment)."""
-    module = build_module("main", {"a0": tensor(x.shape, "f32")}, lambda b, v: [b.add(make(v))])
-    cir.apply_pipeline(module, f"lower-to-ascendc{{soc={soc}}}")
-    lib = build_module_library(module, workdir)
-    main_fn = next(iter(module.body.block.ops))
-    op = next(o for o in main_fn.body.block.ops if o.name.startswith("cir."))
-    out_shape = op.results[0].type.get_shape()
-    y = np.empty(out_shape, np.float32)
-    calls = []
-    for spec in LaunchSpec.of(op, cpu_layer=True):  # the tiling a Session runs on the CPU
-        bufs = [x if b.startswith("operand") else y for b in spec.args]
-        bufs.append(np.zeros(max(spec.workspace, 64), np.uint8))
-        bufs.append(np.array(spec.tiling, np.int64))
-        calls.append((spec.kernel, bufs, spec.block_dim))
-
-    def launch():
-        for name, bufs, dim in calls:
-            lib.launch(name, [b.ctypes.data for b in bufs], dim)
-
-    return launch, y
 
 
 def main() -> None:
@@ -80,16 +57,14 @@ def main() -> None:
     print(f"threads (simulated cores): {args.threads}, soc {args.soc}, {'scalar' if args.scalar else 'vector'} path")
     for i, (label, shape, make) in enumerate(CASES):
         x = rng.standard_normal(shape).astype(np.float32)
-        launch, y = lowered_launch(make, x, work / f"case{i}", args.soc)
+        launch, (y,) = lowered_launch(make, [x], None, work / f"case{i}", args.soc)
         launch()
         best = 1e9
         for _ in range(args.rounds):
             t = time.perf_counter()
             launch()
             best = min(best, time.perf_counter() - t)
-        ref_mod = build_module("main", {"x": tensor(shape, "f32")}, lambda b, v, make=make: [b.add(make(v))])
-        ref = next(iter(cir.interpret(ref_mod, {"x": x}).values()))
-        err = float(np.abs(y - ref).max())
+        err = float(np.abs(y - interpreted(make, [x])).max())
         print(f"{label:42s}: {best * 1e3:7.3f} ms, {x.nbytes / best / 1e9:6.2f} GB/s input read, "
               f"max abs err {err:.1e}")
 
