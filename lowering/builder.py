@@ -219,6 +219,47 @@ class KB:
         return self.name(v, hint) if hint else v
 
 
+class IntOps:
+    """Integer arithmetic of a kernel's index math over a `KB`: each method adds one arith op
+    (named `hint` when given)."""
+
+    def __init__(self, k: KB):
+        self.k = k
+
+    def _op(self, cls: Any, a: SSAValue, b: SSAValue, hint: str | None) -> SSAValue:
+        v = self.k.add(cls(a, b))
+        return self.k.name(v, hint) if hint else v
+
+    def add(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
+        return self._op(arith.AddiOp, a, b, hint)
+
+    def sub(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
+        return self._op(arith.SubiOp, a, b, hint)
+
+    def mul(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
+        return self._op(arith.MuliOp, a, b, hint)
+
+    def div(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
+        return self._op(arith.DivSIOp, a, b, hint)
+
+    def rem(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
+        return self._op(arith.RemSIOp, a, b, hint)
+
+    def min(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
+        return self._op(arith.MinSIOp, a, b, hint)
+
+    def max(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
+        return self._op(arith.MaxSIOp, a, b, hint)
+
+    def cmp(self, a: SSAValue, b: SSAValue, pred: str, hint: str | None = None) -> SSAValue:
+        v = self.k.add(arith.CmpiOp(a, b, pred))
+        return self.k.name(v, hint) if hint else v
+
+    def both(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
+        v = self.k.add(arith.AndIOp(a, b))
+        return self.k.name(v, hint) if hint else v
+
+
 def carried_loop(kb: KB, lb: SSAValue, ub: SSAValue, step: SSAValue, init: Sequence[SSAValue],
                  body: Callable[[KB, SSAValue, list[SSAValue]], Sequence[SSAValue]],
                  iv_name: str | None = None) -> list[SSAValue]:

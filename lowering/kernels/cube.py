@@ -61,6 +61,7 @@ from cir.lowering.builder import (
     PHASE_PATTERNS,
     REPEAT,
     Fields,
+    IntOps,
     Launch,
     Tiling,
     ctype,
@@ -95,41 +96,6 @@ def _ty(op: Operation, t: Any) -> tuple[str, int]:
     if ty not in DTYPES:
         raise NotImplementedError(f"{op.name} with {dtype_of(t).name} operands")
     return ty, dtype_of(t).itemsize
-
-
-class _Ops:
-    """Short names for the integer arithmetic of the kernels."""
-
-    def __init__(self, k: KB):
-        self.k = k
-
-    def mul(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._named(self.k.binop(arith.MuliOp, a, b), hint)
-
-    def add(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._named(self.k.binop(arith.AddiOp, a, b), hint)
-
-    def sub(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._named(self.k.binop(arith.SubiOp, a, b), hint)
-
-    def div(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._named(self.k.binop(arith.DivSIOp, a, b), hint)
-
-    def rem(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._named(self.k.binop(arith.RemSIOp, a, b), hint)
-
-    def min(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._named(self.k.add(arith.MinSIOp(a, b)), hint)
-
-    def max(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._named(self.k.add(arith.MaxSIOp(a, b)), hint)
-
-    def _named(self, v: SSAValue, hint: str | None) -> SSAValue:
-        return self.k.name(v, hint) if hint else v
-
-
-def _ops(k: KB) -> _Ops:
-    return _Ops(k)
 
 
 def _matmul_object(k: KB, ty: str, pipe: SSAValue, blocks: SSAValue, shape: dict[str, SSAValue],
@@ -262,7 +228,7 @@ def gemm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     kernel_op, gm, k = new_kernel(name, args, list(tiling.values()),
                                   comment + f"\n({what}: Matmul API, one IterateAll per output tile)")
     t = k.fields(list(tiling.values()))
-    o = _ops(k)
+    o = IntOps(k)
     pipe = k.name(k.call(A.PipeOp, result=A.PipeType()), "pipe")
     blocks = k.name(k.call(A.BlockNumOp, result=i64), "blocks")
     cube_shape = {"M": t["m"], "N": t["n"], "Ka": t["k"], "Kb": t["k"], "singleCoreM": t["tile_m"],
@@ -292,7 +258,7 @@ def gemm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     tiles = o.mul(t["m_tiles"], t["n_tiles"], "tiles_per_matrix")
 
     def unit(kb: KB, u: SSAValue) -> None:
-        q = _ops(kb)
+        q = IntOps(kb)
         rest = q.rem(u, tiles, "tile")
         m0 = q.mul(q.div(rest, t["n_tiles"]), t["tile_m"], "m0")
         n0 = q.mul(q.rem(rest, t["n_tiles"]), t["tile_n"], "n0")
@@ -316,7 +282,7 @@ def gemm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
 def _gemm_offsets(kb: KB, t: Fields, u: SSAValue, tiles: SSAValue, m0: SSAValue, n0: SSAValue,
                   linear: bool) -> tuple[SSAValue, SSAValue, SSAValue]:
     """The GM offsets of work unit u's A rows, B columns and C tile."""
-    q = _ops(kb)
+    q = IntOps(kb)
     if linear:
         a_off = q.mul(m0, t["k"], "a_off")
         b_off = q.mul(n0, t["k"], "b_off")
@@ -340,14 +306,14 @@ def _activation(kb: KB, recipe: list, c_g: SSAValue, c_off: SSAValue, rows: SSAV
                 t: Fields, que_in: SSAValue, que_out: SSAValue, bufs: dict[str, SSAValue],
                 l_t: Any, es: int) -> None:
     """act(C tile) in place: chunks of rows through UB (each row padded to 32 bytes there)."""
-    q = _ops(kb)
+    q = IntOps(kb)
     per_block = kb.c(ALIGN // es)
     row_ub = q.mul(q.div(q.add(cols, kb.c(ALIGN // es - 1)), per_block), per_block, "row_ub")
     gap = q.mul(q.sub(t["n"], cols), kb.c(es), "row_gap_bytes")
     zero = kb.c(0)
 
     def chunk(k2: KB, r0: SSAValue) -> None:
-        p = _ops(k2)
+        p = IntOps(k2)
         n_rows = p.min(t["epi_rows"], p.sub(rows, r0), "n_rows")
         count = p.mul(n_rows, row_ub, "count")
         src = _at(k2, c_g, p.add(c_off, p.mul(r0, t["n"])))
@@ -519,7 +485,7 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
     kernel, gm, k = new_kernel(name, args, [(f, "int64_t") for f in fields],
                                comment + f"\n(implicit GEMM, {how})")
     t = k.fields(fields)
-    o = _ops(k)
+    o = IntOps(k)
     g_t, l_t = A.GlobalType(StringAttr(ty)), A.LocalType(StringAttr(ty))
     zero, one = k.c(0), k.c(1)
     es_v = k.c(es)
@@ -562,7 +528,7 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
     k.call(A.MatmulOrgShapeOp, [mm, t["cout_per_group"], ld_b, mk, mk, ohw])
 
     def unit(kb: KB, u: SSAValue) -> None:
-        q = _ops(kb)
+        q = IntOps(kb)
         ct = q.rem(u, t["cout_tiles"], "cout_tile_index")
         rt = q.div(u, t["cout_tiles"], "row_tile_index")
         img = q.div(rt, t["row_tiles"], "image")
@@ -575,7 +541,7 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
         ih0 = None if direct else q.sub(q.mul(oh0, t["stride_h"]), t["pad_top"], "ih0")
 
         def group(k2: KB, g: SSAValue) -> None:
-            p = _ops(k2)
+            p = IntOps(k2)
             ch0 = p.mul(g, t["cin_per_group"], "ch0")
             oc0 = p.add(p.mul(g, t["cout_per_group"]), oc_in, "oc0")
             y_tile = _at(k2, y_g, p.add(p.mul(p.add(p.mul(img, t["cout"]), oc0), ohw), p0, "y_off"))
@@ -590,7 +556,7 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
                 _fill_bias(k2, t, b_g, bias_q, l_t, y_tile, oc0, m, npix, ohw, pad_copy, es, zero, one)
             if transposed:  # y += Wt[c] (out x kh*kw) @ cols rows of c, for each input channel c
                 def per_channel(k3: KB, c: SSAValue) -> None:
-                    r = _ops(k3)
+                    r = IntOps(k3)
                     a = _at(k3, w_g, r.mul(r.add(r.mul(r.add(ch0, c), t["cout_per_group"]), oc_in), t["taps"],
                                            "weight_off"))
                     b = _at(k3, cols_g, r.mul(r.mul(c, t["taps"]), t["tile_pix"], "cols_row"))
@@ -615,7 +581,7 @@ def _fill_bias(k2: KB, t: Fields, b_g: SSAValue | None, bias_q: SSAValue, l_t: A
                one: SSAValue) -> None:
     """The rows of the tile's `m` output channels := their bias (or 0), before the Matmul adds to them."""
     def fill(k3: KB, oc: SSAValue) -> None:
-        r = _ops(k3)
+        r = IntOps(k3)
         if b_g is not None:
             value = k3.name(k3.call(A.GetValueOp, b_g, r.add(oc0, oc, "channel"), result=f32),
                             "bias_value")
@@ -669,24 +635,24 @@ def _band(kb: KB, t: Fields, x_g: SSAValue, band_g: SSAValue, zero_rows: SSAValu
           que: SSAValue, l_t: Any, img: SSAValue, ch0: SSAValue, ih0: SSAValue, hw: SSAValue, es: int) -> None:
     """The input rows [ih0, ih0 + band_rows) of the group's channels, zero-padded, into band_g
     (channel-major, rows of padded_w). One strided move per band row and chunk of channels."""
-    q = _ops(kb)
+    q = IntOps(kb)
     zero, es_v = kb.c(0), kb.c(es)
     band_plane = q.mul(t["band_rows"], t["padded_w"], "band_plane")
     src_gap = q.mul(q.sub(hw, t["w"]), es_v, "channel_gap_bytes")
     dst_gap = q.mul(q.sub(band_plane, t["padded_w"]), es_v, "band_gap_bytes")
 
     def row(k2: KB, j: SSAValue) -> None:
-        p = _ops(k2)
+        p = IntOps(k2)
         ih = p.add(ih0, j, "ih")
         inside = k2.name(k2.add(arith.CmpiOp(p.min(ih, p.sub(p.sub(t["h"], k2.c(1)), ih)), zero, "sge")), "inside")
 
         def chunk(k3: KB, c0: SSAValue) -> None:
-            r = _ops(k3)
+            r = IntOps(k3)
             n = r.min(t["chan_chunk"], r.sub(t["cin_per_group"], c0), "n_channels")
             dst = _at(k3, band_g, r.add(r.mul(c0, band_plane), r.mul(j, t["padded_w"]), "band_off"))
 
             def copy(k4: KB) -> None:
-                s_ = _ops(k4)
+                s_ = IntOps(k4)
                 src = s_.add(s_.mul(s_.add(s_.mul(img, t["cin"]), s_.add(ch0, c0)), hw), s_.mul(ih, t["w"]), "x_off")
                 _via_ub(k4, que, l_t,
                         lambda k5, ub: _pad2d(k5, ub, _at(k5, x_g, src), n, t["w"], src_gap, zero,
@@ -707,7 +673,7 @@ def _band_phased(kb: KB, t: Fields, x_g: SSAValue, band_g: SSAValue, zero_rows: 
     the columns p, p + stride_w, ... (phase_w of them). A chunk of channel rows comes into the UB
     zero-padded, rows padded_w apart; per phase, GatherMask keeps its lanes and one strided move
     writes them out."""
-    q = _ops(kb)
+    q = IntOps(kb)
     zero, one, es_v = kb.c(0), kb.c(1), kb.c(es)
     lanes = kb.c(REPEAT // es)
     band_plane = q.mul(t["band_rows"], t["padded_w"], "band_plane")
@@ -716,17 +682,17 @@ def _band_phased(kb: KB, t: Fields, x_g: SSAValue, band_g: SSAValue, zero_rows: 
     phase_gap = q.mul(q.sub(band_plane, t["phase_w"]), es_v, "phase_gap_bytes")
 
     def row(k2: KB, j: SSAValue) -> None:
-        p = _ops(k2)
+        p = IntOps(k2)
         ih = p.add(ih0, j, "ih")
         inside = k2.name(k2.add(arith.CmpiOp(p.min(ih, p.sub(p.sub(t["h"], k2.c(1)), ih)), zero, "sge")), "inside")
 
         def chunk(k3: KB, c0: SSAValue) -> None:
-            r = _ops(k3)
+            r = IntOps(k3)
             n = r.min(t["chan_chunk"], r.sub(t["cin_per_group"], c0), "n_channels")
             dst = r.add(r.mul(c0, band_plane), r.mul(j, t["padded_w"]), "band_off")
 
             def copy(k4: KB) -> None:
-                s_ = _ops(k4)
+                s_ = IntOps(k4)
                 src = s_.add(s_.mul(s_.add(s_.mul(img, t["cin"]), s_.add(ch0, c0)), hw), s_.mul(ih, t["w"]), "x_off")
                 ub = k4.name(k4.call(A.AllocTensorOp, que, result=l_t), "band")
                 _pad2d(k4, ub, _at(k4, x_g, src), n, t["w"], src_gap, t["ub_row_gap"], t["pad_left"], t["pad_right"])
@@ -735,7 +701,7 @@ def _band_phased(kb: KB, t: Fields, x_g: SSAValue, band_g: SSAValue, zero_rows: 
                 repeats = s_.div(s_.add(s_.mul(n, t["padded_w"]), s_.sub(lanes, one)), lanes, "repeats")
 
                 def phase(k5: KB, ph: SSAValue) -> None:
-                    v = _ops(k5)
+                    v = IntOps(k5)
                     kept = k5.name(k5.call(A.AllocTensorOp, phase_q, result=l_t), "phase")
                     k5.call(A.GatherMaskOp, kept, rows_ub, v.add(t["pattern_base"], ph, "pattern"), repeats)
                     k5.call(A.EnQueOp, phase_q, kept)
@@ -762,19 +728,19 @@ def _im2col(kb: KB, t: Fields, band_g: SSAValue, cols_g: SSAValue, que: SSAValue
     Stride 1, or a band of column phases (`phased`: column x of a row is element x % stride_w *
     phase_w + x / stride_w): for each tap (ki, kj) and output row r, one strided move per chunk
     of channels; other strides: for each (c, ki, kj) and row, a gather of one element per block."""
-    q = _ops(kb)
+    q = IntOps(kb)
     zero, one, es_v = kb.c(0), kb.c(1), kb.c(es)
     row_step = q.mul(t["stride_h"], t["padded_w"], "row_step")
     band_plane = q.mul(t["band_rows"], t["padded_w"], "band_plane")
     taps = q.mul(t["kh"], t["kw"], "taps")
 
     def by_channel_chunks(k2: KB) -> None:
-        p = _ops(k2)
+        p = IntOps(k2)
         src_gap = p.mul(p.sub(band_plane, t["ow"]), es_v, "src_gap_bytes")
         dst_gap = p.mul(p.sub(p.mul(taps, t["tile_pix"]), t["ow"]), es_v, "dst_gap_bytes")
 
         def tap(k3: KB, kk: SSAValue) -> None:
-            r_ = _ops(k3)
+            r_ = IntOps(k3)
             ki, kj = _flipped(r_, t, r_.div(kk, t["kw"]), r_.rem(kk, t["kw"]))
             col = r_.mul(kj, t["dilation_w"], "tap_col")
             if phased:  # the tap's first column: in phase col % stride_w, at col / stride_w
@@ -784,7 +750,7 @@ def _im2col(kb: KB, t: Fields, band_g: SSAValue, cols_g: SSAValue, que: SSAValue
             def row(k4: KB, r: SSAValue) -> None:
 
                 def chunk(k5: KB, c0: SSAValue) -> None:
-                    u = _ops(k5)
+                    u = IntOps(k5)
                     n = u.min(t["chan_chunk"], u.sub(t["cin_per_group"], c0), "n_channels")
                     src = u.add(u.add(u.mul(c0, band_plane), tap_src), u.mul(r, row_step), "src")
                     dst = u.add(u.mul(u.add(u.mul(c0, taps), kk), t["tile_pix"]), u.mul(r, t["ow"]), "dst")
@@ -799,14 +765,14 @@ def _im2col(kb: KB, t: Fields, band_g: SSAValue, cols_g: SSAValue, que: SSAValue
         k2.loop(zero, taps, one, tap, iv_name="kk")
 
     def by_element(k2: KB) -> None:
-        p = _ops(k2)
+        p = IntOps(k2)
         col_gap = p.mul(p.sub(t["stride_w"], one), es_v, "col_gap_bytes")
 
         def tap(k3: KB, kk: SSAValue) -> None:  # kk = (c, ki, kj) flattened: one row of cols
-            src, dst = _tap_offsets(_ops(k3), t, kk, taps)
+            src, dst = _tap_offsets(IntOps(k3), t, kk, taps)
 
             def row(k4: KB, r: SSAValue) -> None:
-                s_ = _ops(k4)
+                s_ = IntOps(k4)
                 _via_ub(k4, que, l_t,
                         lambda k5, ub: _pad2d(k5, ub, _at(k5, band_g, s_.add(src, s_.mul(r, row_step))), t["ow"],
                                               one, col_gap, zero),
@@ -823,7 +789,7 @@ def _im2col(kb: KB, t: Fields, band_g: SSAValue, cols_g: SSAValue, que: SSAValue
         kb.when(kb.name(kb.add(arith.CmpiOp(t["stride_w"], one, "eq")), "unit_stride"), by_channel_chunks, by_element)
 
 
-def _tap_offsets(p: _Ops, t: Fields, kk: SSAValue, taps: SSAValue) -> tuple[SSAValue, SSAValue]:
+def _tap_offsets(p: IntOps, t: Fields, kk: SSAValue, taps: SSAValue) -> tuple[SSAValue, SSAValue]:
     """For im2col row kk = (channel, ki, kj): where its band row starts and where its cols row goes."""
     c = p.div(kk, taps, "channel")
     ki, kj = _flipped(p, t, p.div(p.rem(kk, taps), t["kw"]), p.rem(kk, t["kw"]))
@@ -832,7 +798,7 @@ def _tap_offsets(p: _Ops, t: Fields, kk: SSAValue, taps: SSAValue) -> tuple[SSAV
     return src, p.mul(kk, t["tile_pix"], "dst")
 
 
-def _flipped(q: _Ops, t: Fields, ki: SSAValue, kj: SSAValue) -> tuple[SSAValue, SSAValue]:
+def _flipped(q: IntOps, t: Fields, ki: SSAValue, kj: SSAValue) -> tuple[SSAValue, SSAValue]:
     """The kernel tap (ki, kj), or (kh-1-ki, kw-1-kj) when t.flip (transposed convolution)."""
     one = q.k.c(1)
     ki = q.add(ki, q.mul(t["flip"], q.sub(q.sub(t["kh"], one), q.add(ki, ki))), "ki")
@@ -847,17 +813,17 @@ def _band_stuffed(kb: KB, t: Fields, x_g: SSAValue, band_g: SSAValue, que: SSAVa
     (Duplicate 0, then the row's input elements one by one) and written whole: DataCopyPad on
     arch 220; on arch 200 whole blocks in increasing GM order (each spill is rewritten by the
     next row; the last lands in the slack after the band)."""
-    q = _ops(kb)
+    q = IntOps(kb)
     zero, one = kb.c(0), kb.c(1)
     band_plane = q.mul(t["band_rows"], t["padded_w"], "band_plane")
 
     def channel(k2: KB, c: SSAValue) -> None:
-        p = _ops(k2)
+        p = IntOps(k2)
         x_ch = p.mul(p.add(p.mul(img, t["cin"]), p.add(ch0, c)), hw, "x_channel")
         band_ch = p.mul(c, band_plane, "band_channel")
 
         def row(k3: KB, j: SSAValue) -> None:
-            r = _ops(k3)
+            r = IntOps(k3)
             rr = r.add(ih0, j, "stuffed_row")
             inside = k3.add(arith.CmpiOp(r.min(rr, r.sub(r.sub(t["h"], one), rr)), zero, "sge"))
             on_grid = k3.add(arith.CmpiOp(r.rem(r.max(rr, zero), t["up_h"]), zero, "eq"))
@@ -867,11 +833,11 @@ def _band_stuffed(kb: KB, t: Fields, x_g: SSAValue, band_g: SSAValue, que: SSAVa
             k3.call(A.PipeBarrierOp, pipe="PIPE_ALL")
 
             def fill(k4: KB) -> None:
-                s_ = _ops(k4)
+                s_ = IntOps(k4)
                 src = _at(k4, x_g, s_.add(x_ch, s_.mul(s_.div(rr, t["up_h"]), t["in_w"]), "x_off"))
 
                 def elem(k5: KB, e: SSAValue) -> None:
-                    u = _ops(k5)
+                    u = IntOps(k5)
                     val = k5.name(k5.call(A.GetValueOp, src, e, result=f32), "v")
                     k5.call(A.SetValueOp, ub, u.add(t["pad_left"], u.mul(e, t["up_w"])), val)
 
@@ -907,7 +873,7 @@ def _band_aligned(kb: KB, t: Fields, x_g: SSAValue, band_g: SSAValue, zero_rows:
     rewritten by the next; the last spills into the slack the workspace keeps after the band.
     Input rows are read with one DataCopy of the rounded-up length, except where that would
     read past the end of x: there the aligned part, then the tail element by element."""
-    q = _ops(kb)
+    q = IntOps(kb)
     zero, one = kb.c(0), kb.c(1)
     band_plane = q.mul(t["band_rows"], t["padded_w"], "band_plane")
     w_body = q.sub(t["w"], q.rem(t["w"], kb.c(ALIGN // es)), "w_body")
@@ -915,18 +881,18 @@ def _band_aligned(kb: KB, t: Fields, x_g: SSAValue, band_g: SSAValue, zero_rows:
     has_right = kb.name(kb.add(arith.CmpiOp(t["pad_right"], zero, "sgt")), "has_right")
 
     def channel(k2: KB, c: SSAValue) -> None:
-        p = _ops(k2)
+        p = IntOps(k2)
         x_ch = p.mul(p.add(p.mul(img, t["cin"]), p.add(ch0, c)), hw, "x_channel")
         band_ch = p.mul(c, band_plane, "band_channel")
 
         def row(k3: KB, j: SSAValue) -> None:
-            r = _ops(k3)
+            r = IntOps(k3)
             ih = r.add(ih0, j, "ih")
             inside = k3.name(k3.add(arith.CmpiOp(r.min(ih, r.sub(r.sub(t["h"], one), ih)), zero, "sge")), "inside")
             base = r.add(band_ch, r.mul(j, t["padded_w"]), "band_off")
 
             def copy(k4: KB) -> None:
-                s_ = _ops(k4)
+                s_ = IntOps(k4)
                 src = s_.add(x_ch, s_.mul(ih, t["w"]), "x_off")
                 x_row = _at(k4, x_g, src)
                 k4.when(has_left, lambda k5: _aligned_copy(k5, _at(k5, band_g, base), zero_rows, t["pad_zeros"]))
@@ -964,7 +930,7 @@ def _im2col_aligned(kb: KB, t: Fields, band_g: SSAValue, cols_g: SSAValue, que: 
     out per (c, ki, kj) and output row; the writes go in increasing GM order and each may spill
     up to a block into the next (then rewritten; the last into the slack after the tile).
     Stride > 1: the row's span comes in whole and is compacted in UB element by element."""
-    q = _ops(kb)
+    q = IntOps(kb)
     zero, one = kb.c(0), kb.c(1)
     row_step = q.mul(t["stride_h"], t["padded_w"], "row_step")
     taps = q.mul(t["kh"], t["kw"], "taps")
@@ -972,10 +938,10 @@ def _im2col_aligned(kb: KB, t: Fields, band_g: SSAValue, cols_g: SSAValue, que: 
     strided = kb.name(kb.add(arith.CmpiOp(t["stride_w"], one, "sgt")), "strided")
 
     def tap(k2: KB, kk: SSAValue) -> None:  # kk = (c, ki, kj) flattened: one row of cols
-        src, dst = _tap_offsets(_ops(k2), t, kk, taps)
+        src, dst = _tap_offsets(IntOps(k2), t, kk, taps)
 
         def row(k3: KB, r: SSAValue) -> None:
-            r_ = _ops(k3)
+            r_ = IntOps(k3)
             band_row = _at(k3, band_g, r_.add(src, r_.mul(r, row_step)))
             cols_row = _at(k3, cols_g, r_.add(dst, r_.mul(r, t["ow"])))
 

@@ -45,6 +45,7 @@ from cir.lowering.builder import (
     KB,
     PHASE_PATTERNS,
     REPEAT,
+    IntOps,
     Launch,
     Tiling,
     block_rows,
@@ -222,46 +223,6 @@ def vector_plan(op: Operation, soc: Soc) -> PoolVectorTiling | None:
         stage_elems=round_up(tile_planes * (rows + extra) * pitch, lanes))
 
 
-class _Int:
-    """Integer arithmetic shorthands over a `KB`."""
-
-    def __init__(self, k: KB):
-        self.k = k
-
-    def _op(self, cls: Any, a: SSAValue, b: SSAValue, hint: str | None) -> SSAValue:
-        v = self.k.add(cls(a, b))
-        return self.k.name(v, hint) if hint else v
-
-    def add(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._op(arith.AddiOp, a, b, hint)
-
-    def sub(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._op(arith.SubiOp, a, b, hint)
-
-    def mul(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._op(arith.MuliOp, a, b, hint)
-
-    def div(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._op(arith.DivSIOp, a, b, hint)
-
-    def rem(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._op(arith.RemSIOp, a, b, hint)
-
-    def min(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._op(arith.MinSIOp, a, b, hint)
-
-    def max(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        return self._op(arith.MaxSIOp, a, b, hint)
-
-    def cmp(self, a: SSAValue, b: SSAValue, pred: str, hint: str | None = None) -> SSAValue:
-        v = self.k.add(arith.CmpiOp(a, b, pred))
-        return self.k.name(v, hint) if hint else v
-
-    def both(self, a: SSAValue, b: SSAValue, hint: str | None = None) -> SSAValue:
-        v = self.k.add(arith.AndIOp(a, b))
-        return self.k.name(v, hint) if hint else v
-
-
 def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolVectorTiling) -> Launch:
     x_t = op.operands[0].type
     assert isinstance(x_t, TensorType)
@@ -280,7 +241,7 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
                                   "with DataCopyPad" + (", split into column phases by GatherMask" if phased else "")
                                   + f", one {'Max' if is_max else 'Add'} per window cell over the whole tile)")
     t = k.fields(PoolVectorTiling)
-    q = _Int(k)
+    q = IntOps(k)
     zero, one = k.c(0), k.c(1)
     fill = -FLT_MAX if is_max else 0.0
     g_t = A.GlobalType(StringAttr(ty))
@@ -320,7 +281,7 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
         col_counts = buf(q.mul(t.phase_pitch, k.c(4)), "col_counts", f_t)
 
         def col(kb: KB, x: SSAValue) -> None:
-            r = _Int(kb)
+            r = IntOps(kb)
             x0 = r.sub(r.mul(x, t.stride_w), t.pad_left, "x0")
             cells = _window_extent(kb, x0, t.w, t.kernel_w, t.pad_right, with_pad)
             cells = kb.add(arith.SelectOp(r.cmp(x, t.ow, "slt"), cells, one))
@@ -339,7 +300,7 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
         return kb.call(A.AtOp, g, off, result=g.type)
 
     def unit(kb: KB, u: SSAValue) -> None:
-        r = _Int(kb)
+        r = IntOps(kb)
         group, rt = r.div(u, t.row_tiles, "group"), r.rem(u, t.row_tiles, "row_tile")
         plane0 = r.mul(group, t.tile_planes, "plane0")
         n_planes = r.min(t.tile_planes, r.sub(t.planes, plane0), "n_planes")
@@ -353,7 +314,7 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
         barrier(kb)
 
         def band(k2: KB, bi: SSAValue) -> None:
-            s = _Int(k2)
+            s = IntOps(k2)
             o, pr = s.div(bi, t.stride_h, "col_band"), s.rem(bi, t.stride_h, "row_phase")
             # band (o, pr) is read by some window column j (o * stride_w <= j * dilation_w <
             # (o + 1) * stride_w) and some window row i ((i * dilation_h) % stride_h == pr)
@@ -362,7 +323,7 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
                               s.cmp(s.mul(j_lo, t.dilation_w), s.mul(s.add(o, one), t.stride_w), "slt"))
 
             def row_tap(k3: KB, i: SSAValue, n: SSAValue) -> SSAValue:
-                v = _Int(k3)
+                v = IntOps(k3)
                 hit = v.cmp(v.rem(v.mul(i, t.dilation_h), t.stride_h), pr, "eq")
                 return k3.add(arith.SelectOp(hit, v.add(n, one), n))
 
@@ -370,7 +331,7 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
             k2.when(s.both(col_used, s.cmp(row_taps, zero, "sgt"), "band_used"), lambda k3: band_body(k3, o, pr))
 
         def band_body(k2: KB, o: SSAValue, pr: SSAValue) -> None:
-            s = _Int(k2)
+            s = IntOps(k2)
             # rows: band row b is input row (oh0 + b) * stride_h + pr - pad_top; inside: [lo, hi)
             top = s.sub(t.pad_top, pr)
             lo = s.min(s.max(oh0, s.div(s.add(s.max(top, zero), s.sub(t.stride_h, one)), t.stride_h)), s.add(oh0, nb))
@@ -395,7 +356,7 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
             stage = k2.name(k2.call(A.AllocTensorOp, in_q, result=l_t), "band")
 
             def plane(k3: KB, pi: SSAValue) -> None:
-                v = _Int(k3)
+                v = IntOps(k3)
                 base = v.mul(pi, plane_elems, "base")
                 k3.when(v.cmp(lo_b, zero, "sgt"),
                         lambda k4: k4.call(A.DuplicateOp, at(k4, stage, base), k4.f(fill), v.mul(lo_b, t.pitch)))
@@ -404,7 +365,7 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
                                            k4.f(fill), v.mul(v.sub(nb, hi_b), t.pitch)))
 
                 def copy(k4: KB) -> None:
-                    w_ = _Int(k4)
+                    w_ = IntOps(k4)
                     src = w_.add(w_.add(w_.mul(w_.add(plane0, pi), hw), w_.mul(ih, t.w)), src_col, "x_off")
                     k4.add(A.DataCopyPad2dOp.build(
                         operands=[at(k4, stage, w_.add(base, w_.mul(lo_b, t.pitch))), at(k4, x_g, src), n_valid,
@@ -424,14 +385,14 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
                 src = xf
 
             def phase(k3: KB, ph: SSAValue) -> None:
-                v = _Int(k3)  # some window column j has j * dilation_w = o * stride_w + ph
+                v = IntOps(k3)  # some window column j has j * dilation_w = o * stride_w + ph
                 col = v.add(v.mul(o, t.stride_w), ph, "tap_col")
                 used = v.both(v.cmp(v.rem(col, t.dilation_w), zero, "eq"),
                               v.cmp(v.div(col, t.dilation_w), t.kernel_w, "slt"), "phase_used")
                 k3.when(used, lambda k4: phase_body(k4, ph))
 
             def phase_body(k3: KB, ph: SSAValue) -> None:
-                v = _Int(k3)
+                v = IntOps(k3)
                 taps_src = src
                 if phases is not None:
                     ph_buf = phases
@@ -440,7 +401,7 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
                     dst0 = v.mul(ph, region, "phase_off")
 
                     def gather(k4: KB, r0: SSAValue) -> None:
-                        w_ = _Int(k4)
+                        w_ = IntOps(k4)
                         n = w_.min(k4.c(MAX_REPEATS), w_.sub(repeats, r0), "n_repeats")
                         dst = at(k4, ph_buf, w_.add(dst0, w_.div(w_.mul(r0, lanes), t.stride_w)))
                         k4.call(A.GatherMaskOp, dst, at(k4, src, w_.mul(r0, lanes)),
@@ -451,12 +412,12 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
                     taps_src = at(k3, phases, dst0)
 
                 def tap(k4: KB, i: SSAValue) -> None:
-                    w_ = _Int(k4)
+                    w_ = IntOps(k4)
                     ri = w_.mul(i, t.dilation_h, "tap_row")
 
                     def combine(k5: KB) -> None:
-                        a = _Int(k5).div(ri, t.stride_h, "a")
-                        k5.call(A.VecBinaryOp, acc, acc, at(k5, taps_src, _Int(k5).mul(a, t.phase_pitch)), count,
+                        a = IntOps(k5).div(ri, t.stride_h, "a")
+                        k5.call(A.VecBinaryOp, acc, acc, at(k5, taps_src, IntOps(k5).mul(a, t.phase_pitch)), count,
                                 fn=vec_fn)
                         barrier(k5)
 
@@ -471,7 +432,7 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
         if counts is not None and col_counts is not None:  # avg: divide by the window counts
             cnt, col_cnt = counts, col_counts
             def count_row(k2: KB, rr: SSAValue) -> None:
-                s = _Int(k2)
+                s = IntOps(k2)
                 y0 = s.sub(s.mul(s.add(oh0, rr), t.stride_h), t.pad_top, "y0")
                 cells = _window_extent(k2, y0, t.h, t.kernel_h, t.pad_bottom, with_pad)
                 k2.call(A.VecScalarOp, at(k2, cnt, s.mul(rr, t.phase_pitch)), col_cnt,
@@ -481,7 +442,7 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
             barrier(kb)
 
             def divide(k2: KB, pi: SSAValue) -> None:
-                s = _Int(k2)
+                s = IntOps(k2)
                 a_p = at(k2, acc, s.mul(pi, acc_plane))
                 k2.call(A.VecBinaryOp, a_p, a_p, cnt, s.mul(rows, t.phase_pitch), fn="Div")
 
@@ -497,7 +458,7 @@ def _vector_pool(name: str, op: Operation, soc: Soc, comment: str, tiling: PoolV
                                                                        kb.c(ALIGN))), kb.c(ALIGN), "y_gap")
 
         def store(k2: KB, pi: SSAValue) -> None:
-            s = _Int(k2)
+            s = IntOps(k2)
             dst = s.add(s.mul(s.add(plane0, pi), ohw), s.mul(oh0, t.ow), "y_off")
             k2.call(A.DataCopyPad2dOp, at(k2, y_g, dst), at(k2, y, s.mul(pi, acc_plane)), rows, t.ow, ub_gap, zero,
                     zero, zero)
