@@ -369,19 +369,9 @@ class FlashAttention:
         def s_row_at(k3: KB, i: SSAValue) -> SSAValue:
             return k3.name(k3.call(A.AtOp, s_ub, k3.binop(arith.MuliOp, i, bk), result=f32_t), "s_row")
 
-        def shift(k3: KB, i: SSAValue) -> None:  # S - m_new, m_new = max(m, the row's block max)
-            s_row = s_row_at(k3, i)
-            if self.plan.has_mask:
-                self.add_mask(k3, self.base["m"], k3.binop(arith.AddiOp, self.q0, i), k0, nk, s_row)
-            work = k3.name(k3.call(A.BufGetOp, self.work_buf, result=f32_t), "work")
-            k3.call(A.ReduceOp, work, s_row, work, nk, fn="ReduceMax")
-            k3.barrier()
-            top = k3.name(k3.call(A.GetValueOp, work, k3.c(0), result=f32), "block_max")
+        def shift(k3: KB, i: SSAValue) -> None:
             m_old = k3.name(k3.call(A.GetValueOp, row_max, i, result=f32), "m_old")
-            m_new = k3.name(k3.add(arith.MaximumfOp(m_old, top)), "m_new")
-            k3.call(A.VecScalarOp, s_row, s_row, k3.name(k3.add(arith.SubfOp(k3.f(0.0), m_new)), "neg_max"),
-                    nk, fn="Adds")
-            k3.call(A.SetValueOp, new_max, i, m_new)
+            k3.call(A.SetValueOp, new_max, i, self.shift_row(k3, i, k0, nk, s_row_at(k3, i), m_old))
 
         def total(k3: KB, i: SSAValue) -> None:
             work = k3.name(k3.call(A.BufGetOp, self.work_buf, result=f32_t), "work")
@@ -399,6 +389,18 @@ class FlashAttention:
         else:
             k2.call(A.CastOp, p_ub, s_ub, elems, round="rint")
 
+    def shift_row(self, k: KB, i: SSAValue, k0: SSAValue, n: SSAValue, s_row: SSAValue, m_old: SSAValue) -> SSAValue:
+        """Row i's first n scores: + the mask, then - m_new, m_new = max(m_old, their max); returns m_new."""
+        if self.plan.has_mask:
+            self.add_mask(k, self.base["m"], k.binop(arith.AddiOp, self.q0, i), k0, n, s_row)
+        work = k.name(k.call(A.BufGetOp, self.work_buf, result=self.f32_t), "work")
+        k.call(A.ReduceOp, work, s_row, work, n, fn="ReduceMax")
+        k.barrier()
+        top = k.name(k.call(A.GetValueOp, work, k.c(0), result=f32), "block_max")
+        m_new = k.name(k.add(arith.MaximumfOp(m_old, top)), "m_new")
+        k.call(A.VecScalarOp, s_row, s_row, k.name(k.add(arith.SubfOp(k.f(0.0), m_new)), "neg_max"), n, fn="Adds")
+        return m_new
+
     def softmax_row(self, k3: KB, i: SSAValue, k0: SSAValue, nk: SSAValue, s_ub: SSAValue, p_ub: SSAValue) -> None:
         """Row i of the block: scale, mask, block max, P = exp(S - m_new) and its sum."""
         bk, f32_t, zero = self.t.block_k, self.f32_t, self.zero
@@ -415,16 +417,9 @@ class FlashAttention:
         def live(k4: KB) -> None:
             k4.call(A.VecScalarOp, s_row, s_row, self.scale_v, n, fn="Muls")
             k4.barrier()
-            if self.plan.has_mask:
-                self.add_mask(k4, self.base["m"], k4.binop(arith.AddiOp, self.q0, i), k0, n, s_row)
+            m_new = self.shift_row(k4, i, k0, n, s_row, m_old)
+            k4.barrier()
             work = k4.name(k4.call(A.BufGetOp, self.work_buf, result=f32_t), "work")
-            k4.call(A.ReduceOp, work, s_row, work, n, fn="ReduceMax")
-            k4.barrier()
-            top = k4.name(k4.call(A.GetValueOp, work, k4.c(0), result=f32), "block_max")
-            m_new = k4.name(k4.add(arith.MaximumfOp(m_old, top)), "m_new")
-            k4.call(A.VecScalarOp, s_row, s_row, k4.name(k4.add(arith.SubfOp(k4.f(0.0), m_new)), "neg_max"),
-                    n, fn="Adds")
-            k4.barrier()
             k4.call(A.VecUnaryOp, s_row, s_row, n, fn="Exp")
             k4.barrier()
             k4.call(A.ReduceOp, work, s_row, work, n, fn="ReduceSum")
