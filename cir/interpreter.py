@@ -620,12 +620,19 @@ _ACT = {
     "gelu_tanh": lambda y: gelu(y, "tanh"),
     "silu": _silu,
     "sigmoid": _sigmoid,
+    "hardswish": UNARY[ops.HardswishOp],
 }
 
 
 @kernel(ops.LinearActOp)
 def _linear_act(op: ops.LinearActOp, x, w, b=None) -> np.ndarray:
     return _ACT[op.p["activation"]](_linear(op, x, w, b))
+
+
+@kernel(ops.Conv2dActOp)
+def _conv2d_act(op: ops.Conv2dActOp, x, w, b, residual=None) -> np.ndarray:
+    y = _conv2d(op, x, w, b)
+    return _ACT[op.p["activation"]](y if residual is None else y + residual)
 
 
 @kernel(ops.TransDataOp)

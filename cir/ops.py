@@ -1373,6 +1373,9 @@ class ConvGnSiluOp(_ConvBase):
     """
 
     name = "cir.conv_gn_silu"
+    # (all operands restated: IRDL orders a subclass's own fields before the inherited ones)
+    x = operand_def(T)
+    weight = operand_def(T)
     bias = operand_def(T)  # type: ignore[assignment]
     gamma = operand_def(T)
     beta = operand_def(T)
@@ -1481,7 +1484,12 @@ class AddLayerNormOp(CirOp):
         return [_like(x1), _like(x1)]
 
 
-ACTIVATIONS = ("none", "relu", "gelu", "gelu_tanh", "silu", "sigmoid")
+# the epilogues of linear_act and conv2d_act: each is an elementwise op (name, properties)
+ACTIVATION_OPS: dict[str, tuple[str, dict[str, str]]] = {
+    "relu": ("cir.relu", {}), "gelu": ("cir.gelu", {}), "gelu_tanh": ("cir.gelu", {"approximate": "tanh"}),
+    "silu": ("cir.silu", {}), "sigmoid": ("cir.sigmoid", {}), "hardswish": ("cir.hardswish", {}),
+}
+ACTIVATIONS = ("none", *ACTIVATION_OPS)
 
 
 @irdl_op_definition
@@ -1501,6 +1509,32 @@ class LinearActOp(CirOp):
     def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
         _choice("activation", p["activation"], ACTIVATIONS)
         return LinearOp.infer(ins, p)
+
+
+@irdl_op_definition
+class Conv2dActOp(_ConvBase):
+    """``act(conv2d(x, weight) + bias [+ residual])``: a convolution with a fused epilogue (CANN's
+    Conv2D + Add + Relu UB fusion); ``residual`` has the result's shape. The bias is required: the
+    one optional operand is the residual, so the operand list alone says which is which."""
+
+    name = "cir.conv2d_act"
+    # (all operands restated: IRDL orders a subclass's own fields before the inherited ones)
+    x = operand_def(T)
+    weight = operand_def(T)
+    bias = operand_def(T)  # type: ignore[assignment]
+    residual = opt_operand_def(T)
+    activation = str_prop("none")
+
+    @classmethod
+    def infer(cls, ins: list[TensorType], p: Props) -> list[TensorType]:
+        _choice("activation", p["activation"], ACTIVATIONS)
+        (out,) = Conv2dOp.infer(ins[:3], p)
+        if len(ins) > 3:
+            _same_dtype(out, ins[3])
+            if ins[3].get_shape() != out.get_shape():
+                raise VerifyException(f"residual must have the result's shape {list(out.get_shape())}, "
+                                      f"got {list(ins[3].get_shape())}")
+        return [out]
 
 
 @irdl_op_definition
@@ -1561,7 +1595,7 @@ CIR = Dialect(
         LayerNormOp, GroupNormOp, BatchNormOp, RmsNormOp, MaxPool2dOp, AvgPool2dOp, UpsampleOp,
         AttentionOp,
         GroupNormSiluOp, AddGroupNormOp, ConvGnSiluOp, FlashAttentionOp, GegluOp, AddLayerNormOp,
-        LinearActOp, TransDataOp,
+        LinearActOp, Conv2dActOp, TransDataOp,
     ],
     [FormatAttr],
 )

@@ -161,7 +161,7 @@ class LowerToAscendCPass(ModulePass):
         fns = [f for f in op.ops if isinstance(f, func.FuncOp)]
         for f in fns:
             _check_static_shapes(f)
-            decompose(f, store)
+            decompose(f, store, chip)
         missing: dict[str, list[Operation]] = {}
         kernels: dict[str, A.KernelOp] = {}  # body key -> the kernel ops share
         # ops alike in kind, types and properties get the same launches: generated once (models

@@ -64,12 +64,14 @@ def _scalar_like(v: SSAValue) -> bool:
 
 def _activation_indices(op: Operation, spec: dict[str, Any]) -> list[int] | None:
     acts = spec["activations"]
-    idx = [i for i, v in enumerate(op.operands) if _is_4d(v)] if acts == "all" else list(acts)
+    # (listed indices past the operand list are optional operands the op does not have)
+    idx = ([i for i, v in enumerate(op.operands) if _is_4d(v)] if acts == "all"
+           else [i for i in acts if i < len(op.operands)])
     if acts == "all":
         others = [v for i, v in enumerate(op.operands) if i not in idx]
         if any(not _scalar_like(v) for v in others):
             return None  # a lower-rank broadcast operand: keep the op in ND
-    if not idx or any(i >= len(op.operands) or not _is_4d(op.operands[i]) for i in idx):
+    if not idx or any(not _is_4d(op.operands[i]) for i in idx):
         return None
     return idx
 

@@ -205,6 +205,58 @@ def test_conv_gn_silu(tmp_path, monkeypatch, soc, dtype, tol):
           b, g, beta, tmp=tmp_path, tol=tol)
 
 
+# cir.conv2d_act: the conv's C tile gets the epilogue (residual add, activation) in UB right
+# after its Matmul; depthwise convs without a residual run the activation on the vector
+# kernel's accumulator; arch 200 computes conv2d, add and the activation as separate kernels
+CONV_ACTS = {
+    "3x3-add-relu": ((2, 6, 11, 13), (8, 6, 3, 3), True, "relu", {"pads": [1, 1, 1, 1]}),
+    "1x1-add": ((2, 19, 7, 9), (11, 19, 1, 1), True, "none", {}),
+    "1x1-hardswish-channel-tiles": ((1, 16, 4, 8), (100, 16, 1, 1), False, "hardswish", {}),
+    "stride2-silu": ((1, 5, 13, 10), (7, 5, 3, 3), False, "silu", {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    "patch4-sigmoid": ((1, 3, 16, 20), (8, 3, 4, 4), True, "sigmoid", {"strides": [4, 4]}),
+    # a C tile wider than the epilogue's UB chunk: chunks of columns
+    "wide-tile-add-relu": ((1, 4, 48, 5000), (8, 4, 3, 3), True, "relu", {"pads": [1, 1, 1, 1]}),
+    "depthwise-hardswish": ((1, 16, 56, 56), (16, 1, 3, 3), False, "hardswish", {"groups": 16, "pads": [1, 1, 1, 1]}),
+    "depthwise-gather-relu": ((1, 96, 7, 7), (96, 1, 5, 5), False, "relu", {"groups": 96, "pads": [2, 2, 2, 2]}),
+    "depthwise-add-relu": ((1, 8, 9, 9), (8, 1, 3, 3), True, "relu", {"groups": 8, "pads": [1, 1, 1, 1]}),
+}
+
+
+@pytest.mark.parametrize("soc", SOCS)
+@pytest.mark.parametrize("dtype,tol", TOLS)
+@pytest.mark.parametrize("case", list(CONV_ACTS))
+def test_conv2d_act(tmp_path, monkeypatch, soc, dtype, tol, case):
+    monkeypatch.setattr(tk, "SOC", soc)
+    xs, ws, residual, act, props = CONV_ACTS[case]
+    out = ops.Conv2dOp.infer([tensor(xs, "f32"), tensor(ws, "f32")], {**_CONV_DEFAULTS, **props})[0].get_shape()
+    arrays = [rand(*xs, dtype=dtype), rand(*ws, dtype=dtype), rand(ws[0], dtype=dtype)]
+    arrays += [rand(*out, dtype=dtype)] * residual
+    check(lambda *a: ops.Conv2dActOp(*a, activation=act, **props), *arrays, tmp=tmp_path, tol=tol)
+
+
+_CONV_DEFAULTS = {"strides": (1, 1), "pads": (0, 0, 0, 0), "dilations": (1, 1), "groups": 1}
+
+
+@pytest.mark.parametrize("soc", SOCS)
+def test_conv2d_act_kernels(soc):
+    """One kernel with the epilogue on arch 220 (the depthwise one where it takes the conv);
+    on arch 200 the conv, the add and the activation as their own kernels."""
+    from cir.lowering.ascendc import KernelOp
+
+    for case in ("3x3-add-relu", "depthwise-hardswish", "depthwise-add-relu"):
+        xs, ws, residual, act, props = CONV_ACTS[case]
+        shapes = [xs, ws, (ws[0],)]
+        if residual:
+            shapes.append(ops.Conv2dOp.infer([tensor(xs, "f32"), tensor(ws, "f32")],
+                                             {**_CONV_DEFAULTS, **props})[0].get_shape())
+        module = _lower(lambda *a, act=act, props=props: ops.Conv2dActOp(*a, activation=act, **props), *shapes, soc=soc)
+        names = sorted(k.sym_name.data.rsplit("_", 1)[0] for k in module.ops if isinstance(k, KernelOp))
+        if soc == "Ascend310P3":
+            assert names == sorted(["conv2d", act] + ["add"] * residual), names
+        else:
+            assert names == ["conv2d_depthwise_act" if case == "depthwise-hardswish" else "conv2d_act"], names
+
+
 CONV_TRANSPOSES = {
     "3x3": ((1, 4, 5, 6), (4, 3, 3, 3), True, {}),
     "k4-s2-p1": ((2, 5, 4, 5), (5, 6, 4, 4), True, {"strides": [2, 2], "pads": [1, 1, 1, 1]}),

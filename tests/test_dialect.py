@@ -85,7 +85,7 @@ def test_op_set_is_the_one_the_issues_name():
         "scatter_elements"
     ).split()
     fused = ("group_norm_silu add_group_norm conv_gn_silu flash_attention geglu add_layer_norm "
-             "linear_act trans_data").split()
+             "linear_act conv2d_act trans_data").split()
     assert sorted(f"cir.{n}" for n in named + fused) == ALL_OPS
 
 

@@ -147,3 +147,25 @@ def test_bert_transformer_preset_keeps_numerics():
     module = cir.import_model(bert, (ids,))
     counts = _compare(module, {"input_ids": ids.numpy()}, "transformer")
     assert counts["linear_gelu"] == 2 and counts["add_layer_norm"] >= 4
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small"])
+def test_cnn_conv_epilogues_keep_numerics(name):
+    """torchvision CNNs (random weights): after canonicalize folds each BatchNorm into its conv,
+    every conv + [skip add +] activation the model has becomes one conv2d_act."""
+    from tests.torchvision_compat import import_torchvision
+
+    import_torchvision()
+    import torchvision
+
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(weights=None).eval()
+    x = torch.randn(1, 3, 64, 64)
+    module = cir.import_model(model, (x,))
+    counts = _compare(module, {"x": x.numpy()}, "cnn")
+    fused = sum(op.name == "cir.conv2d_act" for op in module.walk())
+    if name == "resnet18":  # 8 blocks: conv-bn-relu, then conv-bn + skip + relu; the stem conv
+        assert counts["conv_add_relu"] == 8 and counts["conv_relu"] == 9 and fused == 17
+    else:  # relu / hardswish after the convs, the inverted residuals' projection + skip
+        assert counts["conv_hardswish"] >= 10 and counts["conv_relu"] >= 5 and counts["conv_add"] == 6
+

@@ -28,7 +28,7 @@ import cir
 from cir.errors import CircError
 
 FUSED = """
-func.func @main(%x: tensor<1x8x4x4xf32>, %t: tensor<1x6x16xf32>, %m: tensor<1x1x6x6xi1>) -> (tensor<1x8x4x4xf32>, tensor<1x6x16xf32>, tensor<1x8x4x4xf32>, tensor<1x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x6x16xf32>) {
+func.func @main(%x: tensor<1x8x4x4xf32>, %t: tensor<1x6x16xf32>, %m: tensor<1x1x6x6xi1>) -> (tensor<1x8x4x4xf32>, tensor<1x6x16xf32>, tensor<1x8x4x4xf32>, tensor<1x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x6x16xf32>, tensor<1x8x4x4xf32>) {
   %g = cir.weight "g" : tensor<8xf32>
   %b = cir.weight "b" : tensor<8xf32>
   %w = cir.weight "w" : tensor<8x8x3x3xf32>
@@ -48,7 +48,9 @@ func.func @main(%x: tensor<1x8x4x4xf32>, %t: tensor<1x6x16xf32>, %m: tensor<1x1x
   %y2, %s2 = cir.add_layer_norm %gg, %t, %ln, %ln : (tensor<1x6x16xf32>, tensor<1x6x16xf32>, tensor<16xf32>, tensor<16xf32>) -> (tensor<1x6x16xf32>, tensor<1x6x16xf32>)
   %rm = cir.rms_norm %y2, %ln : (tensor<1x6x16xf32>, tensor<16xf32>) -> tensor<1x6x16xf32>
   %sl = cir.slice %rm {starts = [0, 0, 0], ends = [1, 6, 8], steps = [1, 1, 1]} : tensor<1x6x16xf32> -> tensor<1x6x8xf32>
-  func.return %a, %fa, %s, %sl, %at, %rm : tensor<1x8x4x4xf32>, tensor<1x6x16xf32>, tensor<1x8x4x4xf32>, tensor<1x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x6x16xf32>
+  %ca = cir.conv2d_act %x, %w, %wb, %s {pads = [1, 1, 1, 1], activation = "relu"} : (tensor<1x8x4x4xf32>, tensor<8x8x3x3xf32>, tensor<8xf32>, tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32>
+  %cb = cir.conv2d_act %ca, %w, %wb {pads = [1, 1, 1, 1], activation = "hardswish"} : (tensor<1x8x4x4xf32>, tensor<8x8x3x3xf32>, tensor<8xf32>) -> tensor<1x8x4x4xf32>
+  func.return %a, %fa, %s, %sl, %at, %rm, %cb : tensor<1x8x4x4xf32>, tensor<1x6x16xf32>, tensor<1x8x4x4xf32>, tensor<1x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x6x16xf32>, tensor<1x8x4x4xf32>
 }
 """
 
@@ -100,6 +102,12 @@ def test_fused_module_onnx_matches_interpreter():
     dims = [d.dim_value for d in model.graph.output[0].type.tensor_type.shape.dim]
     assert dims == [1, 8, 4, 4]
     assert any(v.name == "group_norm_silu_7" for v in model.graph.value_info)
+    # conv2d_act: Conv, the residual Add, the activation
+    assert {"Conv", "Add", "Relu", "HardSwish"} <= {n.op_type for n in model.graph.node}
+    md = ge_ir().ModelDef()
+    md.ParseFromString(to_ge(module))
+    types = [o.type for o in md.graph[0].op]
+    assert {"Conv2D", "Add", "Relu", "HardSwish"} <= set(types) and types.count("Conv2D") == 3
 
 
 def test_sd_block_onnx_matches_interpreter():

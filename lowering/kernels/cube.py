@@ -73,7 +73,7 @@ from cir.lowering.builder import (
     tensor_type,
 )
 from cir.lowering.kernels.depthwise import depthwise_launch, depthwise_plan
-from cir.lowering.kernels.elementwise import recipes
+from cir.lowering.kernels.elementwise import activation_recipe, recipe_temps
 from cir.lowering.kernels.norm import norm_launch
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import IntAttr, StringAttr, TensorType, f32, i64
@@ -209,15 +209,13 @@ def gemm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     has_bias = linear and len(op.operands) > 2
     m, k_, n, batch_fields = _gemm_shape(op)
     batch = numel([d for f, d in batch_fields.items() if f.startswith("batch")])
-    epilogue = act != "none"
+    epilogue = Epilogue.of(act)
     tile_m, tile_n = _gemm_tiles(batch, m, n, soc, 2048 if epilogue else None)
     m_tiles, n_tiles = math.ceil(m / tile_m), math.ceil(n / tile_n)
     units = batch * m_tiles * n_tiles
     block_dim = min(soc.ai_cores, units)
     row_ub = round_up(tile_n * es, ALIGN)  # one C row in UB
-    recipe = recipes()["cir.gelu.tanh" if act == "gelu_tanh" else f"cir.{act}"] if epilogue else []
-    temps = sorted({a for step in recipe for a in step[1:] if isinstance(a, str) and a.startswith("t")})
-    epi_rows = max(1, min(tile_m, (soc.ub_bytes // (4 + len(temps))) // row_ub)) if epilogue else 1
+    epi_rows = max(1, min(tile_m, (soc.ub_bytes // epilogue.buffers) // row_ub)) if epilogue else 1
     epi = {"epi_rows": epi_rows, "epi_bytes": epi_rows * row_ub} if epilogue else {}
     tiling = GemmTiling(m=m, n=n, k=k_, tile_m=tile_m, tile_n=tile_n, m_tiles=m_tiles, n_tiles=n_tiles, units=units,
                         extra=batch_fields | epi)
@@ -245,15 +243,8 @@ def gemm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
         c_g = _gm(k, gm["c"], t["c_size"], ty, "c_gm")
         bias_g = None
     l_t = A.LocalType(StringAttr(ty))
-    que_in = que_out = None
-    bufs: dict[str, SSAValue] = {}
-    if epilogue:
-        epi_bytes = t["epi_bytes"]  # a tiling field: the tile width depends on the core count
-        que_in = _que(k, pipe, "VECIN", epi_bytes, "in_que")
-        que_out = _que(k, pipe, "VECOUT", epi_bytes, "out_que")
-        for tmp in temps:
-            bufs[tmp] = k.name(k.call(A.BufOp, result=A.BufType()), f"{tmp}_buf")
-            k.call(A.InitBufferOp, pipe, bufs[tmp], epi_bytes, num=1)
+    # (epi_bytes is a tiling field: the tile width depends on the core count)
+    epi_ques = epilogue.setup(k, pipe, t["epi_bytes"]) if epilogue else {}
     block = k.call(A.BlockIdxOp, result=i64)
     tiles = o.mul(t["m_tiles"], t["n_tiles"], "tiles_per_matrix")
 
@@ -271,9 +262,9 @@ def gemm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
             operands.append(_at(kb, bias_g, n0))
         operands += [c_tile, rows, cols, t["k"]]
         kb.call(A.MatmulOp, [*operands], trans_a=0, trans_b=int(linear), has_bias=int(has_bias), atomic=0)
-        if que_in is not None and que_out is not None:
+        if epilogue:
             kb.call(A.PipeBarrierOp, pipe="PIPE_ALL")
-            _activation(kb, recipe, c_g, c_off, rows, cols, t, que_in, que_out, bufs, l_t, es)
+            epilogue.emit(kb, epi_ques, c_g, c_off, rows, cols, t["n"], t["epi_rows"], None, l_t, es)
 
     k.loop(block, t["units"], blocks, unit, iv_name="unit")
     return Launch(kernel_op, block_dim, tiling.values())
@@ -302,43 +293,93 @@ def _gemm_offsets(kb: KB, t: Fields, u: SSAValue, tiles: SSAValue, m0: SSAValue,
     return a_off, b_off, q.add(q.mul(bi, q.mul(t["m"], t["n"])), q.add(q.mul(m0, t["n"]), n0), "c_off")
 
 
-def _activation(kb: KB, recipe: list, c_g: SSAValue, c_off: SSAValue, rows: SSAValue, cols: SSAValue,
-                t: Fields, que_in: SSAValue, que_out: SSAValue, bufs: dict[str, SSAValue],
-                l_t: Any, es: int) -> None:
-    """act(C tile) in place: chunks of rows through UB (each row padded to 32 bytes there)."""
-    q = IntOps(kb)
-    per_block = kb.c(ALIGN // es)
-    row_ub = q.mul(q.div(q.add(cols, kb.c(ALIGN // es - 1)), per_block), per_block, "row_ub")
-    gap = q.mul(q.sub(t["n"], cols), kb.c(es), "row_gap_bytes")
-    zero = kb.c(0)
+@dataclass
+class Epilogue:
+    """An elementwise epilogue over a C tile already in GM, in place: `steps` (recipe steps over
+    the UB tiles x0 -> y, temporaries t*, the residual r) run on chunks of `rows` rows x `cols`
+    columns (None: whole rows); queues and temporaries are set up by `setup`."""
 
-    def chunk(k2: KB, r0: SSAValue) -> None:
-        p = IntOps(k2)
-        n_rows = p.min(t["epi_rows"], p.sub(rows, r0), "n_rows")
-        count = p.mul(n_rows, row_ub, "count")
-        src = _at(k2, c_g, p.add(c_off, p.mul(r0, t["n"])))
-        x = k2.name(k2.call(A.AllocTensorOp, que_in, result=l_t), "x_in")
-        _pad2d(k2, x, src, n_rows, cols, gap, zero)
-        k2.call(A.EnQueOp, que_in, x)
-        local = {"x0": k2.name(k2.call(A.DeQueOp, que_in, result=l_t), "x_ub"),
-                 "y": k2.name(k2.call(A.AllocTensorOp, que_out, result=l_t), "y_ub")}
-        for name, b in bufs.items():
-            local[name] = k2.name(k2.call(A.BufGetOp, b, result=l_t), name)
-        for step in recipe:
-            emit_step(k2, step, local, {}, count)
-        k2.call(A.EnQueOp, que_out, local["y"])
-        k2.call(A.FreeTensorOp, que_in, local["x0"])
-        y = k2.name(k2.call(A.DeQueOp, que_out, result=l_t), "y_out")
-        _pad2d(k2, src, y, n_rows, cols, zero, gap)
-        k2.call(A.FreeTensorOp, que_out, y)
+    steps: list
+    temps: list[str]
+    residual: bool
 
-    kb.loop(zero, rows, t["epi_rows"], chunk, iv_name="r0")
+    @staticmethod
+    def of(activation: str, residual: bool = False) -> Epilogue | None:
+        """act(C [+ r]) with the elementwise recipe of the activation; None when there is nothing to do."""
+        recipe = activation_recipe(activation)
+        if residual:
+            recipe = [["Add", "x0" if recipe else "y", "x0", "r"], *recipe]
+        return Epilogue(recipe, recipe_temps(recipe), residual) if recipe else None
+
+    @property
+    def buffers(self) -> int:
+        """UB buffers of one chunk's size it takes: in and out double-buffered (the residual's
+        too), one a temporary."""
+        return 4 + 2 * self.residual + len(self.temps)
+
+    def setup(self, k: KB, pipe: SSAValue, chunk_bytes: SSAValue) -> dict[str, SSAValue]:
+        ques = {"in": _que(k, pipe, "VECIN", chunk_bytes, "in_que"),
+                "out": _que(k, pipe, "VECOUT", chunk_bytes, "out_que")}
+        if self.residual:
+            ques["r"] = _que(k, pipe, "VECIN", chunk_bytes, "r_que")
+        for tmp in self.temps:
+            ques[tmp] = k.name(k.call(A.BufOp, result=A.BufType()), f"{tmp}_buf")
+            k.call(A.InitBufferOp, pipe, ques[tmp], chunk_bytes, num=1)
+        return ques
+
+    def emit(self, kb: KB, ques: dict[str, SSAValue], c_g: SSAValue, c_off: SSAValue, rows: SSAValue,
+             cols: SSAValue, ld: SSAValue, chunk_rows: SSAValue, chunk_cols: SSAValue | None, l_t: Any, es: int,
+             r_g: SSAValue | None = None) -> None:
+        """The C tile (rows x cols at c_off, row stride ld) through UB; rows padded to 32 bytes there."""
+        per_block = kb.c(ALIGN // es)
+        zero = kb.c(0)
+
+        def chunk(k2: KB, r0: SSAValue, c0: SSAValue, width: SSAValue) -> None:
+            p = IntOps(k2)
+            n_rows = p.min(chunk_rows, p.sub(rows, r0), "n_rows")
+            row_ub = p.mul(p.div(p.add(width, k2.c(ALIGN // es - 1)), per_block), per_block, "row_ub")
+            count = p.mul(n_rows, row_ub, "count")
+            gap = p.mul(p.sub(ld, width), k2.c(es), "row_gap_bytes")
+            off = p.add(c_off, p.add(p.mul(r0, ld), c0), "chunk_off")
+            src = _at(k2, c_g, off)
+            x = k2.name(k2.call(A.AllocTensorOp, ques["in"], result=l_t), "x_in")
+            _pad2d(k2, x, src, n_rows, width, gap, zero)
+            k2.call(A.EnQueOp, ques["in"], x)
+            local = {"x0": k2.name(k2.call(A.DeQueOp, ques["in"], result=l_t), "x_ub")}
+            if r_g is not None:
+                r = k2.name(k2.call(A.AllocTensorOp, ques["r"], result=l_t), "r_in")
+                _pad2d(k2, r, _at(k2, r_g, off), n_rows, width, gap, zero)
+                k2.call(A.EnQueOp, ques["r"], r)
+                local["r"] = k2.name(k2.call(A.DeQueOp, ques["r"], result=l_t), "r_ub")
+            local["y"] = k2.name(k2.call(A.AllocTensorOp, ques["out"], result=l_t), "y_ub")
+            for tmp in self.temps:
+                local[tmp] = k2.name(k2.call(A.BufGetOp, ques[tmp], result=l_t), tmp)
+            for step in self.steps:
+                emit_step(k2, step, local, {}, count)
+            k2.call(A.EnQueOp, ques["out"], local["y"])
+            k2.call(A.FreeTensorOp, ques["in"], local["x0"])
+            if r_g is not None:
+                k2.call(A.FreeTensorOp, ques["r"], local["r"])
+            y = k2.name(k2.call(A.DeQueOp, ques["out"], result=l_t), "y_out")
+            _pad2d(k2, src, y, n_rows, width, zero, gap)
+            k2.call(A.FreeTensorOp, ques["out"], y)
+
+        if chunk_cols is None:
+            kb.loop(zero, rows, chunk_rows, lambda k2, r0: chunk(k2, r0, zero, cols), iv_name="r0")
+            return
+
+        def col_chunk(k2: KB, c0: SSAValue) -> None:
+            p = IntOps(k2)
+            width = p.min(chunk_cols, p.sub(cols, c0), "width")
+            k2.loop(zero, rows, chunk_rows, lambda k3, r0: chunk(k3, r0, c0, width), iv_name="r0")
+
+        kb.loop(zero, cols, chunk_cols, col_chunk, iv_name="c0")
 
 
 # --- convolution: implicit GEMM ---------------------------------------------------------------
 
 
-def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
+def _conv_plan(op: Operation, soc: Soc, epilogue: Epilogue | None = None) -> dict[str, Any]:
     p = props(op)
     x_t, w_t = tensor_type(op.operands[0]), tensor_type(op.operands[1])
     ty, es = _ty(op, x_t)
@@ -372,7 +413,9 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
     phased = pad_copy and not transposed and not direct and sw in PHASE_PATTERNS and sw > 1
     wrow = round_up(wp, sw * blk) if phased else wp
     # staging queue x2, bias queue x2, zero rows (and the phase queue)
-    stage = soc.ub_bytes // (6 if phased else 5) // ALIGN * ALIGN
+    # an epilogue keeps a quarter of the UB for its chunks
+    ub = soc.ub_bytes * 3 // 4 if epilogue else soc.ub_bytes
+    stage = ub // (6 if phased else 5) // ALIGN * ALIGN
     def band_rows(r: int) -> int:
         return (r - 1) * sh + (kh - 1) * dh + 1
 
@@ -431,6 +474,15 @@ def _conv_plan(op: Operation, soc: Soc) -> dict[str, Any]:
         tiling |= {"phase_w": wrow // sw, "phases": min(sw, (kw - 1) * dw + 1),
                    "ub_row_gap": (wrow * es - round_up(wp * es, ALIGN)) // ALIGN,
                    "pattern_base": PHASE_PATTERNS[sw]}
+    if epilogue:  # what the conv's buffers leave, in chunks of rows x columns of the C tile
+        has_bias = len(op.operands) > 2
+        used = stage * (3 * (not direct) + 2 * (has_bias or transposed) + phased)
+        chunk = (soc.ub_bytes - used) // epilogue.buffers // ALIGN * ALIGN
+        cols = min(round_up(tile_pix, blk), chunk // es // blk * blk)
+        if cols < blk:
+            raise NotImplementedError(f"{op.name}: no UB left for the epilogue")
+        rows = max(1, min(cout_tile, chunk // (cols * es)))
+        tiling |= {"epi_rows": rows, "epi_cols": cols, "epi_bytes": rows * cols * es}
     if not pad_copy:  # aligned counts of the arch-200 moves
         tiling |= {"in_size": n * cin * h * w, "w_aligned": round_up(w, blk), "padded_w_aligned": round_up(wp, blk),
                    "pad_zeros": round_up(max(pl, pr, 1), blk), "ow_aligned": round_up(ow, blk),
@@ -471,12 +523,14 @@ def _conv_tiles(n: int, oh: int, ow: int, cpg: int, groups: int, cores: int,
     return best[2], best[3]
 
 
-def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool) -> Launch:
-    plan = _conv_plan(op, soc)
+def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool,
+                epilogue: Epilogue | None = None) -> Launch:
+    plan = _conv_plan(op, soc, epilogue)
     ty, es, direct, pad_copy, phased = plan["ty"], plan["es"], plan["direct"], plan["pad_copy"], plan["phased"]
     transposed = plan["transposed"]
     fields = list(plan["tiling"])
-    args = ["x", "weight"] + ["bias"] * has_bias + ["y", "workspace", "tiling"]
+    residual = epilogue is not None and epilogue.residual
+    args = ["x", "weight"] + ["bias"] * has_bias + ["residual"] * residual + ["y", "workspace", "tiling"]
     how = ("1x1 conv: Matmul of the weight with the input itself" if direct else
            "im2col of a tile of output rows into GM workspace, then Matmul with the weight")
     if transposed:
@@ -497,6 +551,7 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
     w_g = _gm(k, gm["weight"], w_size, ty, "weight_gm")
     y_g = _gm(k, gm["y"], o.mul(o.mul(t["batch"], t["cout"]), ohw, "y_size"), ty, "y_gm")
     b_g = _gm(k, gm["bias"], t["cout"], ty, "bias_gm") if has_bias else None
+    r_g = _gm(k, gm["residual"], o.mul(o.mul(t["batch"], t["cout"]), ohw), ty, "residual_gm") if residual else None
     block = k.call(A.BlockIdxOp, result=i64)
     blocks = k.name(k.call(A.BlockNumOp, result=i64), "blocks")
     if not direct:  # this block's workspace: the padded input band, then the im2col tile
@@ -526,6 +581,7 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
                   "isBias": zero}
     mm = _matmul_object(k, ty, pipe, blocks, cube_shape, trans_b=False)
     k.call(A.MatmulOrgShapeOp, [mm, t["cout_per_group"], ld_b, mk, mk, ohw])
+    epi_ques = epilogue.setup(k, pipe, t["epi_bytes"]) if epilogue else {}
 
     def unit(kb: KB, u: SSAValue) -> None:
         q = IntOps(kb)
@@ -544,7 +600,8 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
             p = IntOps(k2)
             ch0 = p.mul(g, t["cin_per_group"], "ch0")
             oc0 = p.add(p.mul(g, t["cout_per_group"]), oc_in, "oc0")
-            y_tile = _at(k2, y_g, p.add(p.mul(p.add(p.mul(img, t["cout"]), oc0), ohw), p0, "y_off"))
+            y_off = p.add(p.mul(p.add(p.mul(img, t["cout"]), oc0), ohw), p0, "y_off")
+            y_tile = _at(k2, y_g, y_off)
             if direct:
                 b_tile = _at(k2, x_g, p.add(p.mul(p.add(p.mul(img, t["cin"]), ch0), hw), p0, "x_off"))
             else:
@@ -567,12 +624,15 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
                 return
             k2.call(A.MatmulOp, [mm, _at(k2, w_g, p.mul(oc0, t["k"], "weight_off")), b_tile, y_tile, m,
                                  npix, t["k"]], trans_a=0, trans_b=0, has_bias=0, atomic=int(has_bias))
+            if epilogue:  # act(C [+ residual]) over the tile while it is warm
+                k2.call(A.PipeBarrierOp, pipe="PIPE_ALL")
+                epilogue.emit(k2, epi_ques, y_g, y_off, m, npix, ohw, t["epi_rows"], t["epi_cols"], l_t, es, r_g)
 
         kb.loop(zero, t["groups"], one, group, iv_name="g")
 
     k.loop(block, t["units"], blocks, unit, iv_name="unit")
     return Launch(kernel, plan["block_dim"], plan["tiling"],
-                  args=["operand:0", "operand:1"] + ["operand:2"] * has_bias + ["result:0"],
+                  args=["operand:0", "operand:1"] + ["operand:2"] * has_bias + ["operand:3"] * residual + ["result:0"],
                   workspace=plan["workspace"])
 
 
@@ -977,6 +1037,16 @@ def conv2d_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     if dw is not None:
         return depthwise_launch(name, op, soc, comment, dw)
     return conv_launch(name, op, soc, comment, has_bias=len(op.operands) > 2)
+
+
+@kernel("cir.conv2d_act")
+def conv2d_act_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
+    p = props(op)
+    residual = len(op.operands) > 3
+    dw = None if residual else depthwise_plan(op, soc)
+    if dw is not None:
+        return depthwise_launch(name, op, soc, comment, dw)
+    return conv_launch(name, op, soc, comment, has_bias=True, epilogue=Epilogue.of(p["activation"], residual))
 
 
 @kernel("cir.conv_gn_silu")

@@ -26,8 +26,9 @@ plane at the same offset in its part; per tap, either
 - one Axpy a plane (acc += w * S_tap), for planes big enough that a call costs less than
   broadcasting their elements.
 
-The elements between a plane's output rows and the next plane (its extra rows) are computed
-and never stored. fp16: the band is Cast to fp32 first, the weights once per tile; the result is
+``cir.conv2d_act`` without a residual runs its activation (the elementwise recipe) over the
+fp32 accumulator before the store. The elements between a plane's output rows and the next
+plane (its extra rows) are computed and never stored. fp16: the band is Cast to fp32 first, the weights once per tile; the result is
 rounded once with Cast RINT. Stride_w > 1 first splits each plane of the tile into its stride_w
 column phases in GM workspace (a DataCopyPad of one element per 32-byte block with a GM gap of
 stride_w - 1 elements, written back compacted by a DataCopyPad out of those blocks), so every
@@ -52,12 +53,14 @@ from cir.lowering.builder import (
     Tiling,
     block_rows,
     ctype,
+    emit_step,
     new_kernel,
     props,
     round_up,
     split_rows,
     tensor_type,
 )
+from cir.lowering.kernels.elementwise import activation_recipe, recipe_temps
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import IntAttr, StringAttr, f32, i64
 from xdsl.ir import Operation, SSAValue
@@ -111,9 +114,10 @@ class DepthwiseTiling(Tiling):
 
 def depthwise_plan(op: Operation, soc: Soc) -> tuple[DepthwiseTiling, int, str, int] | None:
     """(tiling, blockDim, C++ type, element bytes) when the dedicated kernel takes this conv."""
-    if op.name != "cir.conv2d" or soc.arch < 220:
+    if op.name not in ("cir.conv2d", "cir.conv2d_act") or soc.arch < 220 or len(op.operands) > 3:
         return None
     p = props(op)
+    temps = len(recipe_temps(activation_recipe(p.get("activation", "none"))))
     x_t, w_t = tensor_type(op.operands[0]), tensor_type(op.operands[1])
     ty = ctype(x_t)
     if ty not in ("float", "half") or len(x_t.get_shape()) != 4:
@@ -145,12 +149,13 @@ def depthwise_plan(op: Operation, soc: Soc) -> tuple[DepthwiseTiling, int, str, 
     extra = -(-kh // sh) - 1
 
     def ub_bytes(planes: int, rows: int, table: bool) -> int:
-        """in x2, out x2, acc (, the fp32 band) (, the tap's weights and the offset table), weights."""
+        """in x2, out x2, acc (, the fp32 band) (, the activation's temporaries) (, the tap's weights
+        and the offset table), weights."""
         tile = planes * (rows + extra) * ow_al
-        return (2 * max(tile * es, gather) + 2 * tile * es + tile * 4 * (1 + wide) + (tile if table else blk) * 8
+        return (2 * max(tile * es, gather) + 2 * tile * es + tile * 4 * (1 + wide + temps) + (tile if table else blk) * 8
                 + planes * w_pitch * (4 + wide * es) + 1024)
 
-    per_row = ow_al * (4 * es + 4 * (1 + wide))
+    per_row = ow_al * (4 * es + 4 * (1 + wide + temps))
     tile_rows = min(oh, MAX_COUNT - extra, max(0, (soc.ub_bytes - ub_bytes(1, 0, False)) // per_row))
     while tile_rows > 0 and ub_bytes(1, tile_rows, False) > soc.ub_bytes:
         tile_rows -= 1
@@ -247,6 +252,8 @@ def depthwise_launch(name: str, op: Operation, soc: Soc, comment: str,
     w_elems = o(mul, t.planes_per_tile, t.w_pitch, "w_elems")
     wf = buf(o(mul, w_elems, f4), "w_f32")  # the unit's weights (and biases), a row a plane
     wst = buf(o(mul, w_elems, es_v), "w_stage", l_t) if wide else None
+    act = activation_recipe(props(op).get("activation", "none"))  # cir.conv2d_act: x0 -> y in place on acc
+    act_bufs = {"x0": acc, "y": acc} | {tmp: buf(o(mul, t.tile_elems, f4), tmp) for tmp in recipe_temps(act)}
     # by_gather: a tap's weights are Gathered over the tile (plane p's elements read row p of
     # w_f32); else they are the scalars of an Axpy a plane
     by_gather = k.name(k.add(arith.CmpiOp(t.by_gather, zero, "ne")), "by_gather")
@@ -457,6 +464,8 @@ def depthwise_launch(name: str, op: Operation, soc: Soc, comment: str,
                 k3.call(A.FreeTensorOp, in_q, u)
 
             k2.loop(zero, q2(mul, t.kw, t.stride_h), one, band, iv_name="band")
+            for step in act:
+                emit_step(k2, step, act_bufs, {}, cnt)
             out = k2.name(k2.call(A.AllocTensorOp, out_q, result=l_t), "y_tile")
             if wide:
                 k2.call(A.CastOp, out, acc, cnt, round="rint")

@@ -66,6 +66,18 @@ def recipes() -> dict[str, list[list[Any]]]:
     return tomllib.loads(RECIPES.read_text())
 
 
+def activation_recipe(activation: str) -> list[list[Any]]:
+    """The steps of a fused epilogue's activation (ops.ACTIVATIONS; "none": none): x0 -> y."""
+    if activation == "none":
+        return []
+    return recipes()["cir.gelu.tanh" if activation == "gelu_tanh" else f"cir.{activation}"]
+
+
+def recipe_temps(recipe: list[list[Any]]) -> list[str]:
+    """The temporaries (t0, t1, ...) a recipe writes and reads."""
+    return sorted({a for step in recipe for a in step[1:] if isinstance(a, str) and a.startswith("t")})
+
+
 FLAT_OPS = tuple(n for n in dict.fromkeys(".".join(r.split(".")[:2]) for r in recipes()) if n not in BINARY_OPS)
 
 

@@ -54,6 +54,7 @@ def _per_elem(c: float) -> Callable[[list[Shape], list[Shape], dict[str, Any]], 
 FLOPS: dict[str, tuple[Callable[[list[Shape], list[Shape], dict[str, Any]], float], bool]] = {
     "cir.conv2d": (_conv, True),
     "cir.conv_gn_silu": (lambda i, o, a: _conv(i, o, a) + 12.0 * _n(o[0]), True),
+    "cir.conv2d_act": (lambda i, o, a: _conv(i, o, a) + 5.0 * _n(o[0]), True),
     "cir.conv_transpose2d": (_conv_transpose, True),
     "cir.linear": (_contract, True),
     "cir.linear_act": (lambda i, o, a: _contract(i, o, a) + 8.0 * _n(o[0]), True),

@@ -3,6 +3,7 @@
 // RUN: circ-opt %s -p 'aigc-fusion{preset=transformer}' --split-input-file | filecheck %s --check-prefix=TRF
 // RUN: circ-opt %s -p 'aigc-fusion{preset=none}' --split-input-file | filecheck %s --check-prefix=NONE
 // RUN: circ-opt %s -p 'aigc-fusion{preset=sd_optimized}' --split-input-file --fusion-report 2>&1 >/dev/null | filecheck %s --check-prefix=REPORT
+// RUN: circ-opt %s -p 'aigc-fusion{preset=cnn}' --split-input-file | filecheck %s --check-prefix=CNN
 
 // CHECK-LABEL: func.func @resblock
 // NONE-LABEL: func.func @resblock
@@ -150,3 +151,53 @@ func.func @norms(%x: tensor<2x16x32xf32>, %r: tensor<2x16x32xf32>, %gamma: tenso
 
 // REPORT: fusion report:
 // REPORT: conv_gn_silu 1
+
+// -----
+
+// CNN blocks (conv + folded BatchNorm [+ skip] + activation): one conv2d_act each
+// CHECK-LABEL: func.func @cnn_blocks
+// CNN-LABEL: func.func @cnn_blocks
+// NONE-LABEL: func.func @cnn_blocks
+func.func @cnn_blocks(%x: tensor<1x8x8x8xf32>, %w: tensor<8x8x3x3xf32>, %w1: tensor<8x8x1x1xf32>, %c: tensor<8xf32>) -> (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>) {
+  // CHECK-NEXT: %a = cir.conv2d_act %x, %w, %c {pads = [1, 1, 1, 1], activation = "relu"}
+  // CNN-NEXT: %a = cir.conv2d_act %x, %w, %c {pads = [1, 1, 1, 1], activation = "relu"}
+  %c1 = cir.conv2d %x, %w, %c {pads = [1, 1, 1, 1]} : (tensor<1x8x8x8xf32>, tensor<8x8x3x3xf32>, tensor<8xf32>) -> tensor<1x8x8x8xf32>
+  %a = cir.relu %c1 : tensor<1x8x8x8xf32>
+  // the skip add, commuted, then relu: the identity path is the residual
+  // CHECK-NEXT: %b = cir.conv2d_act %a, %w, %c, %x {pads = [1, 1, 1, 1], activation = "relu"}
+  // CNN-NEXT: %b = cir.conv2d_act %a, %w, %c, %x {pads = [1, 1, 1, 1], activation = "relu"}
+  %c2 = cir.conv2d %a, %w, %c {pads = [1, 1, 1, 1]} : (tensor<1x8x8x8xf32>, tensor<8x8x3x3xf32>, tensor<8xf32>) -> tensor<1x8x8x8xf32>
+  %s = cir.add %x, %c2 : (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+  %b = cir.relu %s : tensor<1x8x8x8xf32>
+  // CHECK-NEXT: %h = cir.conv2d_act %b, %w1, %c {activation = "hardswish"}
+  %c3 = cir.conv2d %b, %w1, %c : (tensor<1x8x8x8xf32>, tensor<8x8x1x1xf32>, tensor<8xf32>) -> tensor<1x8x8x8xf32>
+  %h = cir.hardswish %c3 : tensor<1x8x8x8xf32>
+  // an inverted-residual projection: conv + skip add, no activation
+  // CHECK-NEXT: %p = cir.conv2d_act %h, %w1, %c, %b : (tensor<1x8x8x8xf32>, tensor<8x8x1x1xf32>, tensor<8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+  %c4 = cir.conv2d %h, %w1, %c : (tensor<1x8x8x8xf32>, tensor<8x8x1x1xf32>, tensor<8xf32>) -> tensor<1x8x8x8xf32>
+  %p = cir.add %c4, %b : (tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x8x8x8xf32>
+  // CHECK-NEXT: %si = cir.conv2d_act %p, %w1, %c {activation = "silu"}
+  %c5 = cir.conv2d %p, %w1, %c : (tensor<1x8x8x8xf32>, tensor<8x8x1x1xf32>, tensor<8xf32>) -> tensor<1x8x8x8xf32>
+  %si = cir.silu %c5 : tensor<1x8x8x8xf32>
+  // CHECK-NEXT: %sg = cir.conv2d_act %si, %w1, %c {activation = "sigmoid"}
+  %c6 = cir.conv2d %si, %w1, %c : (tensor<1x8x8x8xf32>, tensor<8x8x1x1xf32>, tensor<8xf32>) -> tensor<1x8x8x8xf32>
+  %sg = cir.sigmoid %c6 : tensor<1x8x8x8xf32>
+  // the conv's output is also returned: its relu stays apart; a conv without a bias is not fused
+  // CHECK-NEXT: %c7 = cir.conv2d %sg, %w1, %c
+  // CHECK-NEXT: %r7 = cir.relu %c7
+  // CHECK-NEXT: %c8 = cir.conv2d %sg, %w1 :
+  // CHECK-NEXT: %r8 = cir.relu %c8
+  %c7 = cir.conv2d %sg, %w1, %c : (tensor<1x8x8x8xf32>, tensor<8x8x1x1xf32>, tensor<8xf32>) -> tensor<1x8x8x8xf32>
+  %r7 = cir.relu %c7 : tensor<1x8x8x8xf32>
+  %c8 = cir.conv2d %sg, %w1 : (tensor<1x8x8x8xf32>, tensor<8x8x1x1xf32>) -> tensor<1x8x8x8xf32>
+  %r8 = cir.relu %c8 : tensor<1x8x8x8xf32>
+  // NONE-NOT: cir.conv2d_act
+  func.return %p, %r7, %c7, %r8, %h : tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>, tensor<1x8x8x8xf32>
+}
+
+// REPORT: conv_add_relu 1
+// REPORT-NEXT: conv_add 1
+// REPORT-NEXT: conv_relu 1
+// REPORT-NEXT: conv_silu 1
+// REPORT-NEXT: conv_hardswish 1
+// REPORT-NEXT: conv_sigmoid 1

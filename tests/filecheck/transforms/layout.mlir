@@ -27,6 +27,19 @@ func.func @chain(%x: tensor<1x32x8x8xf16>, %w: tensor<32x32x3x3xf16>, %c: tensor
   func.return %g2 : tensor<1x32x8x8xf16>
 }
 
+// conv2d_act: x and the residual (operand 3, when there is one) are activations
+// CHECK-LABEL: func.func @conv_act
+func.func @conv_act(%x: tensor<1x32x8x8xf16>, %w: tensor<32x32x3x3xf16>, %c: tensor<32xf16>) -> tensor<1x32x8x8xf16> {
+  // CHECK-NEXT: %[[IN:.*]] = cir.trans_data %x {src_format = "ND", dst_format = "NC1HWC0"}
+  // CHECK-NEXT: %a = cir.conv2d_act %[[IN]], %w, %c {pads = [1, 1, 1, 1], activation = "relu"} : ({{.*}}NC1HWC0>>, tensor<32x32x3x3xf16>, tensor<32xf16>) -> tensor<1x32x8x8xf16, #cir.format<NC1HWC0>>
+  %a = cir.conv2d_act %x, %w, %c {pads = [1, 1, 1, 1], activation = "relu"} : (tensor<1x32x8x8xf16>, tensor<32x32x3x3xf16>, tensor<32xf16>) -> tensor<1x32x8x8xf16>
+  // CHECK-NEXT: %b = cir.conv2d_act %a, %w, %c, %[[IN]] {pads = [1, 1, 1, 1], activation = "relu"} : ({{.*}}NC1HWC0>>, tensor<32x32x3x3xf16>, tensor<32xf16>, tensor<1x32x8x8xf16, #cir.format<NC1HWC0>>) -> tensor<1x32x8x8xf16, #cir.format<NC1HWC0>>
+  %b = cir.conv2d_act %a, %w, %c, %x {pads = [1, 1, 1, 1], activation = "relu"} : (tensor<1x32x8x8xf16>, tensor<32x32x3x3xf16>, tensor<32xf16>, tensor<1x32x8x8xf16>) -> tensor<1x32x8x8xf16>
+  // CHECK-NEXT: %[[OUT:.*]] = cir.trans_data %b {src_format = "NC1HWC0", dst_format = "ND"}
+  // CHECK-NEXT: func.return %[[OUT]]
+  func.return %b : tensor<1x32x8x8xf16>
+}
+
 // CHECK-LABEL: func.func @packed_weights
 func.func @packed_weights(%x: tensor<1x4x8x8xf32>, %t: tensor<2x16x32xf32>) -> (tensor<1x8x8x8xf32>, tensor<2x16x64xf32>) {
   // CHECK: cir.weight "conv.weight@FRACTAL_Z" : tensor<8x4x3x3xf32, #cir.format<FRACTAL_Z>>
@@ -39,5 +52,5 @@ func.func @packed_weights(%x: tensor<1x4x8x8xf32>, %t: tensor<2x16x32xf32>) -> (
 }
 }
 
-// REPORT: layout: 11 trans_data inserted, 4 left after cancelling inverse pairs; 2 weights pre-packed
+// REPORT: layout: 16 trans_data inserted, 6 left after cancelling inverse pairs; 2 weights pre-packed
 // BADSOC: unknown SoC 'Ascend999' (known: Ascend310P3, Ascend910B1, Ascend910B2, Ascend910B3, Ascend910B4, Ascend910_9392)

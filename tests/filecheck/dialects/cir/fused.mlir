@@ -20,6 +20,10 @@ func.func @fused(%x: tensor<1x32x8x8xf16>, %w: tensor<32x32x3x3xf16>, %c: tensor
   %gg = cir.geglu %t : tensor<2x77x1280xf16> -> tensor<2x77x640xf16>
   // CHECK-NEXT: %al, %al_1 = cir.add_layer_norm %h, %h, %lb, %lb : (tensor<2x64x320xf16>, tensor<2x64x320xf16>, tensor<320xf16>, tensor<320xf16>) -> (tensor<2x64x320xf16>, tensor<2x64x320xf16>)
   %al:2 = cir.add_layer_norm %h, %h, %lb, %lb : (tensor<2x64x320xf16>, tensor<2x64x320xf16>, tensor<320xf16>, tensor<320xf16>) -> (tensor<2x64x320xf16>, tensor<2x64x320xf16>)
+  // CHECK-NEXT: %ca = cir.conv2d_act %x, %w, %c, %x {pads = [1, 1, 1, 1], activation = "relu"} : (tensor<1x32x8x8xf16>, tensor<32x32x3x3xf16>, tensor<32xf16>, tensor<1x32x8x8xf16>) -> tensor<1x32x8x8xf16>
+  %ca = cir.conv2d_act %x, %w, %c, %x {pads = [1, 1, 1, 1], activation = "relu"} : (tensor<1x32x8x8xf16>, tensor<32x32x3x3xf16>, tensor<32xf16>, tensor<1x32x8x8xf16>) -> tensor<1x32x8x8xf16>
+  // CHECK-NEXT: %cb = cir.conv2d_act %x, %w, %c {strides = [2, 2], pads = [1, 1, 1, 1], activation = "hardswish"} : (tensor<1x32x8x8xf16>, tensor<32x32x3x3xf16>, tensor<32xf16>) -> tensor<1x32x4x4xf16>
+  %cb = cir.conv2d_act %x, %w, %c {strides = [2, 2], pads = [1, 1, 1, 1], activation = "hardswish"} : (tensor<1x32x8x8xf16>, tensor<32x32x3x3xf16>, tensor<32xf16>) -> tensor<1x32x4x4xf16>
   // CHECK-NEXT: %la = cir.linear_act %h, %lw, %lb {activation = "gelu"} : (tensor<2x64x320xf16>, tensor<320x320xf16>, tensor<320xf16>) -> tensor<2x64x320xf16>
   %la = cir.linear_act %h, %lw, %lb {activation = "gelu"} : (tensor<2x64x320xf16>, tensor<320x320xf16>, tensor<320xf16>) -> tensor<2x64x320xf16>
   // CHECK-NEXT: %td = cir.trans_data %x {src_format = "ND", dst_format = "NC1HWC0"} : (tensor<1x32x8x8xf16>) -> tensor<1x32x8x8xf16, #cir.format<NC1HWC0>>

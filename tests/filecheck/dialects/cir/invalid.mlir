@@ -665,7 +665,31 @@ func.func @f(%x: tensor<2x8xf32>, %w: tensor<4x8xf32>) {
   %r = cir.linear_act %x, %w {activation = "swish"} : (tensor<2x8xf32>, tensor<4x8xf32>) -> tensor<2x4xf32>
   func.return
 }
-// CHECK: 'cir.linear_act' at {{.*}}: activation must be one of none, relu, gelu, gelu_tanh, silu, sigmoid, got 'swish'
+// CHECK: 'cir.linear_act' at {{.*}}: activation must be one of none, relu, gelu, gelu_tanh, silu, sigmoid, hardswish, got 'swish'
+
+// -----
+
+func.func @f(%x: tensor<1x4x8x8xf32>, %w: tensor<8x4x3x3xf32>, %b: tensor<8xf32>) {
+  %r = cir.conv2d_act %x, %w, %b {activation = "relu6"} : (tensor<1x4x8x8xf32>, tensor<8x4x3x3xf32>, tensor<8xf32>) -> tensor<1x8x6x6xf32>
+  func.return
+}
+// CHECK: 'cir.conv2d_act' at {{.*}}: activation must be one of none, relu, gelu, gelu_tanh, silu, sigmoid, hardswish, got 'relu6'
+
+// -----
+
+func.func @f(%x: tensor<1x4x8x8xf32>, %w: tensor<8x4x3x3xf32>, %b: tensor<8xf32>, %r: tensor<1x8x8x8xf32>) {
+  %y = cir.conv2d_act %x, %w, %b, %r {activation = "relu"} : (tensor<1x4x8x8xf32>, tensor<8x4x3x3xf32>, tensor<8xf32>, tensor<1x8x8x8xf32>) -> tensor<1x8x6x6xf32>
+  func.return
+}
+// CHECK: 'cir.conv2d_act' at {{.*}}: residual must have the result's shape [1, 8, 6, 6], got [1, 8, 8, 8]
+
+// -----
+
+func.func @f(%x: tensor<1x4x8x8xf32>, %w: tensor<8x4x3x3xf32>) {
+  %y = cir.conv2d_act %x, %w {activation = "relu"} : (tensor<1x4x8x8xf32>, tensor<8x4x3x3xf32>) -> tensor<1x8x6x6xf32>
+  func.return
+}
+// CHECK: invalid.mlir:{{[0-9]+}}:{{[0-9]+}}: cir.conv2d_act expects at least 3 operands, got 2
 
 // -----
 
