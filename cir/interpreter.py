@@ -385,6 +385,8 @@ def _conv_transpose2d(op: ops.ConvTranspose2dOp, x: np.ndarray, w: np.ndarray,
 
 @kernel(ops.MatmulOp)
 def _matmul(op: ops.MatmulOp, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = np.swapaxes(a, -1, -2) if op.p["transpose_a"] else a
+    b = np.swapaxes(b, -1, -2) if op.p["transpose_b"] else b
     return np.matmul(a, b)
 
 

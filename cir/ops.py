@@ -1018,12 +1018,16 @@ class ConvTranspose2dOp(_ConvBase):
 
 @irdl_op_definition
 class MatmulOp(CirOp):
-    """Batched matrix product ``a[..., m, k] @ b[..., k, n]`` with broadcast batch dims."""
+    """Batched matrix product ``a[..., m, k] @ b[..., k, n]`` with broadcast batch dims;
+    ``transpose_a`` / ``transpose_b``: the operand is stored ``[..., k, m]`` / ``[..., n, k]``
+    and read transposed (BatchMatMulV2's adj_x1 / adj_x2)."""
 
     name = "cir.matmul"
     a = operand_def(T)
     b = operand_def(T)
     result = result_def(T)
+    transpose_a = bool_prop(False)
+    transpose_b = bool_prop(False)
     traits = traits_def(Pure())
     OPERAND_DTYPES: ClassVar[str] = "numeric"
 
@@ -1034,10 +1038,13 @@ class MatmulOp(CirOp):
         sa, sb = a.get_shape(), b.get_shape()
         if len(sa) < 2 or len(sb) < 2:
             raise VerifyException(f"matmul operands must have rank >= 2, got {sa} and {sb}")
-        if sa[-1] != sb[-2]:
-            raise VerifyException(f"matmul contraction mismatch: {sa} @ {sb}")
+        m, ka = (sa[-1], sa[-2]) if p["transpose_a"] else (sa[-2], sa[-1])
+        kb, n = (sb[-1], sb[-2]) if p["transpose_b"] else (sb[-2], sb[-1])
+        if ka != kb:
+            flags = "".join(f" ({x} transposed)" for x in "ab" if p[f"transpose_{x}"])
+            raise VerifyException(f"matmul contraction mismatch: {sa} @ {sb}{flags}")
         batch = shapes.broadcast(sa[:-2], sb[:-2])
-        return [_like(a, (*batch, sa[-2], sb[-1]))]
+        return [_like(a, (*batch, m, n))]
 
 
 @irdl_op_definition

@@ -9,6 +9,10 @@ Patterns (each rewrites one shape of IR into a simpler one):
 - chains merge: transpose∘transpose -> one transpose, reshape∘reshape -> one reshape,
   trans_data A->B->A -> nothing;
 - BatchNorm folds into the convolution before it (new conv weight and bias);
+- a 1x1 convolution between image and tokens (``conv -> transpose NHWC -> reshape (B, HW, C)``
+  or ``reshape (B, H, W, C) -> transpose NCHW -> conv``: Stable Diffusion's Transformer2D
+  proj_in / proj_out) is a ``cir.matmul`` that reads the NCHW side transposed: no transpose of
+  the activations is left (the bias becomes a broadcast add);
 then CSE and DCE. Example: ``circ-opt m.mlir -p canonicalize``.
 """
 
@@ -193,6 +197,66 @@ class FoldBatchNormIntoConv(RewritePattern):
         rewriter.replace(op, [w_op, b_op, new_conv])
 
 
+def _pointwise(op: Operation) -> bool:
+    """A 1x1, stride-1, unpadded, ungrouped cir.conv2d: per image a (C', C) @ (C, HW) product."""
+    return (isinstance(op, ops.Conv2dOp) and shape_of(op.weight.type)[2:] == (1, 1)
+            and op.p["strides"] == (1, 1) and not any(op.p["pads"]) and op.p["groups"] == 1)
+
+
+class PointwiseConvToTokens(RewritePattern):
+    """reshape(transpose(conv1x1(x), [0, 2, 3, 1]), (B, H*W, C')) -> x^T W^T (+ bias):
+    matmul(reshape(x, (B, C, HW)), reshape(W, (C', C)), transpose_a, transpose_b)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.ReshapeOp, rewriter: PatternRewriter) -> None:
+        t = op.x.owner
+        if not isinstance(t, ops.TransposeOp) or t.p["perm"] != (0, 2, 3, 1) or t.result.uses.get_length() != 1:
+            return
+        conv = t.x.owner
+        if not isinstance(conv, ops.Conv2dOp) or not _pointwise(conv) or conv.result.uses.get_length() != 1:
+            return
+        b, c, h, w = shape_of(conv.x.type)
+        cout = shape_of(conv.weight.type)[0]
+        if tuple(op.p["shape"]) != (b, h * w, cout):
+            return
+        new: list[Operation] = [ops.ReshapeOp(conv.x, shape=[b, c, h * w]),
+                                ops.ReshapeOp(conv.weight, shape=[cout, c])]
+        new.append(ops.MatmulOp(new[0].results[0], new[1].results[0], transpose_a=True, transpose_b=True))
+        if conv.bias is not None:
+            new.append(ops.AddOp(new[-1].results[0], conv.bias))
+        for n in new:
+            n.location = conv.location
+        rewriter.replace(op, new)
+
+
+class TokensToPointwiseConv(RewritePattern):
+    """conv1x1(transpose(reshape(tokens, (B, H, W, C')), [0, 3, 1, 2])) -> W tokens^T (+ bias):
+    reshape(matmul(reshape(W, (C, C')), tokens, transpose_b), (B, C, H, W))."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.Conv2dOp, rewriter: PatternRewriter) -> None:
+        t = op.x.owner
+        if not _pointwise(op) or not isinstance(t, ops.TransposeOp) or t.p["perm"] != (0, 3, 1, 2):
+            return
+        r = t.x.owner
+        if not isinstance(r, ops.ReshapeOp):
+            return
+        tokens = r.x
+        b, h, w, c = shape_of(r.result.type)
+        if shape_of(tokens.type) != (b, h * w, c):
+            return
+        cout = shape_of(op.weight.type)[0]
+        new: list[Operation] = [ops.ReshapeOp(op.weight, shape=[cout, c])]
+        new.append(ops.MatmulOp(new[0].results[0], tokens, transpose_b=True))
+        new.append(ops.ReshapeOp(new[-1].results[0], shape=[b, cout, h, w]))
+        if op.bias is not None:
+            new.append(ops.ReshapeOp(op.bias, shape=[cout, 1, 1]))
+            new.append(ops.AddOp(new[-2].results[0], new[-1].results[0]))
+        for n in new:
+            n.location = op.location
+        rewriter.replace(op, new)
+
+
 def canonicalization_patterns(store: WeightStore) -> list[RewritePattern]:
     return [
         RemoveIdentities(),
@@ -200,6 +264,8 @@ def canonicalization_patterns(store: WeightStore) -> list[RewritePattern]:
         MergeReshapes(),
         CancelTransData(),
         FoldBatchNormIntoConv(store),
+        PointwiseConvToTokens(),
+        TokensToPointwiseConv(),
         FoldConstants(store),
     ]
 

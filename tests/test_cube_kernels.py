@@ -46,6 +46,19 @@ def test_matmul(tmp_path, dtype, tol):
     check(ops.MatmulOp, rand(1, 9, 3, dtype=dtype), rand(6, 3, 11, dtype=dtype), tmp=tmp_path, tol=tol)
 
 
+@pytest.mark.parametrize("dtype,tol", TOLS)
+def test_matmul_transposed_operands(tmp_path, dtype, tol):
+    """transpose_a / transpose_b: A stored (k, m), B stored (n, k), read transposed; batched and
+    broadcast, tiles over M and N (the 1x1 convs of channels-last sandwiches become these)."""
+    def mm(ta, tb):
+        return lambda a, b: ops.MatmulOp(a, b, transpose_a=ta, transpose_b=tb)
+
+    check(mm(True, False), rand(45, 37, dtype=dtype), rand(45, 29, dtype=dtype), tmp=tmp_path, tol=tol)
+    check(mm(False, True), rand(2, 3, 17, 19, dtype=dtype), rand(23, 19, dtype=dtype), tmp=tmp_path, tol=tol)
+    check(mm(True, True), rand(2, 40, 300, dtype=dtype), rand(70, 40, dtype=dtype), tmp=tmp_path, tol=tol)
+    check(mm(False, True), rand(70, 40, dtype=dtype), rand(2, 300, 40, dtype=dtype), tmp=tmp_path, tol=tol)
+
+
 def test_matmul_multi_tile(tmp_path):
     """Large enough that M and N are both split over the cores, with ragged last tiles."""
     check(ops.MatmulOp, rand(301, 67), rand(67, 333), tmp=tmp_path, tol=1e-5)

@@ -110,6 +110,29 @@ def test_fused_module_onnx_matches_interpreter():
     assert {"Conv2D", "Add", "Relu", "HardSwish"} <= set(types) and types.count("Conv2D") == 3
 
 
+def test_transposed_matmul_onnx_and_ge():
+    """cir.matmul's transpose flags: Transpose nodes in ONNX (run in onnxruntime), BatchMatMulV2's
+    adj_x1 / adj_x2 in GE."""
+    text = """
+func.func @main(%a: tensor<2x8x5xf32>, %b: tensor<6x8xf32>) -> (tensor<2x5x6xf32>, tensor<2x6x5xf32>) {
+  %p = cir.matmul %a, %b {transpose_a = true, transpose_b = true} : (tensor<2x8x5xf32>, tensor<6x8xf32>) -> tensor<2x5x6xf32>
+  %q = cir.matmul %b, %a : (tensor<6x8xf32>, tensor<2x8x5xf32>) -> tensor<2x6x5xf32>
+  func.return %p, %q : tensor<2x5x6xf32>, tensor<2x6x5xf32>
+}
+"""
+    rng = np.random.default_rng(3)
+    module = cir.parse_text(text)
+    inputs = {"a": rng.standard_normal((2, 8, 5)).astype(np.float32),
+              "b": rng.standard_normal((6, 8)).astype(np.float32)}
+    got = cir.interpret(module, inputs)
+    np.testing.assert_allclose(next(iter(got.values())), np.swapaxes(inputs["a"], 1, 2) @ inputs["b"].T, rtol=1e-5)
+    _check_against_interpreter(module, inputs)
+    md = ge_ir().ModelDef()
+    md.ParseFromString(to_ge(module))
+    mms = [o for o in md.graph[0].op if o.type == "BatchMatMulV2"]
+    assert [(o.attr["adj_x1"].b, o.attr["adj_x2"].b) for o in mms] == [(True, True), (False, False)]
+
+
 def test_sd_block_onnx_matches_interpreter():
     from examples.sd_block.torch_block import example_inputs, make_model
 

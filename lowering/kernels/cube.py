@@ -8,8 +8,10 @@ as AI cores, never below 64). Block ``b`` takes units ``b, b + blockDim, ...``; 
 output batch index is split over up to four dims and each operand's batch offset uses its own
 strides (0 on a broadcast dim), all tiling fields. ``cir.linear`` multiplies by the (out, in)
 weight transposed (``MatmulType<..., true>`` + ``SetTensorB(w, true)``) and adds its bias with
-``SetBias``; ``cir.linear_act`` then runs the activation (the elementwise recipe of the same
-name) over the C tile in UB, rows chunked to fit, strided DataCopyPad in and out.
+``SetBias``; a ``cir.matmul`` with ``transpose_a`` / ``transpose_b`` reads that operand the
+same way. ``cir.linear_act`` (and ``cir.conv2d_act``, below) then run the `Epilogue` (a
+residual add, the activation's elementwise recipe) over the C tile in UB, in chunks that fit,
+strided DataCopyPad in and out.
 
 Convolution as implicit GEMM, per image and group: ``y[o, p] = W[o, (c, ki, kj)] @ cols[(c, ki,
 kj), p]`` where W is the OIHW weight as it is (Cout/g x Cin/g*kh*kw, row-major) and C is the
@@ -99,7 +101,7 @@ def _ty(op: Operation, t: Any) -> tuple[str, int]:
 
 
 def _matmul_object(k: KB, ty: str, pipe: SSAValue, blocks: SSAValue, shape: dict[str, SSAValue],
-                   trans_b: bool) -> SSAValue:
+                   trans_b: bool, trans_a: bool = False) -> SSAValue:
     """TCubeTiling filled from the tiling struct (shape) and the base block sizes, and the
     Matmul object registered with it."""
     c = k.c
@@ -109,7 +111,8 @@ def _matmul_object(k: KB, ty: str, pipe: SSAValue, blocks: SSAValue, shape: dict
     cube = k.call(A.CubeTilingOp, list(fields.values()), result=A.CubeTilingType(),
                   fields=",".join(fields))
     return k.name(k.call(A.MatmulObjOp, pipe, cube, result=A.MatmulType(StringAttr(ty)),
-                         a=ty, b=ty + (",trans" if trans_b else ""), c=ty, bias=ty), "mm")
+                         a=ty + (",trans" if trans_a else ""), b=ty + (",trans" if trans_b else ""), c=ty,
+                         bias=ty), "mm")
 
 
 def _gm(k: KB, ptr: SSAValue, size: SSAValue, ty: str, hint: str) -> SSAValue:
@@ -181,7 +184,9 @@ def _gemm_shape(op: Operation) -> tuple[int, int, int, dict[str, int]]:
     out_shape = tensor_type(op.results[0]).get_shape()
     if op.name != "cir.matmul":
         return numel(sa[:-1]), sa[-1], sb[0], {}
-    m, k_, n = sa[-2], sa[-1], sb[-1]
+    p = props(op)
+    m, k_ = (sa[-1], sa[-2]) if p["transpose_a"] else (sa[-2], sa[-1])
+    n = sb[-2] if p["transpose_b"] else sb[-1]
     bshape = list(out_shape[:-2])
     if len(bshape) > MAX_BATCH_DIMS:
         raise NotImplementedError(f"cir.matmul with more than {MAX_BATCH_DIMS} batch dims")
@@ -206,6 +211,9 @@ def gemm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     ty, es = _ty(op, op.operands[0].type)
     linear = op.name != "cir.matmul"
     act = props(op)["activation"] if op.name == "cir.linear_act" else "none"
+    # B is read transposed by linear (its (out, in) weight) and by a matmul that says so, A only by such a matmul
+    trans_a = not linear and props(op)["transpose_a"]
+    trans_b = linear or props(op)["transpose_b"]
     has_bias = linear and len(op.operands) > 2
     m, k_, n, batch_fields = _gemm_shape(op)
     batch = numel([d for f, d in batch_fields.items() if f.startswith("batch")])
@@ -231,7 +239,7 @@ def gemm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
     blocks = k.name(k.call(A.BlockNumOp, result=i64), "blocks")
     cube_shape = {"M": t["m"], "N": t["n"], "Ka": t["k"], "Kb": t["k"], "singleCoreM": t["tile_m"],
                   "singleCoreN": t["tile_n"], "singleCoreK": t["k"], "isBias": k.c(int(has_bias))}
-    mm = _matmul_object(k, ty, pipe, blocks, cube_shape, trans_b=linear)
+    mm = _matmul_object(k, ty, pipe, blocks, cube_shape, trans_b=trans_b, trans_a=trans_a)
     if linear:
         a_g = _gm(k, gm["a"], o.mul(t["m"], t["k"]), ty, "a_gm")
         b_g = _gm(k, gm["b"], o.mul(t["n"], t["k"]), ty, "b_gm")
@@ -255,13 +263,13 @@ def gemm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
         n0 = q.mul(q.rem(rest, t["n_tiles"]), t["tile_n"], "n0")
         rows = q.min(t["tile_m"], q.sub(t["m"], m0), "rows")
         cols = q.min(t["tile_n"], q.sub(t["n"], n0), "cols")
-        a_off, b_off, c_off = _gemm_offsets(kb, t, u, tiles, m0, n0, linear)
+        a_off, b_off, c_off = _gemm_offsets(kb, t, u, tiles, m0, n0, linear, trans_a, trans_b)
         c_tile = _at(kb, c_g, c_off)
         operands = [mm, _at(kb, a_g, a_off), _at(kb, b_g, b_off)]
         if bias_g is not None:
             operands.append(_at(kb, bias_g, n0))
         operands += [c_tile, rows, cols, t["k"]]
-        kb.call(A.MatmulOp, [*operands], trans_a=0, trans_b=int(linear), has_bias=int(has_bias), atomic=0)
+        kb.call(A.MatmulOp, [*operands], trans_a=int(trans_a), trans_b=int(trans_b), has_bias=int(has_bias), atomic=0)
         if epilogue:
             kb.call(A.PipeBarrierOp, pipe="PIPE_ALL")
             epilogue.emit(kb, epi_ques, c_g, c_off, rows, cols, t["n"], t["epi_rows"], None, l_t, es)
@@ -271,15 +279,17 @@ def gemm_kernel(name: str, op: Operation, soc: Soc, comment: str) -> Launch:
 
 
 def _gemm_offsets(kb: KB, t: Fields, u: SSAValue, tiles: SSAValue, m0: SSAValue, n0: SSAValue,
-                  linear: bool) -> tuple[SSAValue, SSAValue, SSAValue]:
-    """The GM offsets of work unit u's A rows, B columns and C tile."""
+                  linear: bool, trans_a: bool = False, trans_b: bool = False) -> tuple[SSAValue, SSAValue, SSAValue]:
+    """The GM offsets of work unit u's A rows, B columns and C tile (a transposed A: its
+    columns; a transposed B: its rows)."""
     q = IntOps(kb)
     if linear:
         a_off = q.mul(m0, t["k"], "a_off")
         b_off = q.mul(n0, t["k"], "b_off")
         return a_off, b_off, q.add(q.mul(m0, t["n"]), n0, "c_off")
     bi = q.div(u, tiles, "batch")
-    a_off, b_off = q.mul(m0, t["k"]), n0
+    a_off = m0 if trans_a else q.mul(m0, t["k"])
+    b_off = q.mul(n0, t["k"]) if trans_b else n0
     idx = bi
     for i in reversed(range(MAX_BATCH_DIMS)):
         d = t[f"batch{i}"]

@@ -12,7 +12,8 @@ optional list of ``where`` constraints, and the fused op to build::
 
 Matching anchors on the root and walks operands upward. A ``%name`` used twice must be the same
 value; ``$capture`` binds a property (and must agree where it repeats); a literal property must
-equal. Binary ops that commute (add, mul, maximum, minimum) match either operand order.
+equal; a property with a default that the pattern does not name must hold its default (a
+pattern for ``cir.matmul(%a, %b)`` is the plain product, not one with ``transpose_b``). Binary ops that commute (add, mul, maximum, minimum) match either operand order.
 Every value the pattern produces must be used only inside the pattern, except those the
 replacement names on its left (``=> %y, %s = ...`` replaces %y and %s by the fused results).
 Constraints and ``expr(...)`` property values use the table expression language, where
@@ -206,6 +207,15 @@ def _attr_matches(want: Any, got: Any, m: Match) -> bool:
     return want == got
 
 
+def _unnamed_at_default(op: CirOp, named: Mapping[str, Any]) -> bool:
+    for name, pdef in type(op).get_irdl_definition().properties.items():
+        if name in named or pdef.default_value is None or name == "operandSegmentSizes":
+            continue
+        if op.properties.get(name, pdef.default_value) != pdef.default_value:
+            return False
+    return True
+
+
 def _bind(var: str, value: SSAValue, m: Match) -> bool:
     if var in m.values:
         return m.values[var] is value
@@ -247,6 +257,8 @@ class RulePattern(RewritePattern):
             if not all(_bind(r, res, trial) for r, res in zip(stmt.results, op.results)):
                 continue
             if not all(_attr_matches(w, props.get(k), trial) for k, w in stmt.attrs.items()):
+                continue
+            if not _unnamed_at_default(op, stmt.attrs):
                 continue
             for absent in stmt.operands[len(operands):]:  # optional operands not given
                 trial.values[absent.rstrip("?")] = None  # type: ignore[assignment]

@@ -37,7 +37,8 @@ def _conv_transpose(ins: list[Shape], outs: list[Shape], attrs: dict[str, Any]) 
 
 
 def _contract(ins: list[Shape], outs: list[Shape], attrs: dict[str, Any]) -> float:
-    return 2.0 * _n(outs[0]) * (ins[0][-1] if ins[0] else 1)  # K = the input's last dimension
+    k = ins[0][-2 if attrs.get("transpose_a") else -1] if ins[0] else 1  # K: the input's last dim (unless transposed)
+    return 2.0 * _n(outs[0]) * k
 
 
 def _attention(ins: list[Shape], outs: list[Shape], attrs: dict[str, Any]) -> float:

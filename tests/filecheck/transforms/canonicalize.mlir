@@ -67,3 +67,43 @@ func.func @batch_norm_into_conv(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> 
   %bn = cir.batch_norm %c, %scale, %bias, %mean, %var {epsilon = 0.0} : (tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
   func.return %bn : tensor<1x2x4x4xf32>
 }
+
+// 1x1 convs between image and tokens (SD's proj_in / proj_out) are matmuls that read the NCHW
+// side transposed: no transpose of the activations is left.
+// CHECK-LABEL: func.func @pointwise_tokens
+func.func @pointwise_tokens(%x: tensor<2x8x4x5xf32>, %w: tensor<6x8x1x1xf32>, %b: tensor<6xf32>, %w2: tensor<8x6x1x1xf32>, %b2: tensor<8xf32>) -> (tensor<2x20x6xf32>, tensor<2x8x4x5xf32>) {
+  // CHECK-NEXT: %[[XR:.*]] = cir.reshape %x {shape = [2, 8, 20]}
+  // CHECK-NEXT: %[[WR:.*]] = cir.reshape %w {shape = [6, 8]}
+  // CHECK-NEXT: %[[MM:.*]] = cir.matmul %[[XR]], %[[WR]] {transpose_a = true, transpose_b = true} : (tensor<2x8x20xf32>, tensor<6x8xf32>) -> tensor<2x20x6xf32>
+  // CHECK-NEXT: %[[TOK:.*]] = cir.add %[[MM]], %b : (tensor<2x20x6xf32>, tensor<6xf32>) -> tensor<2x20x6xf32>
+  %c = cir.conv2d %x, %w, %b : (tensor<2x8x4x5xf32>, tensor<6x8x1x1xf32>, tensor<6xf32>) -> tensor<2x6x4x5xf32>
+  %t = cir.transpose %c {perm = [0, 2, 3, 1]} : tensor<2x6x4x5xf32> -> tensor<2x4x5x6xf32>
+  %tokens = cir.reshape %t {shape = [2, 20, 6]} : tensor<2x4x5x6xf32> -> tensor<2x20x6xf32>
+  // CHECK-NEXT: %[[W2:.*]] = cir.reshape %w2 {shape = [8, 6]}
+  // CHECK-NEXT: %[[M2:.*]] = cir.matmul %[[W2]], %[[TOK]] {transpose_b = true} : (tensor<8x6xf32>, tensor<2x20x6xf32>) -> tensor<2x8x20xf32>
+  // CHECK-NEXT: %[[IMG:.*]] = cir.reshape %[[M2]] {shape = [2, 8, 4, 5]}
+  // CHECK-NEXT: %[[BC:.*]] = cir.reshape %b2 {shape = [8, 1, 1]}
+  // CHECK-NEXT: %[[OUT:.*]] = cir.add %[[IMG]], %[[BC]] : (tensor<2x8x4x5xf32>, tensor<8x1x1xf32>) -> tensor<2x8x4x5xf32>
+  %r = cir.reshape %tokens {shape = [2, 4, 5, 6]} : tensor<2x20x6xf32> -> tensor<2x4x5x6xf32>
+  %i = cir.transpose %r {perm = [0, 3, 1, 2]} : tensor<2x4x5x6xf32> -> tensor<2x6x4x5xf32>
+  %out = cir.conv2d %i, %w2, %b2 : (tensor<2x6x4x5xf32>, tensor<8x6x1x1xf32>, tensor<8xf32>) -> tensor<2x8x4x5xf32>
+  // CHECK-NEXT: func.return %[[TOK]], %[[OUT]]
+  func.return %tokens, %out : tensor<2x20x6xf32>, tensor<2x8x4x5xf32>
+}
+
+// Not between image and tokens (an NHWC image, no token reshape), or not pointwise: unchanged.
+// CHECK-LABEL: func.func @pointwise_stays
+func.func @pointwise_stays(%x: tensor<1x8x4x4xf32>, %w: tensor<6x8x1x1xf32>, %w3: tensor<6x8x3x3xf32>) -> (tensor<1x4x4x6xf32>, tensor<1x16x6xf32>) {
+  // CHECK-NEXT: cir.conv2d %x, %w :
+  // CHECK-NEXT: cir.transpose
+  // CHECK-NEXT: cir.conv2d %x, %w3 {pads = [1, 1, 1, 1]}
+  // CHECK-NEXT: cir.transpose
+  // CHECK-NEXT: cir.reshape
+  // CHECK-NEXT: func.return
+  %c = cir.conv2d %x, %w : (tensor<1x8x4x4xf32>, tensor<6x8x1x1xf32>) -> tensor<1x6x4x4xf32>
+  %t = cir.transpose %c {perm = [0, 2, 3, 1]} : tensor<1x6x4x4xf32> -> tensor<1x4x4x6xf32>
+  %c3 = cir.conv2d %x, %w3 {pads = [1, 1, 1, 1]} : (tensor<1x8x4x4xf32>, tensor<6x8x3x3xf32>) -> tensor<1x6x4x4xf32>
+  %t3 = cir.transpose %c3 {perm = [0, 2, 3, 1]} : tensor<1x6x4x4xf32> -> tensor<1x4x4x6xf32>
+  %r3 = cir.reshape %t3 {shape = [1, 16, 6]} : tensor<1x4x4x6xf32> -> tensor<1x16x6xf32>
+  func.return %t, %r3 : tensor<1x4x4x6xf32>, tensor<1x16x6xf32>
+}

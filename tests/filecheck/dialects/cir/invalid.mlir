@@ -377,6 +377,14 @@ func.func @f(%x: tensor<2x3xf32>, %xt: tensor<3x2xf32>, %i: tensor<2x3xi32>, %b:
 
 // -----
 
+func.func @f(%x: tensor<2x3xf32>, %y: tensor<3x2xf32>) {
+  %r = cir.matmul %x, %y {transpose_a = true} : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<3x2xf32>
+  func.return
+}
+// CHECK: 'cir.matmul' at {{.*}}: matmul contraction mismatch: (2, 3) @ (3, 2) (a transposed)
+
+// -----
+
 func.func @f(%x: tensor<2x3xf32>, %xt: tensor<3x2xf32>, %i: tensor<2x3xi32>, %b: tensor<2x3xi1>, %v4: tensor<4xf32>, %d: tensor<2xf64>, %f: f32, %img: tensor<1x4x8x8xf32>, %tiny: tensor<1x4x2x2xf32>, %w3: tensor<8x4x3x3xf32>, %w5: tensor<8x4x5x5xf32>, %t4: tensor<4x2x3x3xf32>, %m3: tensor<3x2x2xi1>) {
   %r = cir.linear %v4, %x : (tensor<4xf32>, tensor<2x3xf32>) -> tensor<2xf32>
   func.return

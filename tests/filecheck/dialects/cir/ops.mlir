@@ -178,6 +178,10 @@ func.func @nn(%x: tensor<1x4x8x8xf32>, %w: tensor<8x4x3x3xf32>, %b: tensor<8xf32
   %up = cir.conv_transpose2d %x, %tw {strides = [2, 2], pads = [1, 1, 1, 1], groups = 2} : (tensor<1x4x8x8xf32>, tensor<4x2x4x4xf32>) -> tensor<1x4x16x16xf32>
   // CHECK-NEXT: %mm = cir.matmul %m, %lw : (tensor<2x16x32xf32>, tensor<32x32xf32>) -> tensor<2x16x32xf32>
   %mm = cir.matmul %m, %lw : (tensor<2x16x32xf32>, tensor<32x32xf32>) -> tensor<2x16x32xf32>
+  // CHECK-NEXT: %mt = cir.matmul %m, %m {transpose_a = true} : (tensor<2x16x32xf32>, tensor<2x16x32xf32>) -> tensor<2x32x32xf32>
+  %mt = cir.matmul %m, %m {transpose_a = true} : (tensor<2x16x32xf32>, tensor<2x16x32xf32>) -> tensor<2x32x32xf32>
+  // CHECK-NEXT: %mb = cir.matmul %m, %m {transpose_b = true} : (tensor<2x16x32xf32>, tensor<2x16x32xf32>) -> tensor<2x16x16xf32>
+  %mb = cir.matmul %m, %m {transpose_b = true} : (tensor<2x16x32xf32>, tensor<2x16x32xf32>) -> tensor<2x16x16xf32>
   // CHECK-NEXT: %lin = cir.linear %m, %lw : (tensor<2x16x32xf32>, tensor<32x32xf32>) -> tensor<2x16x32xf32>
   %lin = cir.linear %m, %lw : (tensor<2x16x32xf32>, tensor<32x32xf32>) -> tensor<2x16x32xf32>
   // CHECK-NEXT: %sm = cir.softmax %m : tensor<2x16x32xf32>
