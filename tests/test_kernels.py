@@ -142,6 +142,11 @@ def test_more_elementwise_kernels(tmp_path, dtype, tol):
 
 @pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float16, 2e-3)])
 def test_broadcasting_binary_kernels(tmp_path, dtype, tol):
+    """Every broadcast pattern with the non-commutative sub and div (an operand read in the
+    wrong place or order shows); add / mul / maximum take turns over the patterns, a different
+    turn per dtype. A pattern only changes the row kernel's indexing and copy-in, an op only its
+    compute step (the flat kernel's, test_elementwise_kernels): the full 5 x 5 cross product
+    compiled 10 kernels more per dtype for no line of C++ (names aside) that this does not run."""
     def r(*shape):
         return RNG.standard_normal(shape).astype(dtype)
 
@@ -153,10 +158,12 @@ def test_broadcasting_binary_kernels(tmp_path, dtype, tol):
         (r(6, 1, 7), r(5, 1)),  # both operands broadcast
         (r(1), x),            # a single value first (sub/div are not commutative)
     ]
-    for a, b in cases:
-        for cls in (ops.AddOp, ops.SubOp, ops.MulOp, ops.MaximumOp):
-            check(cls, a, b, tmp=tmp_path, tol=tol)
+    commutative = [ops.AddOp, ops.MulOp, ops.MaximumOp]
+    shift = 0 if dtype == np.float32 else 1
+    for k, (a, b) in enumerate(cases):
+        check(ops.SubOp, a, b, tmp=tmp_path, tol=tol)
         check(ops.DivOp, a, (np.abs(b) + np.asarray(0.5, dtype)).astype(dtype), tmp=tmp_path, tol=tol)
+        check(commutative[(k + shift) % 3], a, b, tmp=tmp_path, tol=tol)
 
 
 @pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-5), (np.float16, 4e-3)])
@@ -381,4 +388,6 @@ def test_every_kernel_has_a_cpu_layer_tiling(soc):
             checked.add(op.name)
             assert "cpu" in d.data, f"{op.name} ({d.data['kernel']}) has no CPU-layer tiling"
             assert d.data["cpu"].data["block_dim"].value.data <= CPU_LAYER_CORES
-    assert len(checked) >= 8 and "cir.linear_act" in checked, checked
+    # (arch 200 computes linear_act as linear + gelu: lowering/decompose.py)
+    fused = "cir.linear_act" if soc == "Ascend910B1" else "cir.gelu"
+    assert len(checked) >= 8 and fused in checked, checked

@@ -138,7 +138,7 @@ def test_cpu_layer_runs_its_own_tiling(tmp_path):
     x = torch.randn(1, 16, 14, 14)
     pkg = cir.compile(model, tmp_path / "convs.circ", example_inputs=(x,), soc=SOC)
     graph = json.loads((pkg / "graph" / "launch.json").read_text())
-    convs = [n for n in graph["nodes"] if n["op"] == "cir.conv2d"]
+    convs = [n for n in graph["nodes"] if n["op"] in ("cir.conv2d", "cir.conv2d_act")]  # conv + relu fuse
     assert len(convs) == 3 and all("cpu" in n for n in convs)
     for n in convs:
         cpu = n["cpu"]
