@@ -559,9 +559,10 @@ def conv_launch(name: str, op: Operation, soc: Soc, comment: str, has_bias: bool
     w_size = (o.mul(o.mul(t["cin"], t["cout_per_group"]), t["taps"], "weight_size") if transposed
               else o.mul(t["cout"], t["k"], "weight_size"))
     w_g = _gm(k, gm["weight"], w_size, ty, "weight_gm")
-    y_g = _gm(k, gm["y"], o.mul(o.mul(t["batch"], t["cout"]), ohw, "y_size"), ty, "y_gm")
+    y_size = o.mul(o.mul(t["batch"], t["cout"]), ohw, "y_size")
+    y_g = _gm(k, gm["y"], y_size, ty, "y_gm")
     b_g = _gm(k, gm["bias"], t["cout"], ty, "bias_gm") if has_bias else None
-    r_g = _gm(k, gm["residual"], o.mul(o.mul(t["batch"], t["cout"]), ohw), ty, "residual_gm") if residual else None
+    r_g = _gm(k, gm["residual"], y_size, ty, "residual_gm") if residual else None  # the result's shape
     block = k.call(A.BlockIdxOp, result=i64)
     blocks = k.name(k.call(A.BlockNumOp, result=i64), "blocks")
     if not direct:  # this block's workspace: the padded input band, then the im2col tile

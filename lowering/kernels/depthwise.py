@@ -28,8 +28,8 @@ plane at the same offset in its part; per tap, either
 
 ``cir.conv2d_act`` without a residual runs its activation (the elementwise recipe) over the
 fp32 accumulator before the store. The elements between a plane's output rows and the next
-plane (its extra rows) are computed and never stored. fp16: the band is Cast to fp32 first, the weights once per tile; the result is
-rounded once with Cast RINT. Stride_w > 1 first splits each plane of the tile into its stride_w
+plane (its extra rows) are computed and never stored. fp16: the band is Cast to fp32 first,
+the weights once per tile; the result is rounded once with Cast RINT. Stride_w > 1 first splits each plane of the tile into its stride_w
 column phases in GM workspace (a DataCopyPad of one element per 32-byte block with a GM gap of
 stride_w - 1 elements, written back compacted by a DataCopyPad out of those blocks), so every
 band reads contiguous runs of one phase. Everything sized by the tiling (P, rows per tile, the

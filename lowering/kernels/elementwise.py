@@ -52,6 +52,7 @@ from xdsl.dialects import arith
 from xdsl.dialects.builtin import IntAttr, StringAttr, TensorType, f32
 from xdsl.ir import Attribute, Operation, SSAValue
 
+from cir.ops import ACTIVATION_OPS
 from cir.soc import Soc
 from cir.types import dtype_of, is_bool, numel
 
@@ -67,10 +68,11 @@ def recipes() -> dict[str, list[list[Any]]]:
 
 
 def activation_recipe(activation: str) -> list[list[Any]]:
-    """The steps of a fused epilogue's activation (ops.ACTIVATIONS; "none": none): x0 -> y."""
+    """The steps of a fused epilogue's activation (ops.ACTIVATIONS; "none": none): x0 -> y,
+    the recipe of the elementwise op ops.ACTIVATION_OPS names."""
     if activation == "none":
         return []
-    return recipes()["cir.gelu.tanh" if activation == "gelu_tanh" else f"cir.{activation}"]
+    return recipes()[_key(*ACTIVATION_OPS[activation])]
 
 
 def recipe_temps(recipe: list[list[Any]]) -> list[str]:
@@ -190,12 +192,15 @@ def check_recipe_types(recipe: Sequence[Sequence[Any]], ty: str, what: str) -> N
 
 def recipe_key(op: Operation) -> str:
     """The recipes.toml entry for an elementwise op (variants by attribute)."""
-    p = props(op)
-    if op.name == "cir.gelu" and p["approximate"] == "tanh":
+    return _key(op.name, props(op))
+
+
+def _key(name: str, p: Mapping[str, Any]) -> str:
+    if name == "cir.gelu" and p.get("approximate") == "tanh":
         return "cir.gelu.tanh"
-    if op.name == "cir.clamp" and (p["min"] is None) != (p["max"] is None):
+    if name == "cir.clamp" and (p["min"] is None) != (p["max"] is None):
         return "cir.clamp.min" if p["max"] is None else "cir.clamp.max"
-    return op.name
+    return name
 
 
 def prop_scalars(k: KB, op: Operation) -> dict[str, SSAValue]:
