@@ -201,3 +201,21 @@ func.func @cnn_blocks(%x: tensor<1x8x8x8xf32>, %w: tensor<8x8x3x3xf32>, %w1: ten
 // REPORT-NEXT: conv_silu 1
 // REPORT-NEXT: conv_hardswish 1
 // REPORT-NEXT: conv_sigmoid 1
+
+// -----
+
+// A property the pattern does not name must hold its default: P V with V read transposed is
+// not the attention rule's plain `cir.matmul(%p, %v)`, so nothing fuses (square, so the fused
+// op's result type would match and only the property tells them apart).
+// CHECK-LABEL: func.func @unnamed_property_not_default
+func.func @unnamed_property_not_default(%q: tensor<1x2x8x8xf32>, %k: tensor<1x2x8x8xf32>, %vt: tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32> {
+  // CHECK-NOT: cir.flash_attention
+  // CHECK: cir.matmul %p, %vt {transpose_b = true}
+  %kt = cir.transpose %k {perm = [0, 1, 3, 2]} : tensor<1x2x8x8xf32> -> tensor<1x2x8x8xf32>
+  %sc = cir.matmul %q, %kt : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %f = cir.constant dense<0.5> : tensor<f32>
+  %ss = cir.mul %sc, %f : (tensor<1x2x8x8xf32>, tensor<f32>) -> tensor<1x2x8x8xf32>
+  %p = cir.softmax %ss : tensor<1x2x8x8xf32>
+  %o = cir.matmul %p, %vt {transpose_b = true} : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  func.return %o : tensor<1x2x8x8xf32>
+}
