@@ -151,6 +151,13 @@ def _round(x: np.ndarray, dtype, mode: str) -> np.ndarray:
     return np.where(exact, xd, r)
 
 
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf in double (math.erf), elementwise."""
+    import math
+
+    return np.array([math.erf(float(v)) for v in np.ravel(x)]).reshape(np.shape(x))
+
+
 def _vector_rows(x: np.ndarray, y: np.ndarray) -> list[tuple[str, np.ndarray, float]]:
     """(name, expected row, relative tolerance) in the row order of vector_ops.cpp."""
     import ml_dtypes
@@ -176,7 +183,8 @@ def _vector_rows(x: np.ndarray, y: np.ndarray) -> list[tuple[str, np.ndarray, fl
                  ("abs", np.abs(a), tol), ("relu", np.maximum(a, dt(0)), tol),
                  ("sqrt", r(np.sqrt(np.abs(af))), tol),
                  ("rsqrt", r(f32(1) / np.sqrt(np.abs(af))), tol),
-                 ("reciprocal", r(f32(1) / af), tol)]
+                 ("reciprocal", r(f32(1) / af), tol),
+                 ("erf", r(_erf(af)), 3e-7 if dt == np.float32 else 1e-3)]
     for mode in ("none", "rint", "floor", "ceil", "round", "trunc", "odd"):
         rows.append((f"float->half {mode}", _round(x, f16, mode), 0.0))
     x3 = (x * np.float32(3)).astype(np.float64)
@@ -231,6 +239,31 @@ def test_vector_ops_match_numpy(build, tmp_path: Path, flags) -> None:
             np.testing.assert_allclose(got[:8], want[:8], rtol=rtol, err_msg=name)
         else:
             np.testing.assert_allclose(got, want, rtol=rtol, atol=0, err_msg=f"row {k}: {name}")
+
+
+@pytest.mark.parametrize("flags", [(), ("-DCIRC_ASCENDC_NO_AVX2",)], ids=["dispatch", "4-lane"])
+def test_erf_is_within_3_ulp(build, tmp_path: Path, flags) -> None:
+    """Erf is a polynomial pair (|x| < 1, 1 <= |x| < 4) on a grid over [-6, 6] that is dense
+    around the seams, +-0 and +-tiny: within 3 ulp of erf in double, odd, exactly +-1 from 4 on."""
+    n = 3000
+    seams = np.concatenate([v + np.linspace(-1e-3, 1e-3, 101) for v in (-4.0, -1.0, 1.0, 4.0)])
+    specials = np.array([0.0, -0.0, 1e-30, -1e-30, 1e-6, 3.9, 6.0, -6.0])
+    grid = np.linspace(-6, 6, n - len(seams) - len(specials))
+    x = np.concatenate([specials, seams, grid]).astype(np.float32)
+    x.tofile(tmp_path / "x.bin")
+    np.ones(n, np.float32).tofile(tmp_path / "y.bin")
+    proc = run(build("vector_ops", flags=flags), n, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    names = [name for name, _, _ in _vector_rows(x[:8], np.ones(8, np.float32))]
+    got = np.fromfile(tmp_path / "out.bin", np.float32).reshape(len(names), n)[names.index("erf")]
+    want = _erf(x.astype(np.float64))
+    ulp = np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
+    assert (np.abs(got - want) <= 3 * ulp).all(), np.max(np.abs(got - want) / ulp)
+    assert np.signbit(got[1]) and got[0] == 0.0 and got[1] == 0.0
+    assert (got[np.abs(x) >= 4] == np.sign(x[np.abs(x) >= 4])).all()
+    pos = x > 0
+    mirror = {float(v): float(g) for v, g in zip(x, got)}
+    assert all(mirror.get(-float(v), -float(g)) == -float(g) for v, g in zip(x[pos], got[pos]))
 
 
 # --- the rules, each broken once ------------------------------------------------------------------

@@ -10,7 +10,7 @@
 
 using namespace AscendC;
 
-constexpr int32_t ROWS = 54;
+constexpr int32_t ROWS = 56;
 
 struct VecTiling {
     int32_t n;
@@ -134,6 +134,7 @@ private:
         Sqrt(r, a, n), Emit(r, rf, row++);
         Rsqrt(r, a, n), Emit(r, rf, row++);
         Reciprocal(r, x, n), Emit(r, rf, row++);
+        Erf(r, x, n), Emit(r, rf, row++);
         return row;
     }
     template <typename T>
