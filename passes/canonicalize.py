@@ -13,6 +13,10 @@ Patterns (each rewrites one shape of IR into a simpler one):
   or ``reshape (B, H, W, C) -> transpose NCHW -> conv``: Stable Diffusion's Transformer2D
   proj_in / proj_out) is a ``cir.matmul`` that reads the NCHW side transposed: no transpose of
   the activations is left (the bias becomes a broadcast add);
+- a batched matmul over flattened batch dims (``reshape (B*N, M, K)`` of both operands, the
+  product reshaped back to ``(B, N, M, N')``) runs on the ``(B, N, ...)`` operands directly;
+- a matmul operand transposed so that its last dim becomes the row dim is read transposed by
+  the matmul (``transpose_a`` / ``transpose_b``); what is left keeps the last dim, or vanishes;
 then CSE and DCE. Example: ``circ-opt m.mlir -p canonicalize``.
 """
 
@@ -257,6 +261,67 @@ class TokensToPointwiseConv(RewritePattern):
         rewriter.replace(op, new)
 
 
+class UnflattenBatchedMatmul(RewritePattern):
+    """reshape(matmul(reshape(a, (B*N, M, K)), reshape(b, (B*N, K, N'))), (B, N, M, N')) ->
+    matmul(a, b) on the (B, N, ...) operands themselves (what torch.bmm over flattened heads
+    leaves: the attention's matmuls then see the head transposes they read)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.ReshapeOp, rewriter: PatternRewriter) -> None:
+        mm = op.x.owner
+        if not isinstance(mm, ops.MatmulOp) or mm.result.uses.get_length() != 1:
+            return
+        if mm.p["transpose_a"] or mm.p["transpose_b"]:
+            return
+        ra, rb = mm.operands[0].owner, mm.operands[1].owner
+        if not isinstance(ra, ops.ReshapeOp) or not isinstance(rb, ops.ReshapeOp):
+            return
+        a, b = ra.x, rb.x
+        sa, sb, s3a, s3b = shape_of(a.type), shape_of(b.type), shape_of(ra.result.type), shape_of(rb.result.type)
+        if len(sa) < 3 or sa[:-2] != sb[:-2] or len(s3a) != 3 or len(s3b) != 3:
+            return
+        flat = int(np.prod(sa[:-2]))
+        if s3a != (flat, *sa[-2:]) or s3b != (flat, *sb[-2:]) or tuple(op.p["shape"]) != (*sa[:-2], sa[-2], sb[-1]):
+            return
+        new = ops.MatmulOp(a, b)
+        new.location = mm.location
+        new.result.name_hint = op.result.name_hint
+        rewriter.replace(op, new)
+
+
+class MatmulReadsTransposed(RewritePattern):
+    """matmul(a, transpose(x, p)) where p moves x's last dim to the second-to-last place ->
+    matmul(a, transpose(x, p'), transpose_b) with p' = p with its last two entries swapped
+    (likewise for a): the GEMM reads the operand transposed, and what is left of the
+    transpose keeps the last dim (a block copy) or vanishes (BERT's K^T, GPT-2's)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ops.MatmulOp, rewriter: PatternRewriter) -> None:
+        for i, flag in ((0, "transpose_a"), (1, "transpose_b")):
+            t = op.operands[i].owner
+            if op.p[flag] or not isinstance(t, ops.TransposeOp) or t.result.uses.get_length() != 1:
+                continue
+            perm = list(t.p["perm"])
+            n = len(perm)
+            if n < 2 or perm[-2] != n - 1:
+                continue
+            keep = perm[:-2] + [perm[-1], perm[-2]]
+            new: list[Operation] = []
+            src = t.x
+            if keep != sorted(keep):
+                new.append(ops.TransposeOp(t.x, perm=keep))
+                new[-1].location = t.location
+                new[-1].results[0].name_hint = t.result.name_hint
+                src = new[-1].results[0]
+            operands = [src if j == i else op.operands[j] for j in range(2)]
+            flags = {"transpose_a": op.p["transpose_a"], "transpose_b": op.p["transpose_b"], flag: True}
+            new.append(ops.MatmulOp(*operands, **flags))
+            new[-1].location = op.location
+            new[-1].results[0].name_hint = op.result.name_hint
+            rewriter.replace(op, new)
+            return
+
+
 def canonicalization_patterns(store: WeightStore) -> list[RewritePattern]:
     return [
         RemoveIdentities(),
@@ -266,6 +331,8 @@ def canonicalization_patterns(store: WeightStore) -> list[RewritePattern]:
         FoldBatchNormIntoConv(store),
         PointwiseConvToTokens(),
         TokensToPointwiseConv(),
+        UnflattenBatchedMatmul(),
+        MatmulReadsTransposed(),
         FoldConstants(store),
     ]
 

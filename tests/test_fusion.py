@@ -138,17 +138,27 @@ def test_tiny_unet_fusion_keeps_numerics():
     assert counts["add_layer_norm"] == 12
 
 
-def test_bert_transformer_preset_keeps_numerics():
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+def test_bert_transformer_preset_keeps_numerics(attn):
+    """HF BERT either way it attends: sdpa (cir.attention with its bool mask) or eager (bmm over
+    flattened heads, K^T, scale, additive mask, softmax). canonicalize undoes the flattening and
+    lets Q K^T read K transposed; each layer's attention becomes one flash attention on the
+    (B, S, H) projections, mask kept, and no transpose or softmax is left."""
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
     bert = BertModel(BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
                                 num_attention_heads=4, intermediate_size=64,
-                                max_position_embeddings=64)).eval()
+                                max_position_embeddings=64, attn_implementation=attn)).eval()
     ids = torch.randint(0, 100, (1, 12))
     module = cir.import_model(bert, (ids,))
     counts = _compare(module, {"input_ids": ids.numpy()}, "transformer")
     assert counts["linear_gelu"] == 2 and counts["add_layer_norm"] >= 4
+    rule = "flash_attention_from_sdpa" if attn == "sdpa" else "flash_attention_from_matmuls_masked_tb"
+    assert counts[rule] == 2 and counts["flash_attention_bsh"] == 2
+    fused = [op for op in module.walk() if op.name == "cir.flash_attention"]
+    assert len(fused) == 2 and all(len(op.operands) == 4 for op in fused)  # the mask
+    assert not any(op.name in ("cir.transpose", "cir.softmax", "cir.attention") for op in module.walk())
 
 
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small"])

@@ -39,7 +39,7 @@ func.func @skip_add_group_norm(%a: tensor<1x32x4x4xf32>, %b: tensor<1x32x4x4xf32
 
 // CHECK-LABEL: func.func @attention
 // TRF-LABEL: func.func @attention
-func.func @attention(%q: tensor<2x8x16x40xf32>, %k: tensor<2x8x77x40xf32>, %v: tensor<2x8x77x40xf32>, %mask: tensor<2x1x16x77xf32>, %kmask: tensor<2x1x16x1xf32>) -> (tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>) {
+func.func @attention(%q: tensor<2x8x16x40xf32>, %k: tensor<2x8x77x40xf32>, %v: tensor<2x8x77x40xf32>, %mask: tensor<2x1x16x77xf32>, %kmask: tensor<2x1x16x1xf32>) -> (tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>) {
   // CHECK-NEXT: %o = cir.flash_attention %q, %k, %v {head_num = 8, scale = 0.15811388300841897}
   // TRF-NEXT: cir.flash_attention
   %o = cir.attention %q, %k, %v : (tensor<2x8x16x40xf32>, tensor<2x8x77x40xf32>, tensor<2x8x77x40xf32>) -> tensor<2x8x16x40xf32>
@@ -68,7 +68,13 @@ func.func @attention(%q: tensor<2x8x16x40xf32>, %k: tensor<2x8x77x40xf32>, %v: t
   %sm4 = cir.add %ss4, %kmask : (tensor<2x8x16x77xf32>, tensor<2x1x16x1xf32>) -> tensor<2x8x16x77xf32>
   %p4 = cir.softmax %sm4 : tensor<2x8x16x77xf32>
   %o4 = cir.matmul %p4, %v : (tensor<2x8x16x77xf32>, tensor<2x8x77x40xf32>) -> tensor<2x8x16x40xf32>
-  func.return %o, %o2, %o3, %o4 : tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>
+  // sdpa with a mask (HF's sdpa attention): the mask goes along; broadcast along the keys: stays
+  // CHECK: %o5 = cir.flash_attention %q, %k, %v, %mask {head_num = 8, scale = 0.15811388300841897}
+  // CHECK: %o6 = cir.attention %q, %k, %v, %kmask
+  // TRF: %o5 = cir.flash_attention %q, %k, %v, %mask
+  %o5 = cir.attention %q, %k, %v, %mask : (tensor<2x8x16x40xf32>, tensor<2x8x77x40xf32>, tensor<2x8x77x40xf32>, tensor<2x1x16x77xf32>) -> tensor<2x8x16x40xf32>
+  %o6 = cir.attention %q, %k, %v, %kmask : (tensor<2x8x16x40xf32>, tensor<2x8x77x40xf32>, tensor<2x8x77x40xf32>, tensor<2x1x16x1xf32>) -> tensor<2x8x16x40xf32>
+  func.return %o, %o2, %o3, %o4, %o5, %o6 : tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>, tensor<2x8x16x40xf32>
 }
 
 // -----
@@ -98,6 +104,50 @@ func.func @attention_bsh(%x: tensor<1x64x32xf32>, %c: tensor<1x7x32xf32>) -> (te
   %y2 = cir.reshape %o2t {shape = [1, 64, 32]} : (tensor<1x64x8x4xf32>) -> tensor<1x64x32xf32>
   %sum = cir.add %y, %y2 : (tensor<1x64x32xf32>, tensor<1x64x32xf32>) -> tensor<1x64x32xf32>
   func.return %sum, %o2 : tensor<1x64x32xf32>, tensor<1x8x64x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @attention_bert
+// TRF-LABEL: func.func @attention_bert
+// BERT / HF encoders after canonicalize: Q K^T reads K transposed (transpose_b), an additive
+// mask, heads split from and merged back to (B, S, H): one flash attention on BSH, mask kept
+func.func @attention_bert(%x: tensor<1x16x32xf32>, %mask: tensor<1x1x16x16xf32>) -> tensor<1x16x32xf32> {
+  // CHECK-NEXT: %y = cir.flash_attention %x, %x, %x, %mask {head_num = 8, input_layout = "BSH", scale = 0.5}
+  // TRF-NEXT: %y = cir.flash_attention %x, %x, %x, %mask {head_num = 8, input_layout = "BSH", scale = 0.5}
+  %q4 = cir.reshape %x {shape = [1, 16, 8, 4]} : (tensor<1x16x32xf32>) -> tensor<1x16x8x4xf32>
+  %q = cir.transpose %q4 {perm = [0, 2, 1, 3]} : tensor<1x16x8x4xf32> -> tensor<1x8x16x4xf32>
+  %k4 = cir.reshape %x {shape = [1, 16, 8, 4]} : (tensor<1x16x32xf32>) -> tensor<1x16x8x4xf32>
+  %k = cir.transpose %k4 {perm = [0, 2, 1, 3]} : tensor<1x16x8x4xf32> -> tensor<1x8x16x4xf32>
+  %v4 = cir.reshape %x {shape = [1, 16, 8, 4]} : (tensor<1x16x32xf32>) -> tensor<1x16x8x4xf32>
+  %v = cir.transpose %v4 {perm = [0, 2, 1, 3]} : tensor<1x16x8x4xf32> -> tensor<1x8x16x4xf32>
+  %s = cir.matmul %q, %k {transpose_b = true} : (tensor<1x8x16x4xf32>, tensor<1x8x16x4xf32>) -> tensor<1x8x16x16xf32>
+  %f = cir.constant dense<0.5> : tensor<f32>
+  %ss = cir.mul %s, %f : (tensor<1x8x16x16xf32>, tensor<f32>) -> tensor<1x8x16x16xf32>
+  %sm = cir.add %ss, %mask : (tensor<1x8x16x16xf32>, tensor<1x1x16x16xf32>) -> tensor<1x8x16x16xf32>
+  %p = cir.softmax %sm : tensor<1x8x16x16xf32>
+  %o = cir.matmul %p, %v : (tensor<1x8x16x16xf32>, tensor<1x8x16x4xf32>) -> tensor<1x8x16x4xf32>
+  %ot = cir.transpose %o {perm = [0, 2, 1, 3]} : tensor<1x8x16x4xf32> -> tensor<1x16x8x4xf32>
+  %y = cir.reshape %ot {shape = [1, 16, 32]} : (tensor<1x16x8x4xf32>) -> tensor<1x16x32xf32>
+  // NONE: cir.matmul %q, %k {transpose_b = true}
+  // NONE-NOT: cir.flash_attention
+  func.return %y : tensor<1x16x32xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @attention_bnsd_tb
+// TRF-LABEL: func.func @attention_bnsd_tb
+// unmasked, on BNSD operands (no head split to absorb)
+func.func @attention_bnsd_tb(%q: tensor<1x8x16x4xf32>, %k: tensor<1x8x16x4xf32>, %v: tensor<1x8x16x4xf32>) -> tensor<1x8x16x4xf32> {
+  // CHECK-NEXT: %o2 = cir.flash_attention %q, %k, %v {head_num = 8, scale = 0.5}
+  // TRF: %o2 = cir.flash_attention %q, %k, %v {head_num = 8, scale = 0.5}
+  %f = cir.constant dense<0.5> : tensor<f32>
+  %s2 = cir.matmul %q, %k {transpose_b = true} : (tensor<1x8x16x4xf32>, tensor<1x8x16x4xf32>) -> tensor<1x8x16x16xf32>
+  %ss2 = cir.mul %s2, %f : (tensor<1x8x16x16xf32>, tensor<f32>) -> tensor<1x8x16x16xf32>
+  %p2 = cir.softmax %ss2 : tensor<1x8x16x16xf32>
+  %o2 = cir.matmul %p2, %v : (tensor<1x8x16x16xf32>, tensor<1x8x16x4xf32>) -> tensor<1x8x16x4xf32>
+  func.return %o2 : tensor<1x8x16x4xf32>
 }
 
 // -----

@@ -107,3 +107,46 @@ func.func @pointwise_stays(%x: tensor<1x8x4x4xf32>, %w: tensor<6x8x1x1xf32>, %w3
   %r3 = cir.reshape %t3 {shape = [1, 16, 6]} : tensor<1x4x4x6xf32> -> tensor<1x16x6xf32>
   func.return %t, %r3 : tensor<1x4x4x6xf32>, tensor<1x16x6xf32>
 }
+
+// torch.bmm over flattened heads: the product runs on the (B, N, ...) operands; K^T (BERT's
+// transpose [0, 2, 3, 1] of (B, S, N, D)) is read transposed by the matmul, and what is left of
+// it keeps the last dim.
+// CHECK-LABEL: func.func @attention_matmuls
+func.func @attention_matmuls(%q: tensor<1x2x5x4xf32>, %k: tensor<1x5x2x4xf32>) -> tensor<1x2x5x5xf32> {
+  // CHECK-NEXT: %[[KH:.*]] = cir.transpose %k {perm = [0, 2, 1, 3]} : (tensor<1x5x2x4xf32>) -> tensor<1x2x5x4xf32>
+  // CHECK-NEXT: %[[S:.*]] = cir.matmul %q, %[[KH]] {transpose_b = true} : (tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>) -> tensor<1x2x5x5xf32>
+  // CHECK-NEXT: func.return %[[S]]
+  %kt = cir.transpose %k {perm = [0, 2, 3, 1]} : tensor<1x5x2x4xf32> -> tensor<1x2x4x5xf32>
+  %q3 = cir.reshape %q {shape = [2, 5, 4]} : tensor<1x2x5x4xf32> -> tensor<2x5x4xf32>
+  %k3 = cir.reshape %kt {shape = [2, 4, 5]} : tensor<1x2x4x5xf32> -> tensor<2x4x5xf32>
+  %s3 = cir.matmul %q3, %k3 : (tensor<2x5x4xf32>, tensor<2x4x5xf32>) -> tensor<2x5x5xf32>
+  %s = cir.reshape %s3 {shape = [1, 2, 5, 5]} : tensor<2x5x5xf32> -> tensor<1x2x5x5xf32>
+  func.return %s : tensor<1x2x5x5xf32>
+}
+
+// A swap of the last two dims vanishes into transpose_a. Unchanged: a product reshaped to other
+// dims than the flattened ones, a transpose that keeps the last dim, one read twice.
+// CHECK-LABEL: func.func @matmul_transposed_or_not
+func.func @matmul_transposed_or_not(%q: tensor<1x2x5x4xf32>, %k: tensor<1x2x4x5xf32>, %x: tensor<3x4x5xf32>, %y: tensor<3x4x2xf32>, %u: tensor<4x3x5xf32>, %w: tensor<3x5x2xf32>) -> (tensor<10x5xf32>, tensor<3x5x2xf32>, tensor<3x4x2xf32>, tensor<3x5x2xf32>, tensor<3x5x4xf32>) {
+  // CHECK-NEXT: cir.reshape %q
+  // CHECK-NEXT: cir.reshape %k
+  // CHECK-NEXT: cir.matmul
+  // CHECK-NEXT: cir.reshape %{{.*}} {shape = [10, 5]}
+  %q3 = cir.reshape %q {shape = [2, 5, 4]} : tensor<1x2x5x4xf32> -> tensor<2x5x4xf32>
+  %k3 = cir.reshape %k {shape = [2, 4, 5]} : tensor<1x2x4x5xf32> -> tensor<2x4x5xf32>
+  %s3 = cir.matmul %q3, %k3 : (tensor<2x5x4xf32>, tensor<2x4x5xf32>) -> tensor<2x5x5xf32>
+  %s = cir.reshape %s3 {shape = [10, 5]} : tensor<2x5x5xf32> -> tensor<10x5xf32>
+  // CHECK-NEXT: cir.matmul %x, %y {transpose_a = true} : (tensor<3x4x5xf32>, tensor<3x4x2xf32>) -> tensor<3x5x2xf32>
+  %xt = cir.transpose %x {perm = [0, 2, 1]} : tensor<3x4x5xf32> -> tensor<3x5x4xf32>
+  %g = cir.matmul %xt, %y : (tensor<3x5x4xf32>, tensor<3x4x2xf32>) -> tensor<3x5x2xf32>
+  // CHECK-NEXT: %[[UT:.*]] = cir.transpose %u {perm = [1, 0, 2]}
+  // CHECK-NEXT: cir.matmul %[[UT]], %w :
+  %ut = cir.transpose %u {perm = [1, 0, 2]} : tensor<4x3x5xf32> -> tensor<3x4x5xf32>
+  %h = cir.matmul %ut, %w : (tensor<3x4x5xf32>, tensor<3x5x2xf32>) -> tensor<3x4x2xf32>
+  // CHECK-NEXT: %[[T2:.*]] = cir.transpose %x {perm = [0, 2, 1]}
+  // CHECK-NEXT: cir.matmul %[[T2]], %y :
+  // CHECK-NEXT: func.return
+  %t2 = cir.transpose %x {perm = [0, 2, 1]} : tensor<3x4x5xf32> -> tensor<3x5x4xf32>
+  %z = cir.matmul %t2, %y : (tensor<3x5x4xf32>, tensor<3x4x2xf32>) -> tensor<3x5x2xf32>
+  func.return %s, %g, %h, %z, %t2 : tensor<10x5xf32>, tensor<3x5x2xf32>, tensor<3x4x2xf32>, tensor<3x5x2xf32>, tensor<3x5x4xf32>
+}
