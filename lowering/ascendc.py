@@ -528,6 +528,18 @@ class GatherOp(IRDLOperation):
     a4 = operand_def()
 
 
+@irdl_op_definition
+class SoftmaxFlashV2Op(IRDLOperation):
+    """SoftmaxFlashV2<T, update>(dst, expSum, max, src, expMax, inExpSum, inMax, tiling, {m, k, m, k})
+    on m rows of k elements (FlashAttention-2's online softmax; statistics [m, 32 bytes]); its
+    SoftMaxTiling is the one-split tiling of an m x k tile (srcM/K/Size = reduce/split = m, k).
+    Operands dst, exp_sum, max, src, exp_max, in_exp_sum, in_max, m, k; prop update (0 / 1)"""
+
+    name = "ascendc.softmax_flash_v2"
+    args = var_operand_def()
+    update = prop_def(Attribute)
+
+
 ASCENDC = Dialect(
     "ascendc",
     [
@@ -536,7 +548,7 @@ ASCENDC = Dialect(
         DataCopyPadOp, VecBinaryOp, VecScalarOp, VecUnaryOp, DuplicateOp, CastOp, ReduceOp,
         PipeBarrierOp, GetValueOp, SetValueOp, ReinterpretOp, ReduceIndexOp, MatmulOp, ReturnOp,
         CubeTilingOp, MatmulObjOp, MatmulOrgShapeOp, DataCopyPad2dOp, CompareOp, CompareScalarOp, SelectOp,
-        GatherMaskOp, GatherOp,
+        GatherMaskOp, GatherOp, SoftmaxFlashV2Op,
     ],
     [GlobalType, LocalType, GmPtrType, QueType, BufType, PipeType, MatmulType, CubeTilingType],
 )

@@ -520,6 +520,23 @@ def _data_copy_pad_2d(p: KernelPrinter, op: A.DataCopyPad2dOp) -> None:
         p.line(f"{call}({dst}, {src}, {params});")
 
 
+@renders(A.SoftmaxFlashV2Op)
+def _softmax_flash_v2(p: KernelPrinter, op: A.SoftmaxFlashV2Op) -> None:
+    sm = A.api()["softmax"]
+    *tensors, m, k = (p.expr(v) for v in op.operands)
+    update = isinstance(op.update, IntegerAttr) and op.update.value.data != 0
+    p.line("{")
+    p.line(f"    {sm['tiling']} sm_tiling{{}};  // one split: the whole {m} x {k} tile at once")
+    for f, v in (("srcM", m), ("srcK", k), ("srcSize", f"{m} * {k}"), ("outMaxM", m), ("outMaxK", "8"),
+                 ("outMaxSize", f"{m} * 8"), ("splitM", m), ("splitK", k), ("splitSize", f"{m} * {k}"),
+                 ("reduceM", m), ("reduceK", "8"), ("reduceSize", f"{m} * 8"), ("rangeM", "1")):
+        p.line(f"    sm_tiling.{f} = static_cast<uint32_t>({v});")
+    p.line(f"    {sm['flash_v2']}<{p.elem(op.operands[0])}, {'true' if update else 'false'}>({', '.join(tensors)}, "
+           f"sm_tiling, {sm['shape_info']}{{static_cast<uint32_t>({m}), static_cast<uint32_t>({k}), "
+           f"static_cast<uint32_t>({m}), static_cast<uint32_t>({k})}});")
+    p.line("}")
+
+
 def _prop(op: Operation, name: str) -> str:
     """A string property of an ascendc op."""
     return _s(op.properties[name])

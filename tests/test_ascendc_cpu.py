@@ -285,6 +285,7 @@ MISUSE = {
     "cast_mode": ["Cast: float -> int32_t does not support RoundMode::CAST_NONE"],
     "view_past_end": ["Duplicate: dst is a view t[72] past the end of a LocalTensor of 64"],
     "second_pipe": ["a second TPipe while another one is alive"],
+    "softmax_flash_overlap": ["SoftmaxFlashV2: maxTensor and inMaxTensor overlap"],
 }
 
 

@@ -187,6 +187,9 @@ def test_flash_attention_bnsd(tmp_path, dtype, tol):
     check(lambda *a: ops.FlashAttentionOp(*a, head_num=3, scale=0.15), q, k, v, tmp=tmp_path, tol=tol)
     check(lambda *a: ops.FlashAttentionOp(*a, head_num=3, scale=0.15, causal=True), q, k[:, :, :150],
           v[:, :, :150], tmp=tmp_path, tol=tol)
+    # S' = 256: two full key blocks, each one SoftmaxFlashV2 updating the other's statistics
+    k2, v2 = (RNG.standard_normal((2, 3, 256, d)).astype(dtype) for d in (40, 24))
+    check(lambda *a: ops.FlashAttentionOp(*a, head_num=3, scale=0.15), q, k2 * 3, v2, tmp=tmp_path, tol=tol)
 
 
 @pytest.mark.parametrize("soc", SOCS)

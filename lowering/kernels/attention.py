@@ -163,7 +163,7 @@ def _block_sizes(plan: AttentionPlan, op: Operation, soc: Soc) -> None:
     def ub_bytes(block_q: int) -> int:
         return (block_q * block_k * (4 + eb)  # S block, P block
                 + 2 * block_q * dv_pad * 4  # O accumulator, O block
-                + dv_pad * eb + 5 * (block_q + 8) * 4 + block_k * 4 + mask_bytes + 16 * ALIGN)
+                + dv_pad * eb + 5 * (block_q * 8 + 8) * 4 + block_k * 4 + mask_bytes + 16 * ALIGN)
 
     fits = [bq for bq in (128, 64, 32, 16) if ub_bytes(bq) <= soc.ub_bytes]
     if not fits:
@@ -260,7 +260,8 @@ class FlashAttention:
         self.out_q = que("VECOUT", "out_que", k.binop(arith.MuliOp, dvp, k.c(eb)))
         if plan.mask_ty is not None:
             self.mask_q = que("VECIN", "mask_que", k.binop(arith.MuliOp, bk, k.c(A.ctype_bytes(plan.mask_ty))))
-        row_bytes = k.binop(arith.MuliOp, k.binop(arith.AddiOp, bq, k.c(8)), k.c(4))
+        # per-row statistics [block_q, 8]: each row's value over one 32-byte block (SoftmaxFlashV2's form)
+        row_bytes = k.binop(arith.MuliOp, k.binop(arith.AddiOp, k.binop(arith.MuliOp, bq, k.c(8)), k.c(8)), k.c(4))
         self.bufs = {nm: buf(nm, row_bytes) for nm in ("row_max", "row_sum", "new_max", "block_sum", "alpha")}
         self.acc_buf = buf("acc", k.binop(arith.MuliOp, self.o_elems, k.c(4)))
         self.work_buf = buf("work", k.binop(arith.MuliOp, bk, k.c(4)))
@@ -298,8 +299,9 @@ class FlashAttention:
         self.base = {x: kb.name(decode_offset(kb, head, x, len(self.plan.dims)), f"{x}_base") for x in self.plan.layout}
         row_max, row_sum, _, _, _ = self.state = [self.get(kb, self.bufs[nm], nm) for nm in self.bufs]
         self.acc = self.get(kb, self.acc_buf, "acc")
-        kb.call(A.DuplicateOp, row_max, kb.f(-FLT_MAX), nq)
-        kb.call(A.DuplicateOp, row_sum, kb.f(0.0), nq)
+        self.stat_elems = kb.name(kb.binop(arith.MuliOp, nq, kb.c(8)), "stat_elems")
+        kb.call(A.DuplicateOp, row_max, kb.f(-FLT_MAX), self.stat_elems)
+        kb.call(A.DuplicateOp, row_sum, kb.f(0.0), self.stat_elems)
         kb.call(A.DuplicateOp, self.acc, kb.f(0.0), kb.binop(arith.MuliOp, nq, t.value_pitch))
         kb.barrier()
         self.q_at = kb.call(A.AtOp, g["q"], kb.binop(arith.AddiOp, self.base["q"], kb.binop(
@@ -328,11 +330,17 @@ class FlashAttention:
         p_ub = k2.name(k2.call(A.AllocTensorOp, self.prob_q, result=self.l_t), "probs")
         if self.plan.causal:  # rows see different key counts: row by row
             k2.loop(self.zero, nq, self.one, lambda k3, i: self.softmax_row(k3, i, k0, nk, s_ub, p_ub))
-        else:
-            self.softmax_block(k2, k0, nk, s_ub, p_ub)
+            self.update_state(k2)
+        else:  # a full block: SoftmaxFlashV2 over all its rows; the last, partial one row by row
+            def partial(k3: KB) -> None:
+                self.softmax_block(k3, k0, nk, s_ub, p_ub)
+                self.update_state(k3)
+
+            full = k2.name(k2.add(arith.CmpiOp(nk, bk, "eq")), "full_block")
+            k2.when(full, lambda k3: self.flash_block(k3, k0, s_ub, p_ub), partial)
         k2.barrier()
         k2.call(A.FreeTensorOp, self.score_q, s_ub)
-        self.update_state(k2, p_ub)
+        self.store_probs(k2, p_ub)
         # 4. O_blk = P V; O = O alpha + O_blk
         k2.call(A.MatmulOrgShapeOp, [mm, bq, rows["v"], bk, bk, t.value_pitch])
         v_at = k2.call(A.AtOp, g["v"], k2.binop(arith.AddiOp, self.base["v"], k2.binop(arith.MuliOp, k0, rows["v"])),
@@ -347,7 +355,7 @@ class FlashAttention:
         def rescale(k3: KB, i: SSAValue) -> None:
             off = k3.binop(arith.MuliOp, i, t.value_pitch)
             o_row = k3.name(k3.call(A.AtOp, self.acc, off, result=f32_t), "o_row")
-            a = k3.name(k3.call(A.GetValueOp, self.state[4], i, result=f32), "a")
+            a = k3.name(k3.call(A.GetValueOp, self.state[4], self.lane0(k3, i), result=f32), "a")
             k3.call(A.VecScalarOp, o_row, o_row, a, t.value_dim, fn="Muls")
             k3.barrier()
             k3.call(A.VecBinaryOp, o_row, o_row, k3.call(A.AtOp, ob, off, result=f32_t), t.value_dim, fn="Add")
@@ -370,14 +378,14 @@ class FlashAttention:
             return k3.name(k3.call(A.AtOp, s_ub, k3.binop(arith.MuliOp, i, bk), result=f32_t), "s_row")
 
         def shift(k3: KB, i: SSAValue) -> None:
-            m_old = k3.name(k3.call(A.GetValueOp, row_max, i, result=f32), "m_old")
-            k3.call(A.SetValueOp, new_max, i, self.shift_row(k3, i, k0, nk, s_row_at(k3, i), m_old))
+            m_old = k3.name(k3.call(A.GetValueOp, row_max, self.lane0(k3, i), result=f32), "m_old")
+            self.set_stat(k3, new_max, i, self.shift_row(k3, i, k0, nk, s_row_at(k3, i), m_old))
 
         def total(k3: KB, i: SSAValue) -> None:
             work = k3.name(k3.call(A.BufGetOp, self.work_buf, result=f32_t), "work")
             k3.call(A.ReduceOp, work, s_row_at(k3, i), work, nk, fn="ReduceSum")
             k3.barrier()
-            k3.call(A.SetValueOp, block_sum, i, k3.name(k3.call(A.GetValueOp, work, k3.c(0), result=f32), "s"))
+            self.set_stat(k3, block_sum, i, k3.name(k3.call(A.GetValueOp, work, k3.c(0), result=f32), "s"))
 
         k2.loop(self.zero, self.nq, self.one, shift)
         k2.barrier()
@@ -412,7 +420,7 @@ class FlashAttention:
             seen = k3.binop(arith.SubiOp, k3.binop(arith.AddiOp, k3.binop(arith.AddiOp, self.q0, i), self.one), k0)
             n = k3.name(k3.add(arith.MaxSIOp(k3.add(arith.MinSIOp(seen, nk)), zero)), "n")
         k3.call(A.DuplicateOp, p_row, k3.f(0.0), bk)
-        m_old = k3.name(k3.call(A.GetValueOp, row_max, i, result=f32), "m_old")
+        m_old = k3.name(k3.call(A.GetValueOp, row_max, self.lane0(k3, i), result=f32), "m_old")
 
         def live(k4: KB) -> None:
             k4.call(A.VecScalarOp, s_row, s_row, self.scale_v, n, fn="Muls")
@@ -424,34 +432,70 @@ class FlashAttention:
             k4.barrier()
             k4.call(A.ReduceOp, work, s_row, work, n, fn="ReduceSum")
             k4.barrier()
-            k4.call(A.SetValueOp, block_sum, i, k4.name(k4.call(A.GetValueOp, work, k4.c(0), result=f32), "s"))
-            k4.call(A.SetValueOp, new_max, i, m_new)
+            self.set_stat(k4, block_sum, i, k4.name(k4.call(A.GetValueOp, work, k4.c(0), result=f32), "s"))
+            self.set_stat(k4, new_max, i, m_new)
             if self.plan.ty == "float":
                 k4.call(A.VecScalarOp, p_row, s_row, k4.f(0.0), n, fn="Adds")
             else:
                 k4.call(A.CastOp, p_row, s_row, n, round="rint")
 
         def dead(k4: KB) -> None:  # no visible key in this block
-            k4.call(A.SetValueOp, block_sum, i, k4.f(0.0))
-            k4.call(A.SetValueOp, new_max, i, m_old)
+            self.set_stat(k4, block_sum, i, k4.f(0.0))
+            self.set_stat(k4, new_max, i, m_old)
 
         if self.plan.causal:
             k3.when(k3.add(arith.CmpiOp(n, zero, "sgt")), live, dead)
         else:
             live(k3)
 
-    def update_state(self, k2: KB, p_ub: SSAValue) -> None:
-        """3. alpha = exp(m - m_new); l = l alpha + rowsum; m = m_new (all rows at once); P to GM."""
-        nq = self.nq
+    def flash_block(self, k3: KB, k0: SSAValue, s_ub: SSAValue, p_ub: SSAValue) -> None:
+        """A block of block_k keys: scale (and mask) the scores, then one SoftmaxFlashV2 over
+        its rows: P = e^(S - m_new), m_new, l = l alpha + rowsum and alpha = e^(m - m_new)."""
+        t, nq = self.t, self.nq
         row_max, row_sum, new_max, block_sum, alpha = self.state
-        k2.call(A.VecBinaryOp, alpha, row_max, new_max, nq, fn="Sub")
+        elems = k3.name(k3.binop(arith.MuliOp, nq, t.block_k), "block_elems")
+        k3.call(A.VecScalarOp, s_ub, s_ub, self.scale_v, elems, fn="Muls")
+        k3.barrier()
+        if self.plan.has_mask:
+            def masked(k4: KB, i: SSAValue) -> None:
+                s_row = k4.call(A.AtOp, s_ub, k4.binop(arith.MuliOp, i, t.block_k), result=self.f32_t)
+                self.add_mask(k4, self.base["m"], k4.binop(arith.AddiOp, self.q0, i), k0, t.block_k, s_row)
+
+            k3.loop(self.zero, nq, self.one, masked)
+        k3.call(A.SoftmaxFlashV2Op, [s_ub, block_sum, new_max, s_ub, alpha, row_sum, row_max, nq, t.block_k],
+                update=1)
+        k3.barrier()
+        k3.call(A.VecScalarOp, row_max, new_max, k3.f(0.0), self.stat_elems, fn="Adds")
+        k3.call(A.VecScalarOp, row_sum, block_sum, k3.f(0.0), self.stat_elems, fn="Adds")
+        if self.plan.ty == "float":
+            k3.call(A.VecScalarOp, p_ub, s_ub, k3.f(0.0), elems, fn="Adds")
+        else:
+            k3.call(A.CastOp, p_ub, s_ub, elems, round="rint")
+
+    def lane0(self, kb: KB, i: SSAValue) -> SSAValue:
+        """Where row i's statistic is read: the first element of its 32-byte block."""
+        return kb.binop(arith.MuliOp, i, kb.c(8))
+
+    def set_stat(self, kb: KB, stat: SSAValue, i: SSAValue, value: SSAValue) -> None:
+        """Row i's statistic := value, over its whole 32-byte block."""
+        kb.call(A.DuplicateOp, kb.call(A.AtOp, stat, self.lane0(kb, i), result=self.f32_t), value, kb.c(8))
+
+    def update_state(self, k2: KB) -> None:
+        """3. alpha = exp(m - m_new); l = l alpha + rowsum; m = m_new (all rows at once)."""
+        n = self.stat_elems
+        row_max, row_sum, new_max, block_sum, alpha = self.state
+        k2.call(A.VecBinaryOp, alpha, row_max, new_max, n, fn="Sub")
         k2.barrier()
-        k2.call(A.VecUnaryOp, alpha, alpha, nq, fn="Exp")
+        k2.call(A.VecUnaryOp, alpha, alpha, n, fn="Exp")
         k2.barrier()
-        k2.call(A.VecBinaryOp, row_sum, row_sum, alpha, nq, fn="Mul")
+        k2.call(A.VecBinaryOp, row_sum, row_sum, alpha, n, fn="Mul")
         k2.barrier()
-        k2.call(A.VecBinaryOp, row_sum, row_sum, block_sum, nq, fn="Add")
-        k2.call(A.VecScalarOp, row_max, new_max, k2.f(0.0), nq, fn="Adds")
+        k2.call(A.VecBinaryOp, row_sum, row_sum, block_sum, n, fn="Add")
+        k2.call(A.VecScalarOp, row_max, new_max, k2.f(0.0), n, fn="Adds")
+
+    def store_probs(self, k2: KB, p_ub: SSAValue) -> None:
+        """P to the workspace, for the cube."""
+        nq = self.nq
         k2.barrier()
         k2.call(A.EnQueOp, self.prob_q, p_ub)
         p_out = k2.name(k2.call(A.DeQueOp, self.prob_q, result=self.l_t), "probs_out")
@@ -463,7 +507,7 @@ class FlashAttention:
         """O / l, narrowed, one row at a time."""
         t, g, l_t, eb = self.t, self.g, self.l_t, self.plan.eb
         o_row = k3.name(k3.call(A.AtOp, self.acc, k3.binop(arith.MuliOp, i, t.value_pitch), result=self.f32_t), "o_row")
-        inv = k3.name(k3.add(arith.DivfOp(k3.f(1.0), k3.call(A.GetValueOp, self.state[1], i, result=f32))), "inv_sum")
+        inv = k3.name(k3.add(arith.DivfOp(k3.f(1.0), k3.call(A.GetValueOp, self.state[1], self.lane0(k3, i), result=f32))), "inv_sum")
         out = k3.name(k3.call(A.AllocTensorOp, self.out_q, result=l_t), "o_ub")
         if self.plan.ty == "float":
             k3.call(A.VecScalarOp, out, o_row, inv, t.value_dim, fn="Muls")

@@ -32,6 +32,7 @@ enum Case {
     CAST_MODE,
     VIEW_PAST_END,
     SECOND_PIPE,
+    SOFTMAX_FLASH_OVERLAP,
     CASE_COUNT,
 };
 
@@ -39,6 +40,7 @@ static const char* kNames[CASE_COUNT] = {
     "ub_overflow",   "unaligned_copy",  "deque_empty",       "enque_depth",    "free_foreign",
     "use_after_free", "uninit_read",    "wait_without_set",  "one_block_fails", "vector_count",
     "unaligned_operand", "alloc_exhausted", "gm_out_of_bounds", "cast_mode", "view_past_end", "second_pipe",
+    "softmax_flash_overlap",
 };
 
 extern "C" __global__ __aicore__ void misuse_kernel(GM_ADDR x, GM_ADDR y, GM_ADDR tilingGm)
@@ -163,6 +165,14 @@ extern "C" __global__ __aicore__ void misuse_kernel(GM_ADDR x, GM_ADDR y, GM_ADD
         }
         case SECOND_PIPE: {
             TPipe other;
+            break;
+        }
+        case SOFTMAX_FLASH_OVERLAP: {  // 2 rows of 16: the new max written over the old one
+            pipe.InitBuffer(buf, 2 * N * sizeof(float));
+            LocalTensor<float> a = buf.Get<float>();
+            Duplicate(a, 0.0f, 2 * N);
+            SoftMaxTiling tiling{};
+            SoftmaxFlashV2<float, true>(a, a[32], a[48], a, a[64], a[80], a[48], tiling, SoftMaxShapeInfo{2, 16, 2, 16});
             break;
         }
         default:

@@ -18,7 +18,9 @@
 // CHECK: TCubeTiling cube_tiling{};
 // CHECK: matmul::Matmul<matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, half>, matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, half, true>, matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>, matmul::MatmulType<AscendC::TPosition::GM, CubeFormat::ND, float>> mm;
 // CHECK: REGIST_MATMUL_OBJ(&pipe, AscendC::GetSysWorkSpacePtr(), mm, &cube_tiling);
-// CHECK: AscendC::Duplicate(row_max, static_cast<float>(-3.4028235e+38f), nq);
+// per-row statistics are [rows, 8]: each row's value over a 32-byte block (SoftmaxFlashV2's form)
+// CHECK: const int64_t stat_elems = nq * 8;
+// CHECK-NEXT: AscendC::Duplicate(row_max, static_cast<float>(-3.4028235e+38f), stat_elems);
 // CHECK: const int64_t key_end = t.keys < v{{[0-9]+}} ? t.keys : v{{[0-9]+}};
 // CHECK: for (int64_t [[K0:i[0-9]*]] = 0; [[K0]] < key_end; [[K0]] += t.block_k) {
 // CHECK: mm.SetOrgShape(t.block_q, t.block_k, t.q_row, t.k_row, t.block_k);
@@ -32,10 +34,10 @@
 // CHECK: AscendC::Exp(
 // CHECK: AscendC::Cast(probs[{{.*}}], scores[{{.*}}], AscendC::RoundMode::CAST_RINT, n);
 // CHECK: } else {
-// CHECK: AscendC::Sub(alpha, row_max, new_max, nq);
+// CHECK: AscendC::Sub(alpha, row_max, new_max, stat_elems);
 // CHECK-NEXT: AscendC::PipeBarrier<PIPE_V>();
-// CHECK-NEXT: AscendC::Exp(alpha, alpha, nq);
-// CHECK: AscendC::Mul(row_sum, row_sum, alpha, nq);
+// CHECK-NEXT: AscendC::Exp(alpha, alpha, stat_elems);
+// CHECK: AscendC::Mul(row_sum, row_sum, alpha, stat_elems);
 // CHECK: AscendC::DataCopy(prob_ws, probs_out, {{.*}});
 // CHECK: AscendC::PipeBarrier<PIPE_ALL>();
 // CHECK: mm.SetOrgShape(t.block_q, t.v_row, t.block_k, t.block_k, t.value_pitch);
@@ -46,14 +48,28 @@
 // CHECK: const float inv_sum = 1.0f / v{{[0-9]+}};
 // CHECK: AscendC::Cast(o_ub, acc[{{.*}}], AscendC::RoundMode::CAST_RINT, t.value_dim);
 
-// The i1 mask: int8 -> half -> float, then (m - 1) * 1e30 added to the scores
+// Not causal: a full block of keys is one SoftmaxFlashV2 over all its rows (its one-split
+// tiling), a partial one row by row. The i1 mask: int8 -> half -> float, then (m - 1) * 1e30
+// added to the scores
 // CHECK-LABEL: // ----- kernel flash_attention_{{[0-9a-f]+}} -----
 // CHECK: AscendC::GlobalTensor<int8_t> mask_gm;
-// CHECK: AscendC::Cast(mask_f16, mask_ub, AscendC::RoundMode::CAST_NONE, nk);
-// CHECK: AscendC::Cast(mask_f32, mask_f16, AscendC::RoundMode::CAST_NONE, nk);
-// CHECK: AscendC::Adds(mask_f32, mask_f32, static_cast<float>(-1.0f), nk);
-// CHECK: AscendC::Muls(mask_f32, mask_f32, static_cast<float>(1e+30f), nk);
-// CHECK: AscendC::Add(scores[{{.*}}], scores[{{.*}}], mask_f32, nk);
+// CHECK: const bool full_block = nk == t.block_k;
+// CHECK-NEXT: if (full_block) {
+// CHECK: AscendC::Muls(scores, scores, static_cast<float>({{.*}}), block_elems);
+// CHECK: AscendC::Cast(mask_f16, mask_ub, AscendC::RoundMode::CAST_NONE, t.block_k);
+// CHECK: AscendC::Cast(mask_f32, mask_f16, AscendC::RoundMode::CAST_NONE, t.block_k);
+// CHECK: AscendC::Adds(mask_f32, mask_f32, static_cast<float>(-1.0f), t.block_k);
+// CHECK: AscendC::Muls(mask_f32, mask_f32, static_cast<float>(1e+30f), t.block_k);
+// CHECK: AscendC::Add(scores[{{.*}}], scores[{{.*}}], mask_f32, t.block_k);
+// CHECK: AscendC::SoftMaxTiling sm_tiling{};
+// CHECK-NEXT: sm_tiling.srcM = static_cast<uint32_t>(nq);
+// CHECK-NEXT: sm_tiling.srcK = static_cast<uint32_t>(t.block_k);
+// CHECK: AscendC::SoftmaxFlashV2<float, true>(scores, block_sum, new_max, scores, alpha, row_sum, row_max, sm_tiling, AscendC::SoftMaxShapeInfo{static_cast<uint32_t>(nq), static_cast<uint32_t>(t.block_k), static_cast<uint32_t>(nq), static_cast<uint32_t>(t.block_k)});
+// CHECK: AscendC::Adds(row_max, new_max, static_cast<float>(0.0f), stat_elems);
+// CHECK-NEXT: AscendC::Adds(row_sum, block_sum, static_cast<float>(0.0f), stat_elems);
+// CHECK: } else {
+// CHECK: AscendC::Cast(mask_f161, mask_ub1, AscendC::RoundMode::CAST_NONE, nk);
+// CHECK: AscendC::Add(scores[{{.*}}], scores[{{.*}}], mask_f321, nk);
 func.func @main(%q: tensor<2x8x77x40xf16>, %k: tensor<2x8x77x40xf16>, %h: tensor<2x77x320xf32>, %m: tensor<77x77xi1>) -> (tensor<2x8x77x40xf16>, tensor<2x77x320xf32>) {
   %fa = cir.flash_attention %q, %k, %k {head_num = 8, scale = 0.158, causal = true} : (tensor<2x8x77x40xf16>, tensor<2x8x77x40xf16>, tensor<2x8x77x40xf16>) -> tensor<2x8x77x40xf16>
   %fb = cir.flash_attention %h, %h, %h, %m {head_num = 8, input_layout = "BSH"} : (tensor<2x77x320xf32>, tensor<2x77x320xf32>, tensor<2x77x320xf32>, tensor<77x77xi1>) -> tensor<2x77x320xf32>

@@ -50,8 +50,19 @@ namespace cpu {
 
 // Sum of n floats as the vector unit adds them: a tree within each 64-lane repeat, repeats in order.
 inline float RepeatSum(const float* v, int64_t n) {
+    float sums[16];
     float total = 0.0f;
-    for (int64_t i = 0; i < n; i += 64) total += TreeSum(v + i, std::min<int64_t>(64, n - i));
+    int64_t i = 0;
+    for (; n - i >= 64 * 16; i += 64 * 16) {  // full repeats through the vector tree, 16 at a time
+        TreeSum64Many(v + i, 16, sums);
+        for (float x : sums) total += x;
+    }
+    if (int64_t full = (n - i) / 64) {
+        TreeSum64Many(v + i, full, sums);
+        for (int64_t r = 0; r < full; ++r) total += sums[r];
+        i += 64 * full;
+    }
+    if (i < n) total += TreeSum(v + i, n - i);
     return total;
 }
 
@@ -102,7 +113,124 @@ inline void SoftMaxRows(const LocalTensor<T>& dst, const LocalTensor<S>* sum, co
     }
 }
 
+// e^(x - c), the vector unit's Exp after a Sub of the row's max.
+struct ExpShiftOp {
+    float c;
+    __attribute__((always_inline)) void operator()(V4f& o, const V4f& a) const { ExpT(o, a - c); }
+#if defined(__x86_64__) && !defined(CIRC_ASCENDC_NO_AVX2)
+    __attribute__((target("avx2,fma"), always_inline)) void operator()(V8f& o, const V8f& a) const {
+        ExpFma(o, a - c);
+    }
+#endif
+};
+
+// SoftmaxFlashV2 (FlashAttention-2's online softmax) over m rows of k elements, in float:
+// M = max(inMax, rowmax(x)) (update) or rowmax(x); dst = e^(x - M); S = e^(inMax - M) * inSum +
+// rowsum(dst) (update) or rowsum(dst); expMax = e^(inMax - M) (update only). The statistics
+// are [m, 32 / sizeof(T)]: each row's value repeated over one 32-byte block (inputs read from
+// the block's first element). dst may be src itself; every other operand must be disjoint.
+template <typename T, bool isUpdate>
+inline void SoftmaxFlashV2Rows(const LocalTensor<T>& dst, const LocalTensor<T>& expSum, const LocalTensor<T>& max,
+                               const LocalTensor<T>& src, const LocalTensor<T>& expMax,
+                               const LocalTensor<T>& inExpSum, const LocalTensor<T>& inMax,
+                               const SoftMaxTiling& tiling, const SoftMaxShapeInfo& shape, const Loc& loc) {
+    static_assert(OneOf<T, half, float>::value, "SoftmaxFlashV2: T must be half or float");
+    const char* api = "SoftmaxFlashV2";
+    VectorEntry(loc, api);
+    int64_t m = shape.srcM != 0 ? shape.srcM : tiling.srcM;
+    int64_t k = shape.srcK != 0 ? shape.srcK : tiling.srcK;
+    if (m <= 0 || k <= 0) Fail(loc, api, "the shape is %lld x %lld: set SoftMaxShapeInfo or the tiling's srcM/srcK",
+                               (long long)m, (long long)k);
+    if ((k * sizeof(T)) % 32 != 0) {
+        Fail(loc, api, "srcK %lld x sizeof(%s) is not a multiple of 32 bytes", (long long)k, TypeName<T>::Get());
+    }
+    if (shape.oriSrcK != 0 && shape.oriSrcK != k) {
+        Fail(loc, api, "oriSrcK %u differs from srcK %lld: padded columns are not implemented by circ's CPU layer",
+             shape.oriSrcK, (long long)k);
+    }
+    constexpr int64_t blk = 32 / sizeof(T);
+    const T* ps = VecOperand(src, m * k, "srcTensor", loc, api);
+    T* pd = VecOperand(dst, m * k, "dstTensor", loc, api);
+    NoPartialOverlap(pd, m * k, ps, m * k, "srcTensor", loc, api);
+    T* psum = VecOperand(expSum, m * blk, "expSumTensor", loc, api);
+    T* pmax = VecOperand(max, m * blk, "maxTensor", loc, api);
+    T* pem = isUpdate ? VecOperand(expMax, m * blk, "expMaxTensor", loc, api) : nullptr;
+    const T* pis = isUpdate ? VecOperand(inExpSum, m * blk, "inExpSumTensor", loc, api) : nullptr;
+    const T* pim = isUpdate ? VecOperand(inMax, m * blk, "inMaxTensor", loc, api) : nullptr;
+    struct Span {
+        const void* p;
+        int64_t bytes;
+        const char* name;
+    };
+    const Span spans[] = {{pd, m * k * (int64_t)sizeof(T), "dstTensor"}, {psum, m * blk * (int64_t)sizeof(T), "expSumTensor"},
+                          {pmax, m * blk * (int64_t)sizeof(T), "maxTensor"},
+                          {pem, pem ? m * blk * (int64_t)sizeof(T) : 0, "expMaxTensor"},
+                          {pis, pis ? m * blk * (int64_t)sizeof(T) : 0, "inExpSumTensor"},
+                          {pim, pim ? m * blk * (int64_t)sizeof(T) : 0, "inMaxTensor"}};
+    for (size_t a = 0; a < 6; ++a)
+        for (size_t b = a + 1; b < 6; ++b) {
+            auto* x = static_cast<const uint8_t*>(spans[a].p);
+            auto* y = static_cast<const uint8_t*>(spans[b].p);
+            if (x && y && x < y + spans[b].bytes && y < x + spans[a].bytes) {
+                Fail(loc, api, "%s and %s overlap: they must be disjoint", spans[a].name, spans[b].name);
+            }
+        }
+    static thread_local std::vector<float> rowBuf;  // reused: no allocation a call
+    rowBuf.resize(static_cast<size_t>(k));
+    float* row = rowBuf.data();
+    for (int64_t r = 0; r < m; ++r) {
+        const T* x = ps + r * k;
+        float acc[4] = {AsF(x[0]), AsF(x[0]), AsF(x[0]), AsF(x[0])};
+        for (int64_t j = 0; j < k; j += 4)  // k is a multiple of 8 (32 bytes)
+            for (int q = 0; q < 4; ++q) {
+                float v = AsF(x[j + q]);
+                acc[q] = v > acc[q] ? v : acc[q];
+            }
+        float mx = acc[0];
+        for (int q = 1; q < 4; ++q) mx = acc[q] > mx ? acc[q] : mx;
+        float alpha = 0.0f, base = 0.0f;
+        if constexpr (isUpdate) {
+            float old = AsF(pim[r * blk]);
+            mx = old > mx ? old : mx;
+            V4f d = V4f{} + (old - mx), e;  // the vector unit's Exp, as the rows get
+            ExpT(e, d);
+            alpha = e[0];
+            base = alpha * AsF(pis[r * blk]);
+        }
+        float s;
+        if constexpr (std::is_same<T, float>::value) {
+            Map1F(pd + r * k, x, k, ExpShiftOp{mx});
+            s = RepeatSum(pd + r * k, k);
+        } else {
+            for (int64_t j = 0; j < k; ++j) row[j] = AsF(x[j]);
+            Map1F(row, row, k, ExpShiftOp{mx});
+            for (int64_t j = 0; j < k; ++j) {
+                pd[r * k + j] = T(row[j]);
+                row[j] = AsF(pd[r * k + j]);
+            }
+            s = RepeatSum(row, k);
+        }
+        for (int64_t j = 0; j < blk; ++j) {
+            pmax[r * blk + j] = T(mx);
+            psum[r * blk + j] = T(base + s);
+            if constexpr (isUpdate) pem[r * blk + j] = T(alpha);
+        }
+    }
+}
+
 }  // namespace cpu
+
+template <typename T, bool isUpdate = false, bool isReuseSource = false, bool isBasicBlock = false,
+          bool isDataFormatNZ = false, const SoftmaxConfig& config = SOFTMAX_DEFAULT_CFG>
+inline void SoftmaxFlashV2(const LocalTensor<T>& dstTensor, const LocalTensor<T>& expSumTensor,
+                           const LocalTensor<T>& maxTensor, const LocalTensor<T>& srcTensor,
+                           const LocalTensor<T>& expMaxTensor, const LocalTensor<T>& inExpSumTensor,
+                           const LocalTensor<T>& inMaxTensor, const SoftMaxTiling& tiling,
+                           const SoftMaxShapeInfo& softmaxShapeInfo = {}, CIRC_LOC) {
+    static_assert(!isDataFormatNZ, "SoftmaxFlashV2 on circ's CPU layer: only the ND format is implemented");
+    cpu::SoftmaxFlashV2Rows<T, isUpdate>(dstTensor, expSumTensor, maxTensor, srcTensor, expMaxTensor, inExpSumTensor,
+                                         inMaxTensor, tiling, softmaxShapeInfo, circLoc);
+}
 
 #define CIRC_SOFTMAX_TEMPLATE                                                                          \
     template <typename T, bool isReuseSource = false, bool isBasicBlock = false, bool isDataFormatNZ = false, \
