@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -192,6 +193,11 @@ class Executor:
         self.hosts = dict(hosts) if hosts is not None else host_nodes(graph["nodes"], where)
         self.constants = constants_of(graph)
         self.weight_addresses = {n: w.ctypes.data for n, w in weights.items()}
+        if library is not None and library.use_packed_blas():
+            # the weights never change while this executor lives: Matmuls may keep them packed
+            for n, w in weights.items():
+                library.register_constant(self.weight_addresses[n], w.nbytes)
+            weakref.finalize(self, _unregister, library, list(self.weight_addresses.values()))
         self.steps = steps(graph, self.hosts)
         if library is None and any(s.host is None for s in self.steps):
             raise CircError(f"{where}: kernel nodes need a kernel library")
@@ -248,6 +254,11 @@ class Executor:
 
     def outputs(self, ctx: Context) -> dict[str, np.ndarray]:
         return {o["name"]: self.output(ctx, o) for o in self.graph["outputs"]}
+
+
+def _unregister(library: KernelLibrary, addresses: list[int]) -> None:
+    for a in addresses:
+        library.unregister_constant(a)
 
 
 def _no_library(name: str, ptrs: Any, block_dim: int) -> None:

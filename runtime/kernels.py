@@ -47,6 +47,7 @@ class KernelLibrary:
         # (the tests set it to 1). The mode belongs to the library: sessions sharing one share it.
         if "CIRC_ASCENDC_POISON" not in os.environ:
             self._lib.circ_ascendc_cpu_set_poison(int(poison))
+        self._packed = False
         self._run = self._lib.circ_ascendc_cpu_run_launches
         self._run.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
         self._run.restype = ctypes.c_int
@@ -82,6 +83,49 @@ class KernelLibrary:
         return cls(lib, list(sources), poison=poison)
 
     @property
+    def packs_constants(self) -> bool:
+        """Do this library's Matmuls multiply constant operands prepacked (see `use_packed_blas`)?"""
+        return self._packed
+
+    def use_packed_blas(self) -> bool:
+        """Load a BLAS with a packed-operand API for the Matmuls whose weight lies in a registered
+        constant buffer: MKL's cblas_sgemm_pack / cblas_sgemm_compute, which the PyTorch wheel's
+        libtorch_cpu.so exports (found without importing torch). ``$CIRC_CPU_GEMM=openblas`` keeps
+        every Matmul on OpenBLAS. True when it is in use."""
+        if os.environ.get("CIRC_CPU_GEMM", "auto") == "openblas" or not hasattr(self._lib, "circ_ascendc_cpu_use_packed_blas"):
+            return False
+        path = _torch_cpu_library()
+        if path is None:
+            return False
+        use = self._lib.circ_ascendc_cpu_use_packed_blas
+        use.argtypes, use.restype = [ctypes.c_char_p], ctypes.c_int
+        self._packed = bool(use(str(path).encode()))
+        return self._packed
+
+    def register_constant(self, address: int, nbytes: int) -> None:
+        """[address, address + nbytes) never changes until `unregister_constant`: a Matmul may
+        keep its operand from there packed."""
+        if self._packed:
+            f = self._lib.circ_ascendc_cpu_register_const
+            f.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+            f(address, nbytes)
+
+    def unregister_constant(self, address: int) -> None:
+        """Before the buffer at `address` is freed or changed: its packed copies go."""
+        if self._packed:
+            f = self._lib.circ_ascendc_cpu_unregister_const
+            f.argtypes = [ctypes.c_void_p]
+            f(address)
+
+    def packed_calls(self) -> int:
+        """Matmul products computed with a prepacked constant operand so far (in this process)."""
+        if not hasattr(self._lib, "circ_ascendc_cpu_packed_calls"):
+            return 0
+        f = self._lib.circ_ascendc_cpu_packed_calls
+        f.restype = ctypes.c_longlong
+        return int(f())
+
+    @property
     def poisons(self) -> bool:
         """Does this library fill fresh UB with 0xFF (debug mode)?"""
         return bool(self._lib.circ_ascendc_cpu_poison())
@@ -106,3 +150,17 @@ class KernelLibrary:
         """Launch with a prepared ``(c_void_p * n)`` argument array."""
         if self._fns[name](ptrs, block_dim) != 0:
             raise CircError(f"kernel {name} stopped (the AscendC CPU layer's message is above)")
+
+
+def _torch_cpu_library() -> Path | None:
+    """The PyTorch wheel's libtorch_cpu.so (MKL inside), without importing torch."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        lib = Path(root) / "lib" / "libtorch_cpu.so"
+        if lib.exists():
+            return lib
+    return None

@@ -208,6 +208,15 @@ class Session:
         """Is the CPU layer in debug mode (fresh UB filled with NaN) for this session's kernels?"""
         return self._library is not None and self._library.poisons
 
+    @property
+    def packed_matmuls(self) -> int | None:
+        """How many Matmul products so far multiplied a prepacked weight (the CPU layer with
+        MKL's packed GEMM from the PyTorch wheel); None when the weights are not kept packed
+        (no such BLAS, ``$CIRC_CPU_GEMM=openblas``, or not on the CPU)."""
+        if self._library is None or not self._library.packs_constants:
+            return None
+        return self._library.packed_calls()
+
     def __repr__(self) -> str:
         ins = ", ".join(f"{t.name}{list(t.shape)}:{t.dtype}" for t in self.inputs)
         return f"<circ Session {self.path.name} on {self.device}: ({ins})>"

@@ -1,5 +1,5 @@
 // circ's AscendC CPU layer — the Matmul high-level API (IterateAll to GM), computed by OpenBLAS
-// sgemm (the scipy-openblas32 wheel): half / bfloat16_t inputs are widened to float and
+// sgemm (the scipy-openblas32 wheel), or with a constant operand prepacked (packed_gemm.h): half / bfloat16_t inputs are widened to float and
 // accumulated in float, as the cube unit accumulates fp16 products in fp32.
 //
 // Link with `circ ascendc-cpu --libs` (OpenBLAS "as needed": only programs that instantiate
@@ -7,6 +7,7 @@
 #pragma once
 
 #include "datacopy.h"
+#include "packed_gemm.h"
 
 extern "C" {
 // scipy_openblas32 cblas (blasint = int32); order 101 = row major, trans 111 = no, 112 = yes.
@@ -308,9 +309,15 @@ public:
                 }
             beta = 1.0f;
         }
-        scipy_cblas_sgemm(101, transA_ ? 112 : 111, transB_ ? 112 : 111, static_cast<int>(m), static_cast<int>(n),
-                          static_cast<int>(k), 1.0f, pa, static_cast<int>(la), pb, static_cast<int>(lb), beta, pc,
-                          static_cast<int>(lc));
+        bool packed = false;  // a constant operand (a runtime's weight): multiplied prepacked
+        if constexpr (std::is_same<SrcAT, float>::value) {
+            packed = cpu::PackedGemm(transA_, transB_, m, n, k, pa, la, pb, lb, beta, pc, lc);
+        }
+        if (!packed) {
+            scipy_cblas_sgemm(101, transA_ ? 112 : 111, transB_ ? 112 : 111, static_cast<int>(m), static_cast<int>(n),
+                              static_cast<int>(k), 1.0f, pa, static_cast<int>(la), pb, static_cast<int>(lb), beta, pc,
+                              static_cast<int>(lc));
+        }
         if constexpr (!std::is_same<DstT, float>::value) {
             for (int64_t i = 0; i < m; ++i)
                 for (int64_t j = 0; j < n; ++j) gm.address_[i * ldc + j] = DstT(pc[i * n + j]);
