@@ -1,6 +1,7 @@
 """Prepacked constant weights on the CPU layer (runtime/ascendc_cpu/.../packed_gemm.h): a
 session registers its weights as constant, and the Matmuls whose weight lies there multiply it
-packed once by MKL's packed GEMM from the PyTorch wheel (libtorch_cpu.so).
+packed once by MKL's packed GEMM from the PyTorch wheel (libtorch_cpu.so); products under 2^20
+multiply-adds stay on OpenBLAS, so the models here are that big.
 
 Tolerance: outputs are compared with torch (and with OpenBLAS) within 1e-5 of the output's
 largest magnitude: both are fp32 GEMMs, only the order of the additions differs."""
@@ -27,8 +28,8 @@ def close(got: np.ndarray, want: np.ndarray) -> None:
 class ConvLinear(torch.nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.conv = torch.nn.Conv2d(8, 16, 3, padding=1)
-        self.fc = torch.nn.Linear(16 * 6 * 6, 24)
+        self.conv = torch.nn.Conv2d(32, 64, 3, padding=1)
+        self.fc = torch.nn.Linear(64 * 16 * 16, 128)
 
     def forward(self, x):  # type: ignore[no-untyped-def]
         return self.fc(torch.relu(self.conv(x)).flatten(1))
@@ -36,7 +37,7 @@ class ConvLinear(torch.nn.Module):
 
 def test_session_multiplies_its_weights_prepacked(tmp_path, monkeypatch):
     torch.manual_seed(0)
-    model, x = ConvLinear().eval(), torch.randn(2, 8, 6, 6)
+    model, x = ConvLinear().eval(), torch.randn(2, 32, 16, 16)
     with torch.no_grad():
         ref = model(x).numpy()
     pkg = cir.compile(model, tmp_path / "m.circ", example_inputs=(x,), soc=SOC)
@@ -56,9 +57,9 @@ def test_unregistered_weights_are_packed_again(tmp_path):
     """A buffer's packed copies go with its registration: new weights at the same address (as
     when a session's memory is reused) are multiplied, not the stale packed ones."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((64, 96)).astype(np.float32)
-    w = rng.standard_normal((80, 96)).astype(np.float32)
-    b = np.zeros(80, np.float32)
+    x = rng.standard_normal((128, 256)).astype(np.float32)
+    w = rng.standard_normal((192, 256)).astype(np.float32)
+    b = np.zeros(192, np.float32)
     types = {"x": tensor(x.shape, "f32"), "w": tensor(w.shape, "f32"), "b": tensor(b.shape, "f32")}
     module = build_module("main", types, lambda bb, *v: [bb.add(ops.LinearOp(*v))])
     cir.apply_pipeline(module, f"lower-to-ascendc{{soc={SOC}}}")
@@ -67,7 +68,7 @@ def test_unregistered_weights_are_packed_again(tmp_path):
         pytest.skip("no packed-GEMM BLAS (the PyTorch wheel's libtorch_cpu.so) in this environment")
     op = next(o for o in next(iter(module.body.block.ops)).body.block.ops if o.name.startswith("cir."))
     (spec,) = LaunchSpec.of(op, cpu_layer=True)
-    y = np.empty((64, 80), np.float32)
+    y = np.empty((128, 192), np.float32)
     ws = np.zeros(max(spec.workspace, 64), np.uint8)
     tiling = np.array(spec.tiling, np.int64)
     bufs = [x, w, b, y, ws, tiling]

@@ -19,7 +19,6 @@
 #include <memory>
 #include <mutex>
 #include <tuple>
-#include <vector>
 
 #include "core.h"
 
@@ -69,7 +68,7 @@ struct ConstRange {
     size_t bytes;
     int refs;
     // (which operand, offset in the range, transposed, leading dim, m, n, k) -> packed copy
-    std::map<std::tuple<int, uint64_t, int, int64_t, int64_t, int64_t, int64_t>, std::shared_ptr<std::vector<float>>>
+    std::map<std::tuple<int, uint64_t, int, int64_t, int64_t, int64_t, int64_t>, std::shared_ptr<float[]>>
         packed;
 };
 struct ConstRegistry {
@@ -98,7 +97,7 @@ inline void UnregisterConst(const void* p) {
 
 // The packed copy of `op` (CblasAMatrix 161 / CblasBMatrix 162) when it lies in a registered
 // constant range, packing it on first use; null otherwise.
-inline std::shared_ptr<std::vector<float>> PackedOperand(int which, const float* op, int trans, int64_t ld,
+inline std::shared_ptr<float[]> PackedOperand(int which, const float* op, int trans, int64_t ld,
                                                          int64_t span, int64_t m, int64_t n, int64_t k) {
     ConstRegistry& r = Consts();
     std::lock_guard<std::mutex> lock(r.mu);
@@ -113,20 +112,26 @@ inline std::shared_ptr<std::vector<float>> PackedOperand(int which, const float*
     if (!slot) {  // first use: pack under the lock (the other blocks need the same copy)
         PackedBlas& p = Packed();
         size_t bytes = p.getSize(which, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k));
-        auto buf = std::make_shared<std::vector<float>>(bytes / sizeof(float) + 16);
+        // not zero-filled: MKL's size is a bound (~7.5 MiB more than it writes), and the pages
+        // it does not write are never touched
+        std::shared_ptr<float[]> buf(new float[bytes / sizeof(float) + 16]);
         p.pack(101, which, trans ? 112 : 111, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, op,
-               static_cast<int>(ld), buf->data());
+               static_cast<int>(ld), buf.get());
         slot = buf;
     }
     return slot;
 }
+
+// Products smaller than this (multiply-adds) stay on sgemm: packing saves little there, and
+// each packed copy reserves MKL's fixed bound (~7.5 MiB of address space).
+constexpr int64_t kMinPackedWork = int64_t(1) << 20;
 
 // C = op(A) op(B) + beta C (row major) with a constant operand prepacked; false when neither
 // operand is constant or no packed BLAS is loaded (the caller runs sgemm).
 inline bool PackedGemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                        const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
     PackedBlas& p = Packed();
-    if (p.compute == nullptr) return false;
+    if (p.compute == nullptr || m * n * k < kMinPackedWork) return false;
     thread_local bool single = false;
     if (!single) {  // every simulated core is a thread already
         p.threadsLocal(1);
@@ -135,14 +140,14 @@ inline bool PackedGemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k
     int64_t spanB = transB ? (n - 1) * ldb + k : (k - 1) * ldb + n;
     if (auto pb = PackedOperand(162, b, transB, ldb, spanB, m, n, k)) {
         p.compute(101, transA ? 112 : 111, 151, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a,
-                  static_cast<int>(lda), pb->data(), static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+                  static_cast<int>(lda), pb.get(), static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
         p.calls.fetch_add(1, std::memory_order_relaxed);
         return true;
     }
     int64_t spanA = transA ? (k - 1) * lda + m : (m - 1) * lda + k;
     if (auto pa = PackedOperand(161, a, transA, lda, spanA, m, n, k)) {
         p.compute(101, 151, transB ? 112 : 111, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
-                  pa->data(), static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+                  pa.get(), static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
         p.calls.fetch_add(1, std::memory_order_relaxed);
         return true;
     }
