@@ -100,22 +100,21 @@ class KernelLibrary:
         use = self._lib.circ_ascendc_cpu_use_packed_blas
         use.argtypes, use.restype = [ctypes.c_char_p], ctypes.c_int
         self._packed = bool(use(str(path).encode()))
+        if self._packed:
+            self._lib.circ_ascendc_cpu_register_const.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+            self._lib.circ_ascendc_cpu_unregister_const.argtypes = [ctypes.c_void_p]
         return self._packed
 
     def register_constant(self, address: int, nbytes: int) -> None:
         """[address, address + nbytes) never changes until `unregister_constant`: a Matmul may
         keep its operand from there packed."""
         if self._packed:
-            f = self._lib.circ_ascendc_cpu_register_const
-            f.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-            f(address, nbytes)
+            self._lib.circ_ascendc_cpu_register_const(address, nbytes)
 
     def unregister_constant(self, address: int) -> None:
         """Before the buffer at `address` is freed or changed: its packed copies go."""
         if self._packed:
-            f = self._lib.circ_ascendc_cpu_unregister_const
-            f.argtypes = [ctypes.c_void_p]
-            f(address)
+            self._lib.circ_ascendc_cpu_unregister_const(address)
 
     def packed_calls(self) -> int:
         """Matmul products computed with a prepacked constant operand so far (in this process)."""

@@ -66,6 +66,20 @@ inline float RepeatSum(const float* v, int64_t n) {
     return total;
 }
 
+// The m x k tile a SoftMax-family call works on: SoftMaxShapeInfo's, else the tiling's; rows
+// of a whole number of 32-byte blocks.
+template <typename T>
+inline void SoftMaxShape(const SoftMaxTiling& tiling, const SoftMaxShapeInfo& shape, const Loc& loc, const char* api,
+                         int64_t& m, int64_t& k) {
+    m = shape.srcM != 0 ? shape.srcM : tiling.srcM;
+    k = shape.srcK != 0 ? shape.srcK : tiling.srcK;
+    if (m <= 0 || k <= 0) Fail(loc, api, "the shape is %lld x %lld: set SoftMaxShapeInfo or the tiling's srcM/srcK",
+                               (long long)m, (long long)k);
+    if ((k * sizeof(T)) % 32 != 0) {
+        Fail(loc, api, "srcK %lld x sizeof(%s) is not a multiple of 32 bytes", (long long)k, TypeName<T>::Get());
+    }
+}
+
 template <typename T, typename S>
 inline void SoftMaxRows(const LocalTensor<T>& dst, const LocalTensor<S>* sum, const LocalTensor<S>* max,
                         const LocalTensor<T>& src, const LocalTensor<uint8_t>* tmp, const SoftMaxTiling& tiling,
@@ -73,13 +87,8 @@ inline void SoftMaxRows(const LocalTensor<T>& dst, const LocalTensor<S>* sum, co
     static_assert(OneOf<T, half, float>::value && OneOf<S, half, float>::value, "SoftMax: T must be half or float");
     const char* api = "SoftMax";
     VectorEntry(loc, api);
-    int64_t m = shape.srcM != 0 ? shape.srcM : tiling.srcM;
-    int64_t k = shape.srcK != 0 ? shape.srcK : tiling.srcK;
-    if (m <= 0 || k <= 0) Fail(loc, api, "the shape is %lld x %lld: set SoftMaxShapeInfo or the tiling's srcM/srcK",
-                               (long long)m, (long long)k);
-    if ((k * sizeof(T)) % 32 != 0) {
-        Fail(loc, api, "srcK %lld x sizeof(%s) is not a multiple of 32 bytes", (long long)k, TypeName<T>::Get());
-    }
+    int64_t m, k;
+    SoftMaxShape<T>(tiling, shape, loc, api, m, k);
     const T* ps = VecOperand(src, m * k, "srcTensor", loc, api);
     T* pd = VecOperand(dst, m * k, "dstTensor", loc, api);
     NoPartialOverlap(pd, m * k, ps, m * k, "srcTensor", loc, api);
@@ -137,13 +146,8 @@ inline void SoftmaxFlashV2Rows(const LocalTensor<T>& dst, const LocalTensor<T>& 
     static_assert(OneOf<T, half, float>::value, "SoftmaxFlashV2: T must be half or float");
     const char* api = "SoftmaxFlashV2";
     VectorEntry(loc, api);
-    int64_t m = shape.srcM != 0 ? shape.srcM : tiling.srcM;
-    int64_t k = shape.srcK != 0 ? shape.srcK : tiling.srcK;
-    if (m <= 0 || k <= 0) Fail(loc, api, "the shape is %lld x %lld: set SoftMaxShapeInfo or the tiling's srcM/srcK",
-                               (long long)m, (long long)k);
-    if ((k * sizeof(T)) % 32 != 0) {
-        Fail(loc, api, "srcK %lld x sizeof(%s) is not a multiple of 32 bytes", (long long)k, TypeName<T>::Get());
-    }
+    int64_t m, k;
+    SoftMaxShape<T>(tiling, shape, loc, api, m, k);
     if (shape.oriSrcK != 0 && shape.oriSrcK != k) {
         Fail(loc, api, "oriSrcK %u differs from srcK %lld: padded columns are not implemented by circ's CPU layer",
              shape.oriSrcK, (long long)k);
