@@ -92,7 +92,10 @@ class KernelLibrary:
         constant buffer: MKL's cblas_sgemm_pack / cblas_sgemm_compute, which the PyTorch wheel's
         libtorch_cpu.so exports (found without importing torch). ``$CIRC_CPU_GEMM=openblas`` keeps
         every Matmul on OpenBLAS. True when it is in use."""
-        if os.environ.get("CIRC_CPU_GEMM", "auto") == "openblas" or not hasattr(self._lib, "circ_ascendc_cpu_use_packed_blas"):
+        choice = os.environ.get("CIRC_CPU_GEMM", "auto")
+        if choice not in ("auto", "openblas"):
+            raise CircError(f"CIRC_CPU_GEMM={choice!r}: expected 'auto' or 'openblas'")
+        if choice == "openblas" or not hasattr(self._lib, "circ_ascendc_cpu_use_packed_blas"):
             return False
         path = _torch_cpu_library()
         if path is None:

@@ -51,6 +51,9 @@ def test_session_multiplies_its_weights_prepacked(tmp_path, monkeypatch):
         plain = next(iter(sess.run({"x": x.numpy()}).values()))
         assert sess.packed_matmuls is None
     close(plain, got)
+    monkeypatch.setenv("CIRC_CPU_GEMM", "mkl")  # not a choice: one clear error, no session
+    with pytest.raises(cir.CircError, match="CIRC_CPU_GEMM='mkl': expected 'auto' or 'openblas'"):
+        cir.load(pkg)
 
 
 def test_unregistered_weights_are_packed_again(tmp_path):
